@@ -1,0 +1,825 @@
+//! Experiment files: the declarative TOML grid and the fully resolved per-run config.
+//!
+//! A file has `[env]`, `[agent]`, `[train]` and `[report]` tables plus top-level `name`,
+//! `description` and `seeds`. Any value in `[env]`, `[agent]` or `[train]` may be a list: lists
+//! are swept as a cartesian product (in file order), scalars are fixed. Every key has the
+//! chapter's value as default. Errors name the file, the key and what was expected.
+
+use crate::env::CartPoleVersion;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Everything that can be wrong with an experiment file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}: not valid TOML: {message}")]
+    Syntax { file: PathBuf, message: String },
+    #[error("{file}: key `{key}`: {message}")]
+    Key {
+        file: PathBuf,
+        key: String,
+        message: String,
+    },
+    #[error("{file}: unknown key `{key}`; expected one of: {expected}")]
+    UnknownKey {
+        file: PathBuf,
+        key: String,
+        expected: String,
+    },
+}
+
+/// Which improvements over plain DQN a run uses; each switch is independent.
+///
+/// Written in TOML as `"dqn"` or a `+`-joined set of `double`, `per`, `dueling`
+/// (e.g. `"double+per+dueling"`), in any order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Variant {
+    /// Double DQN target (van Hasselt et al. 2015): the online net selects, the target net evaluates.
+    pub double: bool,
+    /// Prioritized experience replay, proportional (Schaul et al. 2015).
+    pub per: bool,
+    /// Dueling architecture (Wang et al. 2015).
+    pub dueling: bool,
+}
+
+impl Variant {
+    pub const VALID: &'static str =
+        "\"dqn\", \"double\", \"per\", \"dueling\", or a '+'-joined set such as \"double+per+dueling\"";
+
+    /// Plain DQN (Mnih et al. 2015), the chapter's agent.
+    pub const DQN: Variant = Variant {
+        double: false,
+        per: false,
+        dueling: false,
+    };
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<&str> = [
+            (self.double, "double"),
+            (self.per, "per"),
+            (self.dueling, "dueling"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, name)| *name)
+        .collect();
+        if parts.is_empty() {
+            f.write_str("dqn")
+        } else {
+            f.write_str(&parts.join("+"))
+        }
+    }
+}
+
+impl FromStr for Variant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim().to_ascii_lowercase();
+        if s == "dqn" {
+            return Ok(Variant::DQN);
+        }
+        let mut v = Variant::DQN;
+        for part in s.split('+') {
+            let flag = match part.trim() {
+                "double" | "ddqn" => &mut v.double,
+                "per" | "prioritized" => &mut v.per,
+                "dueling" => &mut v.dueling,
+                other => {
+                    return Err(format!(
+                        "unknown variant part `{other}` in \"{s}\"; valid: {}",
+                        Variant::VALID
+                    ))
+                }
+            };
+            if *flag {
+                return Err(format!("variant \"{s}\" names `{}` twice", part.trim()));
+            }
+            *flag = true;
+        }
+        Ok(v)
+    }
+}
+
+impl Serialize for Variant {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Variant {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// When the target network is refreshed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncUnit {
+    /// Every `sync_interval` episodes, at the end of episodes 0, k, 2k, … (the chapter's rule).
+    Episodes,
+    /// Every `sync_interval` environment steps (the DQN paper's rule, C = 10 000 on Atari).
+    Steps,
+}
+
+/// The regression loss on the TD error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    /// Mean squared error (the chapter's `F.mean_squared_error`).
+    Mse,
+    /// Huber loss with threshold `huber_delta` (the DQN paper's error clipping).
+    Huber,
+}
+
+/// Which end of episode stops bootstrapping in the target `r + γ (1 − m) max Q(s', ·)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BootstrapMask {
+    /// `m = terminated | truncated`: the chapter's code (also cuts at the time limit).
+    Done,
+    /// `m = terminated`: correct time-limit handling (Pardo et al. 2018).
+    Terminated,
+}
+
+/// `[env]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnvConfig {
+    /// Gym id: `"CartPole-v0"` (200 steps) or `"CartPole-v1"` (500 steps).
+    pub id: CartPoleVersion,
+}
+
+impl Default for EnvConfig {
+    fn default() -> Self {
+        EnvConfig {
+            id: CartPoleVersion::V0,
+        }
+    }
+}
+
+/// `[agent]`: the chapter's `DQNAgent` plus the switches of the extensions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentConfig {
+    pub variant: Variant,
+    pub gamma: f64,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// ε of the ε-greedy policy (constant, as in the chapter).
+    pub epsilon: f64,
+    pub buffer_size: usize,
+    pub batch_size: usize,
+    pub sync_interval: u64,
+    pub sync_unit: SyncUnit,
+    pub loss: LossKind,
+    pub huber_delta: f64,
+    pub bootstrap_mask: BootstrapMask,
+    /// PER priority exponent α.
+    pub per_alpha: f64,
+    /// PER importance-sampling exponent β, annealed linearly to `per_beta_end` over the run.
+    pub per_beta_start: f64,
+    pub per_beta_end: f64,
+    /// PER's small constant in `(|δ| + ε)^α`.
+    pub per_eps: f64,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            variant: Variant::DQN,
+            gamma: 0.98,
+            lr: 0.0005,
+            epsilon: 0.1,
+            buffer_size: 10_000,
+            batch_size: 32,
+            sync_interval: 20,
+            sync_unit: SyncUnit::Episodes,
+            loss: LossKind::Mse,
+            huber_delta: 1.0,
+            bootstrap_mask: BootstrapMask::Done,
+            per_alpha: 0.6,
+            per_beta_start: 0.4,
+            per_beta_end: 1.0,
+            per_eps: 1e-6,
+        }
+    }
+}
+
+/// `[train]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub episodes: u32,
+    /// Greedy (ε = 0) evaluation episodes after training.
+    pub eval_episodes: u32,
+    /// Every this many episodes, compare predicted Q(s, a) on the episode's visited states
+    /// with the discounted return actually obtained (overestimation); 0 disables.
+    pub q_probe_interval: u32,
+    /// Held-out states (from a random policy, before training) on which the mean max-Q is
+    /// tracked at every episode start, as in the DQN paper's Figure 2.
+    pub probe_states: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            episodes: 300,
+            eval_episodes: 10,
+            q_probe_interval: 10,
+            probe_states: 256,
+        }
+    }
+}
+
+/// `[report]`: how results are aggregated (not part of any run's identity).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Bootstrap resamples for confidence intervals.
+    pub resamples: usize,
+    /// Confidence level of the intervals.
+    pub confidence: f64,
+    /// Return that counts as solved (CartPole-v0: 195 over 100 episodes).
+    pub solved_threshold: f64,
+    /// Episodes averaged for "final performance".
+    pub final_window: usize,
+    /// The variant the others are compared with.
+    pub baseline_variant: Variant,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            resamples: 2000,
+            confidence: 0.95,
+            solved_threshold: 195.0,
+            final_window: 100,
+            baseline_variant: Variant::DQN,
+        }
+    }
+}
+
+/// Everything one training run depends on. Its canonical JSON, seed included, seeds the run's RNG.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub env: EnvConfig,
+    pub agent: AgentConfig,
+    pub train: TrainConfig,
+    pub seed: u64,
+}
+
+/// One point of the grid: a config without its seed, plus a label of the swept values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridPoint {
+    /// e.g. `variant=double, lr=0.001`; `default` when nothing is swept.
+    pub label: String,
+    /// File-system-safe form of the label, unique within the experiment.
+    pub slug: String,
+    /// The swept keys and their values at this point, in file order.
+    pub values: Vec<(String, String)>,
+    pub env: EnvConfig,
+    pub agent: AgentConfig,
+    pub train: TrainConfig,
+}
+
+impl GridPoint {
+    pub fn run(&self, seed: u64) -> RunConfig {
+        RunConfig {
+            env: self.env.clone(),
+            agent: self.agent.clone(),
+            train: self.train.clone(),
+            seed,
+        }
+    }
+}
+
+/// A parsed experiment file.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    pub name: String,
+    pub description: String,
+    pub source: PathBuf,
+    pub seeds: Vec<u64>,
+    /// The swept keys (`section.key`), in file order.
+    pub swept: Vec<String>,
+    pub points: Vec<GridPoint>,
+    pub report: ReportConfig,
+}
+
+impl Experiment {
+    /// Every run of the grid: points × seeds, in a fixed order.
+    pub fn runs(&self) -> Vec<(usize, RunConfig)> {
+        self.points
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| self.seeds.iter().map(move |&s| (i, p.run(s))))
+            .collect()
+    }
+
+    /// Read and validate an experiment file.
+    pub fn load(path: &Path) -> Result<Experiment, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: path.to_owned(),
+            source,
+        })?;
+        Experiment::parse(&text, path)
+    }
+
+    /// Parse experiment text; `path` names the file in errors and gives the default name.
+    pub fn parse(text: &str, path: &Path) -> Result<Experiment, ConfigError> {
+        let file = path.to_owned();
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    file: file.clone(),
+                    message: e.to_string(),
+                })?;
+        let key_err = |key: &str, message: String| ConfigError::Key {
+            file: file.clone(),
+            key: key.to_owned(),
+            message,
+        };
+
+        const TOP: &[&str] = &[
+            "name",
+            "description",
+            "seeds",
+            "env",
+            "agent",
+            "train",
+            "report",
+        ];
+        for key in table.keys() {
+            if !TOP.contains(&key.as_str()) {
+                return Err(ConfigError::UnknownKey {
+                    file: file.clone(),
+                    key: key.clone(),
+                    expected: TOP.join(", "),
+                });
+            }
+        }
+
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("experiment")
+            .to_owned();
+        let name = match table.get("name") {
+            None => stem,
+            Some(toml::Value::String(s)) if is_safe_name(s) => s.clone(),
+            Some(other) => {
+                return Err(key_err(
+                    "name",
+                    format!(
+                        "expected a non-empty string of letters, digits, '-', '_' or '.', found {other}"
+                    ),
+                ))
+            }
+        };
+        let description = match table.get("description") {
+            None => String::new(),
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(other) => {
+                return Err(key_err(
+                    "description",
+                    format!("expected a string, found {other}"),
+                ))
+            }
+        };
+        let seeds = parse_seeds(table.get("seeds")).map_err(|m| key_err("seeds", m))?;
+
+        let mut axes: Vec<Axis> = Vec::new();
+        let env = section::<EnvConfig>(&table, "env", &mut axes, &file)?;
+        let agent = section::<AgentConfig>(&table, "agent", &mut axes, &file)?;
+        let train = section::<TrainConfig>(&table, "train", &mut axes, &file)?;
+        let report: ReportConfig = match table.get("report") {
+            None => ReportConfig::default(),
+            Some(toml::Value::Table(t)) => {
+                check_keys::<ReportConfig>(t, "report", &file, false)?;
+                toml::Value::Table(t.clone())
+                    .try_into()
+                    .map_err(|e| key_err("report", e.to_string()))?
+            }
+            Some(other) => {
+                return Err(key_err(
+                    "report",
+                    format!("expected a table, found {other}"),
+                ))
+            }
+        };
+        validate_report(&report).map_err(|(k, m)| key_err(&format!("report.{k}"), m))?;
+
+        // Cartesian product over the axes, first axis outermost.
+        let mut combos: Vec<Vec<usize>> = vec![vec![]];
+        for axis in &axes {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    (0..axis.values.len()).map(move |i| {
+                        let mut c = c.clone();
+                        c.push(i);
+                        c
+                    })
+                })
+                .collect();
+        }
+
+        let mut points = Vec::with_capacity(combos.len());
+        for combo in combos {
+            let mut sections = [env.clone(), agent.clone(), train.clone()];
+            let mut values = Vec::new();
+            for (axis, &i) in axes.iter().zip(&combo) {
+                let idx = ["env", "agent", "train"]
+                    .iter()
+                    .position(|s| *s == axis.section)
+                    .expect("axis section is one of env/agent/train");
+                sections[idx].insert(axis.key.clone(), axis.values[i].clone());
+                values.push((axis.key.clone(), display_value(&axis.values[i])));
+            }
+            let [env_t, agent_t, train_t] = sections;
+            let point_env: EnvConfig = deserialize_section(env_t, "env", &file)?;
+            let point_agent: AgentConfig = deserialize_section(agent_t, "agent", &file)?;
+            let point_train: TrainConfig = deserialize_section(train_t, "train", &file)?;
+            let label = if values.is_empty() {
+                "default".to_owned()
+            } else {
+                values
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            validate_run(&point_env, &point_agent, &point_train)
+                .map_err(|(k, m)| key_err(&k, format!("{m} (at grid point {label})")))?;
+            points.push(GridPoint {
+                slug: slugify(&values),
+                label,
+                values,
+                env: point_env,
+                agent: point_agent,
+                train: point_train,
+            });
+        }
+        let mut slugs: Vec<&str> = points.iter().map(|p| p.slug.as_str()).collect();
+        slugs.sort_unstable();
+        if slugs.windows(2).any(|w| w[0] == w[1]) {
+            return Err(key_err(
+                "agent/env/train",
+                "two grid points have the same swept values (a list repeats a value)".into(),
+            ));
+        }
+
+        Ok(Experiment {
+            name,
+            description,
+            source: path.to_owned(),
+            seeds,
+            swept: axes
+                .iter()
+                .map(|a| format!("{}.{}", a.section, a.key))
+                .collect(),
+            points,
+            report,
+        })
+    }
+}
+
+/// One swept key: its section, name and values (already checked one by one).
+struct Axis {
+    section: &'static str,
+    key: String,
+    values: Vec<toml::Value>,
+}
+
+/// Read one `[section]`: check every key and value on its own (so errors can name the key),
+/// split lists off as axes, return the table of fixed values.
+fn section<T: DeserializeOwned + Serialize + Default>(
+    table: &toml::Table,
+    name: &'static str,
+    axes: &mut Vec<Axis>,
+    file: &Path,
+) -> Result<toml::Table, ConfigError> {
+    let t = match table.get(name) {
+        None => return Ok(toml::Table::new()),
+        Some(toml::Value::Table(t)) => t,
+        Some(other) => {
+            return Err(ConfigError::Key {
+                file: file.to_owned(),
+                key: name.to_owned(),
+                message: format!("expected a table `[{name}]`, found {other}"),
+            })
+        }
+    };
+    check_keys::<T>(t, name, file, true)?;
+    let mut fixed = toml::Table::new();
+    for (key, value) in t {
+        match value {
+            toml::Value::Array(list) => {
+                if list.is_empty() {
+                    return Err(ConfigError::Key {
+                        file: file.to_owned(),
+                        key: format!("{name}.{key}"),
+                        message: "an empty list sweeps nothing; give at least one value".into(),
+                    });
+                }
+                axes.push(Axis {
+                    section: name,
+                    key: key.clone(),
+                    values: list.clone(),
+                });
+            }
+            other => {
+                fixed.insert(key.clone(), other.clone());
+            }
+        }
+    }
+    Ok(fixed)
+}
+
+/// Unknown keys, then each value alone (each list element alone when `lists` is true).
+fn check_keys<T: DeserializeOwned + Serialize + Default>(
+    t: &toml::Table,
+    name: &str,
+    file: &Path,
+    lists: bool,
+) -> Result<(), ConfigError> {
+    let known: Vec<String> = match toml::Value::try_from(T::default()) {
+        Ok(toml::Value::Table(d)) => d.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    for (key, value) in t {
+        if !known.contains(key) {
+            return Err(ConfigError::UnknownKey {
+                file: file.to_owned(),
+                key: format!("{name}.{key}"),
+                expected: known.join(", "),
+            });
+        }
+        let items: Vec<(Option<usize>, &toml::Value)> = match value {
+            toml::Value::Array(list) if lists => {
+                list.iter().enumerate().map(|(i, v)| (Some(i), v)).collect()
+            }
+            v => vec![(None, v)],
+        };
+        for (i, v) in items {
+            let mut single = toml::Table::new();
+            single.insert(key.clone(), v.clone());
+            if let Err(e) = toml::Value::Table(single).try_into::<T>() {
+                let at = i
+                    .map(|i| format!(" (list element {i})"))
+                    .unwrap_or_default();
+                return Err(ConfigError::Key {
+                    file: file.to_owned(),
+                    key: format!("{name}.{key}"),
+                    message: format!("{}{at}", e.to_string().trim()),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn deserialize_section<T: DeserializeOwned>(
+    t: toml::Table,
+    name: &str,
+    file: &Path,
+) -> Result<T, ConfigError> {
+    toml::Value::Table(t)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::Key {
+            file: file.to_owned(),
+            key: name.to_owned(),
+            message: e.to_string().trim().to_owned(),
+        })
+}
+
+fn parse_seeds(v: Option<&toml::Value>) -> Result<Vec<u64>, String> {
+    match v {
+        None => Ok(vec![0]),
+        Some(toml::Value::Integer(n)) if *n >= 1 => Ok((0..*n as u64).collect()),
+        Some(toml::Value::Array(list)) if !list.is_empty() => {
+            let mut seeds = Vec::with_capacity(list.len());
+            for (i, item) in list.iter().enumerate() {
+                match item {
+                    toml::Value::Integer(s) if *s >= 0 => seeds.push(*s as u64),
+                    other => {
+                        return Err(format!(
+                            "list element {i}: expected a non-negative integer seed, found {other}"
+                        ))
+                    }
+                }
+            }
+            let mut sorted = seeds.clone();
+            sorted.sort_unstable();
+            if sorted.windows(2).any(|w| w[0] == w[1]) {
+                return Err("the seed list repeats a seed".into());
+            }
+            Ok(seeds)
+        }
+        Some(other) => Err(format!(
+            "expected a count of seeds (an integer >= 1, meaning seeds 0..n) or a non-empty list of non-negative integers, found {other}"
+        )),
+    }
+}
+
+fn validate_run(env: &EnvConfig, a: &AgentConfig, t: &TrainConfig) -> Result<(), (String, String)> {
+    let _ = env;
+    let err = |k: &str, m: &str| Err((format!("agent.{k}"), m.to_owned()));
+    if !(a.gamma >= 0.0 && a.gamma <= 1.0) {
+        return err("gamma", "expected a discount in [0, 1]");
+    }
+    if !(a.lr > 0.0 && a.lr.is_finite()) {
+        return err("lr", "expected a positive learning rate");
+    }
+    if !(0.0..=1.0).contains(&a.epsilon) {
+        return err("epsilon", "expected a probability in [0, 1]");
+    }
+    if a.batch_size == 0 {
+        return err("batch_size", "expected at least 1");
+    }
+    if a.buffer_size < a.batch_size {
+        return err(
+            "buffer_size",
+            "expected at least batch_size transitions of capacity",
+        );
+    }
+    if a.sync_interval == 0 {
+        return err("sync_interval", "expected at least 1");
+    }
+    if !(a.huber_delta > 0.0 && a.huber_delta.is_finite()) {
+        return err("huber_delta", "expected a positive number");
+    }
+    if !(a.per_alpha >= 0.0 && a.per_alpha.is_finite()) {
+        return err("per_alpha", "expected a non-negative exponent");
+    }
+    for (k, b) in [
+        ("per_beta_start", a.per_beta_start),
+        ("per_beta_end", a.per_beta_end),
+    ] {
+        if !(0.0..=1.0).contains(&b) {
+            return err(k, "expected an exponent in [0, 1]");
+        }
+    }
+    if !(a.per_eps > 0.0 && a.per_eps.is_finite()) {
+        return err("per_eps", "expected a small positive number");
+    }
+    if t.episodes == 0 {
+        return Err(("train.episodes".into(), "expected at least 1".into()));
+    }
+    Ok(())
+}
+
+fn validate_report(r: &ReportConfig) -> Result<(), (String, String)> {
+    if r.resamples < 100 {
+        return Err((
+            "resamples".into(),
+            "expected at least 100 bootstrap resamples".into(),
+        ));
+    }
+    if !(r.confidence > 0.0 && r.confidence < 1.0) {
+        return Err((
+            "confidence".into(),
+            "expected a level in (0, 1), e.g. 0.95".into(),
+        ));
+    }
+    if r.final_window == 0 {
+        return Err(("final_window".into(), "expected at least 1".into()));
+    }
+    Ok(())
+}
+
+fn is_safe_name(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('.')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn display_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        // Debug keeps floats short: 0.0005, 1e30.
+        toml::Value::Float(f) => format!("{f:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// `variant=double+per, lr=0.001` → `variant-double+per_lr-0.001` (file-system safe).
+fn slugify(values: &[(String, String)]) -> String {
+    if values.is_empty() {
+        return "default".into();
+    }
+    values
+        .iter()
+        .map(|(k, v)| format!("{k}-{v}"))
+        .collect::<Vec<_>>()
+        .join("_")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '.' | '_') {
+                c
+            } else {
+                '~'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Experiment, ConfigError> {
+        Experiment::parse(text, Path::new("experiments/test.toml"))
+    }
+
+    #[test]
+    fn defaults_are_the_chapter_agent() {
+        let e = parse("").unwrap();
+        assert_eq!(e.name, "test");
+        assert_eq!(e.points.len(), 1);
+        let a = &e.points[0].agent;
+        assert_eq!((a.gamma, a.lr, a.epsilon), (0.98, 0.0005, 0.1));
+        assert_eq!(
+            (a.buffer_size, a.batch_size, a.sync_interval),
+            (10_000, 32, 20)
+        );
+        assert_eq!(e.points[0].train.episodes, 300);
+        assert_eq!(e.points[0].env.id, CartPoleVersion::V0);
+        assert_eq!(e.seeds, vec![0]);
+    }
+
+    #[test]
+    fn lists_are_swept_as_a_cartesian_product_in_file_order() {
+        let e = parse(
+            "seeds = 3\n[agent]\nvariant = [\"dqn\", \"double+dueling\"]\nlr = [0.001, 0.0005, 0.0001]\n",
+        )
+        .unwrap();
+        assert_eq!(e.points.len(), 6);
+        assert_eq!(e.runs().len(), 18);
+        assert_eq!(e.swept, vec!["agent.variant", "agent.lr"]);
+        assert_eq!(e.points[0].label, "variant=dqn, lr=0.001");
+        assert_eq!(e.points[4].agent.variant.to_string(), "double+dueling");
+        assert_eq!(e.points[4].agent.lr, 0.0005);
+        assert_eq!(e.points[4].slug, "variant-double+dueling_lr-0.0005");
+    }
+
+    #[test]
+    fn variant_names_parse_in_any_order_and_reject_unknowns() {
+        let v: Variant = "dueling+double".parse().unwrap();
+        assert_eq!(v.to_string(), "double+dueling");
+        let err = "double+turbo".parse::<Variant>().unwrap_err();
+        assert!(err.contains("turbo") && err.contains("dueling"), "{err}");
+        let e = parse("[agent]\nvariant = [\"dqn\", \"tripple\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("agent.variant") && e.contains("list element 1"),
+            "{e}"
+        );
+        assert!(e.contains("experiments/test.toml"), "{e}");
+    }
+
+    #[test]
+    fn errors_name_file_key_and_expectation() {
+        let e = parse("[agent]\ngama = 0.9\n").unwrap_err().to_string();
+        assert!(e.contains("agent.gama") && e.contains("gamma"), "{e}");
+        let e = parse("[agent]\nlr = \"fast\"\n").unwrap_err().to_string();
+        assert!(e.contains("agent.lr") && e.contains("f64"), "{e}");
+        let e = parse("[agent]\ngamma = 1.5\n").unwrap_err().to_string();
+        assert!(e.contains("agent.gamma") && e.contains("[0, 1]"), "{e}");
+        let e = parse("[env]\nid = \"CartPole-v9\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("env.id") && e.contains("CartPole-v1"), "{e}");
+        let e = parse("seeds = 0\n").unwrap_err().to_string();
+        assert!(e.contains("seeds"), "{e}");
+        let e = parse("[agent\n").unwrap_err().to_string();
+        assert!(e.contains("not valid TOML"), "{e}");
+        let e = parse("[agent]\nbatch_size = 64\nbuffer_size = 32\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("agent.buffer_size"), "{e}");
+    }
+
+    #[test]
+    fn seeds_as_list_or_count() {
+        assert_eq!(parse("seeds = [7, 3]").unwrap().seeds, vec![7, 3]);
+        assert_eq!(parse("seeds = 4").unwrap().seeds, vec![0, 1, 2, 3]);
+        assert!(parse("seeds = [1, 1]").is_err());
+    }
+}

@@ -1,0 +1,147 @@
+//! CartPole, a line-by-line port of Gym 0.26's `cartpole.py` (Euler integration, float64
+//! state) with the `TimeLimit` wrapper of `CartPole-v0` (200 steps) and `CartPole-v1` (500).
+//!
+//! The internal state is kept in `f64` exactly as Gym keeps it; observations handed to the
+//! agent are cast to `f32` as Gym's `np.array(state, dtype=np.float32)` does.
+
+use super::{Env, Step};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+const GRAVITY: f64 = 9.8;
+const MASS_CART: f64 = 1.0;
+const MASS_POLE: f64 = 0.1;
+const TOTAL_MASS: f64 = MASS_POLE + MASS_CART;
+/// Half the pole's length, as in Gym.
+const LENGTH: f64 = 0.5;
+const POLE_MASS_LENGTH: f64 = MASS_POLE * LENGTH;
+const FORCE_MAG: f64 = 10.0;
+const TAU: f64 = 0.02;
+const THETA_THRESHOLD_RADIANS: f64 = 12.0 * 2.0 * std::f64::consts::PI / 360.0;
+const X_THRESHOLD: f64 = 2.4;
+
+/// Which registered Gym id: they differ only in the time limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CartPoleVersion {
+    #[serde(rename = "CartPole-v0")]
+    V0,
+    #[serde(rename = "CartPole-v1")]
+    V1,
+}
+
+impl CartPoleVersion {
+    /// `max_episode_steps` of the Gym registration.
+    pub fn time_limit(self) -> u32 {
+        match self {
+            CartPoleVersion::V0 => 200,
+            CartPoleVersion::V1 => 500,
+        }
+    }
+
+    /// Gym's id string.
+    pub fn id(self) -> &'static str {
+        match self {
+            CartPoleVersion::V0 => "CartPole-v0",
+            CartPoleVersion::V1 => "CartPole-v1",
+        }
+    }
+}
+
+/// The cart-pole system plus its time limit.
+#[derive(Debug, Clone)]
+pub struct CartPole {
+    version: CartPoleVersion,
+    /// `(x, x_dot, theta, theta_dot)`, float64 as in Gym.
+    state: [f64; 4],
+    elapsed_steps: u32,
+    /// Mirrors Gym's `steps_beyond_terminated`: stepping a terminated episode pays 0.
+    terminated: bool,
+}
+
+impl CartPole {
+    pub fn new(version: CartPoleVersion) -> Self {
+        CartPole {
+            version,
+            state: [0.0; 4],
+            elapsed_steps: 0,
+            terminated: false,
+        }
+    }
+
+    pub fn version(&self) -> CartPoleVersion {
+        self.version
+    }
+
+    /// The exact internal (float64) state.
+    pub fn state(&self) -> [f64; 4] {
+        self.state
+    }
+
+    /// Start an episode from a given internal state (for replaying recorded trajectories).
+    pub fn reset_to(&mut self, state: [f64; 4]) -> [f32; 4] {
+        self.state = state;
+        self.elapsed_steps = 0;
+        self.terminated = false;
+        self.observation()
+    }
+
+    fn observation(&self) -> [f32; 4] {
+        self.state.map(|v| v as f32)
+    }
+
+    /// One physics step; returns `terminated` (Gym's `CartPoleEnv.step` without the time limit).
+    fn integrate(&mut self, action: usize) -> bool {
+        let [mut x, mut x_dot, mut theta, mut theta_dot] = self.state;
+        let force = if action == 1 { FORCE_MAG } else { -FORCE_MAG };
+        let costheta = theta.cos();
+        let sintheta = theta.sin();
+        // Same operation order as Gym, so results agree to the last bit in practice.
+        let temp = (force + POLE_MASS_LENGTH * (theta_dot * theta_dot) * sintheta) / TOTAL_MASS;
+        let thetaacc = (GRAVITY * sintheta - costheta * temp)
+            / (LENGTH * (4.0 / 3.0 - MASS_POLE * (costheta * costheta) / TOTAL_MASS));
+        let xacc = temp - POLE_MASS_LENGTH * thetaacc * costheta / TOTAL_MASS;
+        // Euler (Gym's default `kinematics_integrator = "euler"`).
+        x += TAU * x_dot;
+        x_dot += TAU * xacc;
+        theta += TAU * theta_dot;
+        theta_dot += TAU * thetaacc;
+        self.state = [x, x_dot, theta, theta_dot];
+        x < -X_THRESHOLD
+            || x > X_THRESHOLD
+            || theta < -THETA_THRESHOLD_RADIANS
+            || theta > THETA_THRESHOLD_RADIANS
+    }
+}
+
+impl Env<4> for CartPole {
+    fn num_actions(&self) -> usize {
+        2
+    }
+
+    /// Uniform in ±0.05 for each of the four state variables, as Gym's `reset`.
+    fn reset(&mut self, rng: &mut dyn rand::RngCore) -> [f32; 4] {
+        let state = [(); 4].map(|_| rng.gen_range(-0.05..0.05));
+        self.reset_to(state)
+    }
+
+    fn step(&mut self, action: usize) -> Step<[f32; 4]> {
+        assert!(action < 2, "CartPole action must be 0 or 1, got {action}");
+        let was_terminated = self.terminated;
+        let terminated = self.integrate(action);
+        self.terminated = terminated;
+        // Gym pays 1.0 on every step up to and including the terminating one, 0.0 after it.
+        let reward = if was_terminated { 0.0 } else { 1.0 };
+        self.elapsed_steps += 1;
+        let truncated = self.elapsed_steps >= self.version.time_limit();
+        Step {
+            observation: self.observation(),
+            reward,
+            terminated,
+            truncated,
+        }
+    }
+
+    fn max_return(&self) -> Option<f64> {
+        Some(self.version.time_limit() as f64)
+    }
+}

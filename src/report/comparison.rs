@@ -1,0 +1,449 @@
+//! The chapter's comparison table with measured numbers (`comparison.md`), and the charts that
+//! compare grid points: Q overestimation over training, final-return distributions and
+//! performance profiles.
+//!
+//! Each variant is compared with the baseline variant (plain DQN by default) at the same values
+//! of the other swept keys. A claimed effect is *supported* when the 95% bootstrap interval of
+//! the difference lies entirely on the claimed side of zero, *not supported* when entirely on
+//! the other side, and *inconclusive* otherwise.
+
+use super::plots::{self, Distribution, LineChart, Series};
+use super::scores::RunScores;
+use super::{curve_band, fmt_num, label_seed, ReportError};
+use crate::config::{Experiment, Variant};
+use crate::stats::{self, Interval, Verdict};
+use crate::store::ExperimentDir;
+use crate::sweep::RunResult;
+use std::path::PathBuf;
+
+/// The chapter's qualitative rows for one improvement.
+struct Claim {
+    name: &'static str,
+    purpose: &'static str,
+    what_changes: &'static str,
+    math_point: &'static str,
+    claimed_effect: &'static str,
+}
+
+const DOUBLE: Claim = Claim {
+    name: "Double DQN",
+    purpose: "prevent Q overestimation",
+    what_changes: "how the target Q is computed (select vs evaluate)",
+    math_point: "max → argmax split",
+    claimed_effect: "more stable learning",
+};
+const PER: Claim = Claim {
+    name: "PER",
+    purpose: "learn important experience first",
+    what_changes: "the probability of sampling each experience",
+    math_point: "TD-error-based sampling",
+    claimed_effect: "faster, more efficient convergence",
+};
+const DUELING: Claim = Claim {
+    name: "Dueling DQN",
+    purpose: "split Q into value and advantage",
+    what_changes: "the structure of the Q-function itself",
+    math_point: "Q = V + A",
+    claimed_effect: "more precise Q approximation, faster learning",
+};
+
+fn claims(v: Variant) -> Vec<&'static Claim> {
+    let mut c = Vec::new();
+    if v.double {
+        c.push(&DOUBLE);
+    }
+    if v.per {
+        c.push(&PER);
+    }
+    if v.dueling {
+        c.push(&DUELING);
+    }
+    c
+}
+
+/// A measured quantity compared between a variant and the baseline.
+struct Metric {
+    row: &'static str,
+    higher_is_better: bool,
+    value: fn(&RunScores) -> f64,
+    /// Which improvements claim this metric improves (for the verdict row).
+    claimed_by: &'static [&'static str],
+}
+
+const METRICS: &[Metric] = &[
+    Metric {
+        row: "final return (mean of last 100 episodes)",
+        higher_is_better: true,
+        value: |s| s.final_return,
+        claimed_by: &[],
+    },
+    Metric {
+        row: "greedy evaluation return",
+        higher_is_better: true,
+        value: |s| s.eval_return,
+        claimed_by: &[],
+    },
+    Metric {
+        row: "Q overestimation (predicted Q − Monte-Carlo return)",
+        higher_is_better: false,
+        value: |s| s.overestimation,
+        claimed_by: &["Double DQN"],
+    },
+    Metric {
+        row: "Q error |predicted Q − Monte-Carlo return|",
+        higher_is_better: false,
+        value: |s| s.q_abs_error,
+        claimed_by: &["Dueling DQN"],
+    },
+    Metric {
+        row: "area under the learning curve (mean return, all episodes)",
+        higher_is_better: true,
+        value: |s| s.auc,
+        claimed_by: &["PER", "Dueling DQN"],
+    },
+    Metric {
+        row: "collapse rate (20-ep average reached 195, later < 100)",
+        higher_is_better: false,
+        value: |s| s.collapsed.map_or(f64::NAN, |c| if c { 1.0 } else { 0.0 }),
+        claimed_by: &["Double DQN"],
+    },
+];
+
+fn finite(scores: &[&RunScores], f: fn(&RunScores) -> f64) -> Vec<f64> {
+    scores
+        .iter()
+        .map(|s| f(s))
+        .filter(|v| v.is_finite())
+        .collect()
+}
+
+fn signed(v: f64) -> String {
+    if v.is_finite() && v >= 0.0 {
+        format!("+{}", fmt_num(v, 2))
+    } else {
+        fmt_num(v, 2)
+    }
+}
+
+/// `comparison.md`, when the experiment sweeps `agent.variant` and includes the baseline.
+pub fn comparison_markdown(
+    exp: &Experiment,
+    scores: &[RunScores],
+) -> Result<Option<String>, ReportError> {
+    let rc = &exp.report;
+    let base_variant = rc.baseline_variant;
+    let others = |p: usize| -> Vec<(String, String)> {
+        exp.points[p]
+            .values
+            .iter()
+            .filter(|(k, _)| k != "variant")
+            .cloned()
+            .collect()
+    };
+    // (variant point, baseline point) pairs at equal values of the other swept keys.
+    let pairs: Vec<(usize, usize)> = (0..exp.points.len())
+        .filter(|&p| exp.points[p].agent.variant != base_variant)
+        .filter_map(|p| {
+            (0..exp.points.len())
+                .find(|&b| exp.points[b].agent.variant == base_variant && others(b) == others(p))
+                .map(|b| (p, b))
+        })
+        .collect();
+    if pairs.is_empty() || !exp.swept.iter().any(|k| k == "agent.variant") {
+        return Ok(None);
+    }
+    let ok =
+        |p: usize| -> Vec<&RunScores> { scores.iter().filter(|s| s.point == p && s.ok).collect() };
+    let pct = (rc.confidence * 100.0).round();
+
+    let mut md = format!(
+        "# {}: the chapter's comparison table, measured\n\n\
+         Each column compares a variant with `{base_variant}` over {} seeds each. Cells under \
+         \"vs {base_variant}\" give the difference (variant − {base_variant}) of the per-run means \
+         with a {pct}% bootstrap interval ({} resamples) and a verdict: **supported** when the \
+         interval lies entirely on the better side of 0, **not supported** when entirely on the \
+         worse side, **inconclusive** otherwise. Generated by `sweep` from `run_scores.csv`.\n\n",
+        exp.name,
+        exp.seeds.len(),
+        rc.resamples
+    );
+    let header: Vec<String> = pairs
+        .iter()
+        .map(|(p, _)| exp.points[*p].label.clone())
+        .collect();
+    md.push_str(&format!(
+        "| | {} |\n|---|{}\n",
+        header.join(" | "),
+        "---|".repeat(pairs.len())
+    ));
+    let row = |name: &str, cells: Vec<String>| format!("| {name} | {} |\n", cells.join(" | "));
+    let qual = |f: fn(&Claim) -> &'static str| -> Vec<String> {
+        pairs
+            .iter()
+            .map(|(p, _)| {
+                let c = claims(exp.points[*p].agent.variant);
+                c.iter().map(|c| f(c)).collect::<Vec<_>>().join("; ")
+            })
+            .collect()
+    };
+    md.push_str(&row("purpose", qual(|c| c.purpose)));
+    md.push_str(&row("what changes", qual(|c| c.what_changes)));
+    md.push_str(&row("math point", qual(|c| c.math_point)));
+    md.push_str(&row("claimed effect", qual(|c| c.claimed_effect)));
+    md.push_str(&row(
+        "runs (variant / baseline)",
+        pairs
+            .iter()
+            .map(|(p, b)| format!("{} / {}", ok(*p).len(), ok(*b).len()))
+            .collect(),
+    ));
+
+    // verdicts[m][pair]
+    let mut verdicts: Vec<Vec<Verdict>> = Vec::new();
+    for m in METRICS {
+        let mut level = Vec::new();
+        let mut diff_cells = Vec::new();
+        let mut v_row = Vec::new();
+        for (p, b) in &pairs {
+            let (x, y) = (finite(&ok(*p), m.value), finite(&ok(*b), m.value));
+            let seed = label_seed(&format!("{}|{}", exp.points[*p].label, m.row));
+            let d: Interval =
+                stats::bootstrap_diff_ci(&x, &y, &stats::mean, rc.resamples, rc.confidence, seed);
+            let verdict = if x.len() < 2 || y.len() < 2 {
+                Verdict::Inconclusive
+            } else {
+                stats::verdict(d, m.higher_is_better)
+            };
+            level.push(format!(
+                "{} vs {}",
+                fmt_num(stats::mean(&x), 2),
+                fmt_num(stats::mean(&y), 2)
+            ));
+            diff_cells.push(format!(
+                "{} [{}, {}] {}",
+                signed(d.point),
+                signed(d.lo),
+                signed(d.hi),
+                verdict
+            ));
+            v_row.push(verdict);
+        }
+        let better = if m.higher_is_better {
+            "higher is better"
+        } else {
+            "lower is better"
+        };
+        md.push_str(&row(
+            &format!("{} ({better}): variant vs {base_variant}", m.row),
+            level,
+        ));
+        md.push_str(&row(&format!("Δ {} vs {base_variant}", m.row), diff_cells));
+        verdicts.push(v_row);
+    }
+    // Spread and probability of improvement.
+    md.push_str(&row(
+        "spread of final return across seeds (std): variant vs baseline",
+        pairs
+            .iter()
+            .map(|(p, b)| {
+                format!(
+                    "{} vs {}",
+                    fmt_num(stats::std_dev(&finite(&ok(*p), |s| s.final_return)), 1),
+                    fmt_num(stats::std_dev(&finite(&ok(*b), |s| s.final_return)), 1)
+                )
+            })
+            .collect(),
+    ));
+    md.push_str(&row(
+        &format!("P(variant > {base_variant}) on final return"),
+        pairs
+            .iter()
+            .map(|(p, b)| {
+                let (x, y) = (
+                    finite(&ok(*p), |s| s.final_return),
+                    finite(&ok(*b), |s| s.final_return),
+                );
+                let seed = label_seed(&format!("{}|poi", exp.points[*p].label));
+                let i =
+                    stats::probability_of_improvement_ci(&x, &y, rc.resamples, rc.confidence, seed);
+                format!(
+                    "{} [{}, {}]",
+                    fmt_num(i.point, 2),
+                    fmt_num(i.lo, 2),
+                    fmt_num(i.hi, 2)
+                )
+            })
+            .collect(),
+    ));
+    md.push_str(&row(
+        "env steps per second: variant vs baseline",
+        pairs
+            .iter()
+            .map(|(p, b)| {
+                format!(
+                    "{} vs {}",
+                    fmt_num(stats::mean(&finite(&ok(*p), |s| s.steps_per_s)), 0),
+                    fmt_num(stats::mean(&finite(&ok(*b), |s| s.steps_per_s)), 0)
+                )
+            })
+            .collect(),
+    ));
+    // The verdict on each claimed effect, from the metrics the claim is about.
+    md.push_str(&row(
+        &format!("**verdict on the claims** (at {} seeds)", exp.seeds.len()),
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(j, (p, _))| {
+                claims(exp.points[*p].agent.variant)
+                    .iter()
+                    .map(|c| {
+                        let parts: Vec<String> = METRICS
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, m)| m.claimed_by.contains(&c.name))
+                            .map(|(i, m)| format!("{}: {}", short(m.row), verdicts[i][j]))
+                            .collect();
+                        format!("{} — {}", c.name, parts.join(", "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .collect(),
+    ));
+    md.push_str(
+        "\nNotes: Q overestimation is measured every `q_probe_interval` episodes on the states \
+         visited in that training episode (for episodes cut by the time limit, the last states \
+         whose discounted tail would exceed 5% are left out). The collapse rate counts only runs \
+         that reached 195. Variant combinations inherit the claims of each of their parts.\n",
+    );
+    Ok(Some(md))
+}
+
+fn short(row: &str) -> &str {
+    row.split(" (").next().unwrap_or(row)
+}
+
+/// Charts comparing grid points (written for every experiment).
+pub fn charts(
+    exp: &Experiment,
+    results: &[RunResult],
+    scores: &[RunScores],
+    dir: &ExperimentDir,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let rc = &exp.report;
+    let mut files = Vec::new();
+    let ok =
+        |p: usize| -> Vec<&RunScores> { scores.iter().filter(|s| s.point == p && s.ok).collect() };
+
+    // Q overestimation over training: mean across seeds of (Q − G) at each probe episode.
+    let mut over_series = Vec::new();
+    for p in 0..exp.points.len() {
+        let curves: Vec<(Vec<f64>, Vec<f64>)> = results
+            .iter()
+            .filter(|r| r.point == p && r.ok())
+            .map(|r| {
+                r.run
+                    .episodes
+                    .iter()
+                    .filter(|e| e.q_pred.is_finite() || e.q_mc.is_finite())
+                    .map(|e| (f64::from(e.episode + 1), e.q_pred - e.q_mc))
+                    .unzip()
+            })
+            .collect();
+        if let Some((x, _)) = curves.first() {
+            let ys: Vec<&[f64]> = curves.iter().map(|(_, y)| y.as_slice()).collect();
+            let mut s = curve_band(&ys, exp.points[p].label.clone(), 1);
+            s.x = x.clone();
+            over_series.push(s);
+        }
+    }
+    files.extend(plots::line_chart(
+        &LineChart {
+            title: format!(
+                "{}: Q overestimation (predicted Q − discounted return; mean, band = IQR)",
+                exp.name
+            ),
+            x_label: "Episode".into(),
+            y_label: "Q − Monte-Carlo return".into(),
+            series: over_series,
+            hlines: vec![(0.0, "no bias".into())],
+            y_range: None,
+        },
+        &dir.file("q_overestimation"),
+    )?);
+
+    // Final-return distribution with the IQM and its bootstrap interval.
+    let groups: Vec<Distribution> = (0..exp.points.len())
+        .map(|p| {
+            let values = finite(&ok(p), |s| s.final_return);
+            let i = stats::bootstrap_ci(
+                &[&values],
+                &stats::iqm,
+                rc.resamples,
+                rc.confidence,
+                label_seed(&exp.points[p].label),
+            );
+            Distribution {
+                label: exp.points[p].label.clone(),
+                interval: i.lo.is_finite().then_some((i.lo, i.point, i.hi)),
+                values,
+            }
+        })
+        .collect();
+    files.extend(plots::distribution_chart_ext(
+        &plots::DistributionChart {
+            title: format!("{}: final return per run", exp.name),
+            y_label: format!("Mean return, last {} episodes", rc.final_window),
+            groups,
+            interval_label: Some(format!("IQM ({:.0}% bootstrap CI)", rc.confidence * 100.0)),
+            hlines: vec![(rc.solved_threshold, format!("{}", rc.solved_threshold))],
+            y_range: None,
+        },
+        &dir.file("final_return_distribution"),
+    )?);
+
+    // Performance profiles (Agarwal et al. 2021): fraction of runs with final return > τ.
+    let max = exp
+        .points
+        .first()
+        .map_or(200.0, |p| f64::from(p.env.id.time_limit()));
+    let taus = stats::linspace(0.0, max, 101);
+    let profiles: Vec<Series> = (0..exp.points.len())
+        .map(|p| {
+            let values = finite(&ok(p), |s| s.final_return);
+            let ci = stats::performance_profile_ci(
+                &values,
+                &taus,
+                rc.resamples,
+                rc.confidence,
+                label_seed(&exp.points[p].label),
+            );
+            Series {
+                label: exp.points[p].label.clone(),
+                x: taus.clone(),
+                y: stats::performance_profile(&values, &taus),
+                band: Some((
+                    ci.iter().map(|i| i.lo).collect(),
+                    ci.iter().map(|i| i.hi).collect(),
+                )),
+            }
+        })
+        .collect();
+    files.extend(plots::line_chart(
+        &LineChart {
+            title: format!(
+                "{}: performance profile of final return ({:.0}% CI bands)",
+                exp.name,
+                rc.confidence * 100.0
+            ),
+            x_label: "Final return τ".into(),
+            y_label: "Fraction of runs with score > τ".into(),
+            series: profiles,
+            hlines: vec![],
+            y_range: Some((0.0, 1.0)),
+        },
+        &dir.file("performance_profile"),
+    )?);
+    Ok(files)
+}

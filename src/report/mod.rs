@@ -1,0 +1,439 @@
+//! Everything written after the runs: polars tables (`runs.csv`, `run_scores.csv`,
+//! `summary.csv`), Markdown (`summary.md`, `comparison.md`) and plotters charts.
+
+pub mod comparison;
+pub mod plots;
+pub mod scores;
+
+use crate::config::{Experiment, ReportConfig};
+use crate::stats::{self, Interval};
+use crate::store::{self, write_atomic, write_csv, ExperimentDir, StoreError};
+use crate::sweep::RunResult;
+use plots::{LineChart, Series};
+use polars::prelude::*;
+use scores::RunScores;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("building tables: {0}")]
+    Polars(#[from] PolarsError),
+    #[error(transparent)]
+    Plot(#[from] plots::PlotError),
+}
+
+/// What [`write_report`] produced.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub dir: PathBuf,
+    pub summary_markdown: String,
+    pub failed_runs: usize,
+    pub files: Vec<PathBuf>,
+}
+
+/// A stable 64-bit seed for bootstrap resampling, from a label (FNV-1a).
+pub fn label_seed(label: &str) -> u64 {
+    label.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Write every table and chart of the experiment into `<results>/<name>/`.
+pub fn write_report(
+    exp: &Experiment,
+    results: &[RunResult],
+    dir: &ExperimentDir,
+) -> Result<Report, ReportError> {
+    let rc = &exp.report;
+    let scores: Vec<RunScores> = results.iter().map(|r| RunScores::of(r, rc)).collect();
+    let mut files = Vec::new();
+
+    let mut runs = runs_frame(exp, results)?;
+    let path = dir.file("runs.csv");
+    write_csv(&path, &mut runs)?;
+    files.push(path);
+
+    let mut per_run = run_scores_frame(exp, &scores)?;
+    let path = dir.file("run_scores.csv");
+    write_csv(&path, &mut per_run)?;
+    files.push(path);
+
+    let mut summary = summary_frame(&per_run, rc)?;
+    let path = dir.file("summary.csv");
+    write_csv(&path, &mut summary)?;
+    files.push(path);
+
+    let failed: Vec<&RunScores> = scores.iter().filter(|s| !s.ok).collect();
+    let mut md = format!("# {} — summary\n\n", exp.name);
+    if !exp.description.is_empty() {
+        md.push_str(&format!("{}\n\n", exp.description));
+    }
+    md.push_str(&format!(
+        "{} grid point(s) × {} seed(s); final = mean return of the last {} episodes; \
+         IQM with a {:.0}% bootstrap interval ({} resamples); solved = first episode at which \
+         the {}-episode average reaches {}.\n\n",
+        exp.points.len(),
+        exp.seeds.len(),
+        rc.final_window,
+        rc.confidence * 100.0,
+        rc.resamples,
+        rc.final_window,
+        rc.solved_threshold
+    ));
+    md.push_str(&markdown_table(&summary)?);
+    if !failed.is_empty() {
+        md.push_str("\n## Failed runs\n\n");
+        for s in &failed {
+            md.push_str(&format!(
+                "- {} seed {}: {}\n",
+                exp.points[s.point].label,
+                s.seed,
+                s.failure.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    let path = dir.file("summary.md");
+    write_atomic(&path, md.as_bytes())?;
+    files.push(path);
+
+    if let Some(text) = comparison::comparison_markdown(exp, &scores)? {
+        let path = dir.file("comparison.md");
+        write_atomic(&path, text.as_bytes())?;
+        files.push(path);
+    }
+
+    files.extend(charts(exp, results, &scores, dir)?);
+    Ok(Report {
+        dir: dir.root.clone(),
+        summary_markdown: md,
+        failed_runs: failed.len(),
+        files,
+    })
+}
+
+/// `runs.csv`: every episode of every run, long format, with the run's grid point and seed.
+pub fn runs_frame(exp: &Experiment, results: &[RunResult]) -> PolarsResult<DataFrame> {
+    let mut all: Option<DataFrame> = None;
+    for r in results {
+        let mut df = store::episodes_frame(&r.run.episodes)?;
+        let h = df.height();
+        let point = &exp.points[r.point];
+        let mut front = vec![
+            Column::new("grid_point".into(), vec![point.label.as_str(); h]),
+            Column::new("seed".into(), vec![r.run.config.seed; h]),
+        ];
+        for (k, v) in &point.values {
+            front.push(Column::new(k.as_str().into(), vec![v.as_str(); h]));
+        }
+        for (i, c) in front.into_iter().enumerate() {
+            df.insert_column(i, c)?;
+        }
+        match &mut all {
+            None => all = Some(df),
+            Some(a) => {
+                a.vstack_mut_owned(df)?;
+            }
+        }
+    }
+    match all {
+        Some(mut df) => {
+            df.rechunk_mut();
+            Ok(df)
+        }
+        None => Ok(DataFrame::empty()),
+    }
+}
+
+fn opt(v: Option<usize>) -> f64 {
+    v.map_or(f64::NAN, |v| v as f64)
+}
+
+/// `run_scores.csv`: one row per run with all its measurements.
+pub fn run_scores_frame(exp: &Experiment, scores: &[RunScores]) -> PolarsResult<DataFrame> {
+    let f = |g: fn(&RunScores) -> f64| scores.iter().map(g).collect::<Vec<f64>>();
+    df!(
+        "grid_point" => scores.iter().map(|s| exp.points[s.point].label.clone()).collect::<Vec<_>>(),
+        "variant" => scores.iter().map(|s| exp.points[s.point].agent.variant.to_string()).collect::<Vec<_>>(),
+        "seed" => scores.iter().map(|s| s.seed).collect::<Vec<u64>>(),
+        "ok" => scores.iter().map(|s| s.ok).collect::<Vec<bool>>(),
+        "final_return" => f(|s| s.final_return),
+        "eval_return" => f(|s| s.eval_return),
+        "auc" => f(|s| s.auc),
+        "episodes_to_solve" => f(|s| opt(s.episodes_to_solve)),
+        "episodes_to_threshold_ma20" => f(|s| opt(s.episodes_to_threshold_ma20)),
+        "collapsed" => f(|s| s.collapsed.map_or(f64::NAN, |c| if c { 1.0 } else { 0.0 })),
+        "overestimation" => f(|s| s.overestimation),
+        "final_mean_max_q" => f(|s| s.final_mean_max_q),
+        "env_steps" => scores.iter().map(|s| s.env_steps).collect::<Vec<u64>>(),
+        "wall_s" => f(|s| s.wall_s),
+        "steps_per_s" => f(|s| s.steps_per_s),
+    )
+}
+
+/// Finite values of a float column.
+fn finite(df: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Float64)?
+        .f64()?
+        .iter()
+        .flatten()
+        .filter(|v| v.is_finite())
+        .collect())
+}
+
+/// `summary.csv`: one row per grid point (in grid order), aggregated over its successful runs.
+pub fn summary_frame(per_run: &DataFrame, rc: &ReportConfig) -> PolarsResult<DataFrame> {
+    let ok = per_run.filter(per_run.column("ok")?.bool()?)?;
+    let mut rows: Vec<(String, SummaryRow)> = Vec::new();
+    // Grid points in order of first appearance (including points whose runs all failed).
+    let labels: Vec<String> = {
+        let mut seen = Vec::new();
+        for l in per_run.column("grid_point")?.str()?.iter().flatten() {
+            if !seen.iter().any(|s: &String| s == l) {
+                seen.push(l.to_owned());
+            }
+        }
+        seen
+    };
+    let groups = ok.partition_by_stable(["grid_point"], true)?;
+    for label in labels {
+        let total = per_run
+            .column("grid_point")?
+            .str()?
+            .iter()
+            .filter(|l| *l == Some(label.as_str()))
+            .count();
+        let g = groups.iter().find(|g| {
+            g.column("grid_point")
+                .ok()
+                .and_then(|c| c.str().ok().and_then(|s| s.get(0).map(|v| v == label)))
+                .unwrap_or(false)
+        });
+        let row = match g {
+            Some(g) => SummaryRow::of(g, total, rc, &label)?,
+            None => SummaryRow::empty(total),
+        };
+        rows.push((label, row));
+    }
+    let col = |f: fn(&SummaryRow) -> f64| rows.iter().map(|(_, r)| f(r)).collect::<Vec<f64>>();
+    df!(
+        "grid_point" => rows.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>(),
+        "runs" => rows.iter().map(|(_, r)| r.runs).collect::<Vec<u32>>(),
+        "failed" => rows.iter().map(|(_, r)| r.failed).collect::<Vec<u32>>(),
+        "final_mean" => col(|r| r.final_mean),
+        "final_median" => col(|r| r.final_median),
+        "final_iqm" => col(|r| r.final_iqm.point),
+        "final_iqm_lo" => col(|r| r.final_iqm.lo),
+        "final_iqm_hi" => col(|r| r.final_iqm.hi),
+        "eval_mean" => col(|r| r.eval_mean),
+        "solved_runs" => rows.iter().map(|(_, r)| r.solved).collect::<Vec<u32>>(),
+        "episodes_to_solve_median" => col(|r| r.to_solve_median),
+        "episodes_to_threshold_ma20_median" => col(|r| r.to_ma20_median),
+        "auc_mean" => col(|r| r.auc_mean),
+        "collapse_rate" => col(|r| r.collapse_rate),
+        "final_std_across_seeds" => col(|r| r.final_std),
+        "overestimation_mean" => col(|r| r.overestimation),
+        "env_steps_mean" => col(|r| r.steps_mean),
+        "wall_s_mean" => col(|r| r.wall_mean),
+        "steps_per_s_mean" => col(|r| r.sps_mean),
+    )
+}
+
+struct SummaryRow {
+    runs: u32,
+    failed: u32,
+    final_mean: f64,
+    final_median: f64,
+    final_iqm: Interval,
+    final_std: f64,
+    eval_mean: f64,
+    solved: u32,
+    to_solve_median: f64,
+    to_ma20_median: f64,
+    auc_mean: f64,
+    collapse_rate: f64,
+    overestimation: f64,
+    steps_mean: f64,
+    wall_mean: f64,
+    sps_mean: f64,
+}
+
+impl SummaryRow {
+    fn of(g: &DataFrame, total: usize, rc: &ReportConfig, label: &str) -> PolarsResult<SummaryRow> {
+        let fin = finite(g, "final_return")?;
+        let to_solve = finite(g, "episodes_to_solve")?;
+        Ok(SummaryRow {
+            runs: g.height() as u32,
+            failed: (total - g.height()) as u32,
+            final_mean: stats::mean(&fin),
+            final_median: stats::median(&fin),
+            final_iqm: stats::bootstrap_ci(
+                &[&fin],
+                &stats::iqm,
+                rc.resamples,
+                rc.confidence,
+                label_seed(label),
+            ),
+            final_std: stats::std_dev(&fin),
+            eval_mean: stats::mean(&finite(g, "eval_return")?),
+            solved: to_solve.len() as u32,
+            to_solve_median: stats::median(&to_solve),
+            to_ma20_median: stats::median(&finite(g, "episodes_to_threshold_ma20")?),
+            auc_mean: stats::mean(&finite(g, "auc")?),
+            collapse_rate: stats::mean(&finite(g, "collapsed")?),
+            overestimation: stats::mean(&finite(g, "overestimation")?),
+            steps_mean: stats::mean(&finite(g, "env_steps")?),
+            wall_mean: stats::mean(&finite(g, "wall_s")?),
+            sps_mean: stats::mean(&finite(g, "steps_per_s")?),
+        })
+    }
+
+    fn empty(total: usize) -> SummaryRow {
+        let nan = f64::NAN;
+        SummaryRow {
+            runs: 0,
+            failed: total as u32,
+            final_mean: nan,
+            final_median: nan,
+            final_iqm: Interval {
+                point: nan,
+                lo: nan,
+                hi: nan,
+            },
+            final_std: nan,
+            eval_mean: nan,
+            solved: 0,
+            to_solve_median: nan,
+            to_ma20_median: nan,
+            auc_mean: nan,
+            collapse_rate: nan,
+            overestimation: nan,
+            steps_mean: nan,
+            wall_mean: nan,
+            sps_mean: nan,
+        }
+    }
+}
+
+/// Format a cell for Markdown: integers plainly, floats with `decimals`, NaN as "–".
+pub fn fmt_num(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        "–".into()
+    } else {
+        format!("{v:.decimals$}")
+    }
+}
+
+/// A DataFrame as a GitHub Markdown table (floats to 1 decimal, 3 for small magnitudes).
+pub fn markdown_table(df: &DataFrame) -> PolarsResult<String> {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut out = format!(
+        "| {} |\n|{}\n",
+        names.join(" | "),
+        "---|".repeat(names.len())
+    );
+    for i in 0..df.height() {
+        let cells: Vec<String> = df
+            .columns()
+            .iter()
+            .map(|c| match c.get(i) {
+                Ok(AnyValue::Float64(v)) => {
+                    fmt_num(v, if v.abs() < 10.0 && v != 0.0 { 3 } else { 1 })
+                }
+                Ok(AnyValue::String(s)) => s.to_owned(),
+                Ok(AnyValue::StringOwned(s)) => s.to_string(),
+                Ok(v) => v.to_string(),
+                Err(_) => "?".into(),
+            })
+            .collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    Ok(out)
+}
+
+/// Mean and interquartile band across seeds, episode by episode.
+pub fn curve_band(curves: &[&[f64]], label: String, smooth: usize) -> Series {
+    let n = curves.iter().map(|c| c.len()).min().unwrap_or(0);
+    let smoothed: Vec<Vec<f64>> = curves
+        .iter()
+        .map(|c| stats::moving_average(&c[..n], smooth))
+        .collect();
+    let at = |i: usize| smoothed.iter().map(|c| c[i]).collect::<Vec<f64>>();
+    Series {
+        label,
+        x: (1..=n).map(|i| i as f64).collect(),
+        y: (0..n).map(|i| stats::mean(&at(i))).collect(),
+        band: Some((
+            (0..n).map(|i| stats::quantile(&at(i), 0.25)).collect(),
+            (0..n).map(|i| stats::quantile(&at(i), 0.75)).collect(),
+        )),
+    }
+}
+
+fn charts(
+    exp: &Experiment,
+    results: &[RunResult],
+    scores: &[RunScores],
+    dir: &ExperimentDir,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let mut files = Vec::new();
+    let rc = &exp.report;
+    let solved_line = vec![(rc.solved_threshold, format!("{}", rc.solved_threshold))];
+    // Figure 8-8 for each run.
+    for r in results.iter().filter(|r| r.ok()) {
+        let point = &exp.points[r.point];
+        let returns: Vec<f64> = r.run.episodes.iter().map(|e| e.ret).collect();
+        let chart = LineChart {
+            title: format!("{} — {} seed {}", exp.name, point.label, r.run.config.seed),
+            x_label: "Episode".into(),
+            y_label: "Total Reward".into(),
+            series: vec![Series {
+                label: "total reward".into(),
+                x: (0..returns.len()).map(|i| i as f64).collect(),
+                y: returns,
+                band: None,
+            }],
+            hlines: vec![],
+            y_range: None,
+        };
+        let stem = dir.run_dir(&point.slug, r.run.config.seed).join("reward");
+        files.extend(plots::line_chart(&chart, &stem)?);
+    }
+    // Learning curves: one line per grid point, mean across seeds with an IQR band.
+    let per_point =
+        |p: usize| -> Vec<&RunScores> { scores.iter().filter(|s| s.point == p && s.ok).collect() };
+    let series: Vec<Series> = (0..exp.points.len())
+        .filter_map(|p| {
+            let runs = per_point(p);
+            (!runs.is_empty()).then(|| {
+                let curves: Vec<&[f64]> = runs.iter().map(|s| s.returns.as_slice()).collect();
+                curve_band(
+                    &curves,
+                    format!("{} (n={})", exp.points[p].label, runs.len()),
+                    10,
+                )
+            })
+        })
+        .collect();
+    let chart = LineChart {
+        title: format!(
+            "{}: learning curves (10-episode moving average; mean across seeds, band = IQR)",
+            exp.name
+        ),
+        x_label: "Episode".into(),
+        y_label: "Total Reward".into(),
+        series,
+        hlines: solved_line,
+        y_range: None,
+    };
+    files.extend(plots::line_chart(&chart, &dir.file("learning_curves"))?);
+    files.extend(comparison::charts(exp, results, scores, dir)?);
+    Ok(files)
+}

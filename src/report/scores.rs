@@ -1,0 +1,83 @@
+//! Per-run scores: every learning-curve measurement the reports aggregate, computed once.
+
+use crate::config::ReportConfig;
+use crate::stats;
+use crate::store::RunStatus;
+use crate::sweep::RunResult;
+
+/// Window of the short moving average used for convergence speed and stability.
+pub const SHORT_WINDOW: usize = 20;
+/// A run that reached the solved threshold and whose short moving average later falls below
+/// this has collapsed.
+pub const COLLAPSE_FLOOR: f64 = 100.0;
+
+/// The measurements of one finished run.
+#[derive(Debug, Clone)]
+pub struct RunScores {
+    pub point: usize,
+    pub seed: u64,
+    pub ok: bool,
+    pub failure: Option<String>,
+    /// Mean return over the last `final_window` training episodes.
+    pub final_return: f64,
+    /// Mean return of the greedy evaluation episodes.
+    pub eval_return: f64,
+    /// Mean return over all training episodes (area under the learning curve / episodes).
+    pub auc: f64,
+    /// First episode (1-based count) at which the `final_window`-episode average ≥ threshold.
+    pub episodes_to_solve: Option<usize>,
+    /// First episode (1-based count) at which the 20-episode average ≥ threshold.
+    pub episodes_to_threshold_ma20: Option<usize>,
+    /// `Some(true)` if the 20-episode average reached the threshold and later fell below 100.
+    pub collapsed: Option<bool>,
+    /// Mean over Q-probe episodes of predicted Q − Monte-Carlo return.
+    pub overestimation: f64,
+    /// Mean over Q-probe episodes of |predicted Q − Monte-Carlo return| (Q accuracy).
+    pub q_abs_error: f64,
+    /// Mean max-Q on the probe states at the last episode's start.
+    pub final_mean_max_q: f64,
+    pub env_steps: u64,
+    pub wall_s: f64,
+    pub steps_per_s: f64,
+    /// Per-episode returns (for curves).
+    pub returns: Vec<f64>,
+}
+
+impl RunScores {
+    pub fn of(r: &RunResult, report: &ReportConfig) -> RunScores {
+        let run = &r.run;
+        let returns: Vec<f64> = run.episodes.iter().map(|e| e.ret).collect();
+        let thr = report.solved_threshold;
+        let over: Vec<f64> = run
+            .episodes
+            .iter()
+            .filter(|e| e.q_pred.is_finite() && e.q_mc.is_finite())
+            .map(|e| e.q_pred - e.q_mc)
+            .collect();
+        let failure = match &run.info.status {
+            RunStatus::Ok => None,
+            RunStatus::Failed { reason } => Some(reason.clone()),
+        };
+        RunScores {
+            point: r.point,
+            seed: run.config.seed,
+            ok: failure.is_none(),
+            failure,
+            final_return: stats::last_n_mean(&returns, report.final_window),
+            eval_return: stats::mean(&run.info.eval_returns),
+            auc: stats::area_under_curve(&returns),
+            episodes_to_solve: stats::first_reach(&returns, report.final_window, thr)
+                .map(|i| i + 1),
+            episodes_to_threshold_ma20: stats::first_reach(&returns, SHORT_WINDOW, thr)
+                .map(|i| i + 1),
+            collapsed: stats::collapsed_after_reaching(&returns, SHORT_WINDOW, thr, COLLAPSE_FLOOR),
+            overestimation: stats::mean(&over),
+            q_abs_error: stats::mean(&over.iter().map(|d| d.abs()).collect::<Vec<_>>()),
+            final_mean_max_q: run.episodes.last().map_or(f64::NAN, |e| e.mean_max_q),
+            env_steps: run.info.env_steps,
+            wall_s: run.info.wall_s,
+            steps_per_s: run.info.env_steps as f64 / run.info.wall_s.max(1e-9),
+            returns,
+        }
+    }
+}

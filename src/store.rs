@@ -1,0 +1,228 @@
+//! The results layout on disk, written atomically (temp file + rename in the same folder).
+//!
+//! ```text
+//! results/<experiment>/
+//!   runs/<grid-point>/seed-<n>/config.json    resolved RunConfig
+//!                              episodes.csv   per-episode table
+//!                              run.json       status, evaluation, cost (written last)
+//!   runs.csv  summary.csv  summary.md  charts …
+//! ```
+//! A run whose `run.json` says `ok` and whose `config.json` equals the requested config is
+//! finished: a re-started sweep reuses it instead of training again.
+
+use crate::config::RunConfig;
+use crate::train::EpisodeRecord;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+}
+
+impl StoreError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+    pub fn format(path: &Path, message: impl ToString) -> Self {
+        StoreError::Format {
+            path: path.to_owned(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Write `bytes` to `path` so that readers see the old file or the whole new one, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| StoreError::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| StoreError::io(path, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| StoreError::io(path, e))?;
+    tmp.persist(path)
+        .map_err(|e| StoreError::io(path, e.error))?;
+    Ok(())
+}
+
+/// A DataFrame as CSV text (header included).
+pub fn csv_bytes(df: &mut DataFrame) -> Result<Vec<u8>, PolarsError> {
+    let mut buf = Vec::new();
+    CsvWriter::new(&mut buf).include_header(true).finish(df)?;
+    Ok(buf)
+}
+
+pub fn write_csv(path: &Path, df: &mut DataFrame) -> Result<(), StoreError> {
+    let bytes = csv_bytes(df).map_err(|e| StoreError::format(path, e))?;
+    write_atomic(path, &bytes)
+}
+
+pub fn read_csv(path: &Path) -> Result<DataFrame, StoreError> {
+    CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(None)
+        .try_into_reader_with_file_path(Some(path.to_owned()))
+        .and_then(|r| r.finish())
+        .map_err(|e| StoreError::format(path, e))
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "lowercase")]
+pub enum RunStatus {
+    Ok,
+    Failed { reason: String },
+}
+
+/// `run.json`: everything about a run except its per-episode table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub grid_point: String,
+    pub seed: u64,
+    #[serde(flatten)]
+    pub status: RunStatus,
+    pub eval_returns: Vec<f64>,
+    pub env_steps: u64,
+    pub wall_s: f64,
+}
+
+/// A run as stored (or about to be).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRun {
+    pub config: RunConfig,
+    pub info: RunInfo,
+    pub episodes: Vec<EpisodeRecord>,
+}
+
+/// `results/<experiment>/`.
+#[derive(Debug, Clone)]
+pub struct ExperimentDir {
+    pub root: PathBuf,
+}
+
+impl ExperimentDir {
+    pub fn new(results: &Path, experiment: &str) -> Self {
+        ExperimentDir {
+            root: results.join(experiment),
+        }
+    }
+
+    pub fn run_dir(&self, slug: &str, seed: u64) -> PathBuf {
+        self.root
+            .join("runs")
+            .join(slug)
+            .join(format!("seed-{seed}"))
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// Store a run: config and episodes first, `run.json` last (it marks the run finished).
+    pub fn save_run(&self, slug: &str, run: &StoredRun) -> Result<(), StoreError> {
+        let dir = self.run_dir(slug, run.config.seed);
+        let config = serde_json::to_vec_pretty(&run.config).expect("config serialises");
+        write_atomic(&dir.join("config.json"), &config)?;
+        let mut df = episodes_frame(&run.episodes).map_err(|e| StoreError::format(&dir, e))?;
+        write_csv(&dir.join("episodes.csv"), &mut df)?;
+        let info = serde_json::to_vec_pretty(&run.info).expect("run info serialises");
+        write_atomic(&dir.join("run.json"), &info)
+    }
+
+    /// A finished, successful run with exactly this config, if one is stored.
+    pub fn load_finished(&self, slug: &str, config: &RunConfig) -> Option<StoredRun> {
+        let dir = self.run_dir(slug, config.seed);
+        let info: RunInfo =
+            serde_json::from_slice(&std::fs::read(dir.join("run.json")).ok()?).ok()?;
+        let stored: RunConfig =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
+        if info.status != RunStatus::Ok || &stored != config {
+            return None;
+        }
+        let df = read_csv(&dir.join("episodes.csv")).ok()?;
+        let episodes = episodes_from_frame(&df).ok()?;
+        (episodes.len() == config.train.episodes as usize).then(|| StoredRun {
+            config: stored,
+            info,
+            episodes,
+        })
+    }
+}
+
+/// Column names of the per-episode table, in order.
+pub const EPISODE_COLUMNS: [&str; 10] = [
+    "episode",
+    "return",
+    "length",
+    "steps",
+    "loss",
+    "epsilon",
+    "mean_max_q",
+    "q_pred",
+    "q_mc",
+    "wall_s",
+];
+
+/// The per-episode table of one run.
+pub fn episodes_frame(eps: &[EpisodeRecord]) -> PolarsResult<DataFrame> {
+    let col = |f: fn(&EpisodeRecord) -> f64| eps.iter().map(f).collect::<Vec<f64>>();
+    df!(
+        "episode" => eps.iter().map(|e| e.episode).collect::<Vec<u32>>(),
+        "return" => col(|e| e.ret),
+        "length" => eps.iter().map(|e| e.length).collect::<Vec<u32>>(),
+        "steps" => eps.iter().map(|e| e.steps).collect::<Vec<u64>>(),
+        "loss" => col(|e| e.loss),
+        "epsilon" => col(|e| e.epsilon),
+        "mean_max_q" => col(|e| e.mean_max_q),
+        "q_pred" => col(|e| e.q_pred),
+        "q_mc" => col(|e| e.q_mc),
+        "wall_s" => col(|e| e.wall_s),
+    )
+}
+
+/// Read back a per-episode table (as written by [`episodes_frame`]).
+pub fn episodes_from_frame(df: &DataFrame) -> PolarsResult<Vec<EpisodeRecord>> {
+    let f = |name: &str| -> PolarsResult<Vec<f64>> {
+        let c = df.column(name)?.cast(&DataType::Float64)?;
+        Ok(c.f64()?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    };
+    let u = |name: &str| -> PolarsResult<Vec<u64>> {
+        let c = df.column(name)?.cast(&DataType::UInt64)?;
+        Ok(c.u64()?.iter().map(|v| v.unwrap_or(0)).collect())
+    };
+    let (episode, ret, length, steps) = (u("episode")?, f("return")?, u("length")?, u("steps")?);
+    let (loss, epsilon, mmq) = (f("loss")?, f("epsilon")?, f("mean_max_q")?);
+    let (q_pred, q_mc, wall) = (f("q_pred")?, f("q_mc")?, f("wall_s")?);
+    Ok((0..df.height())
+        .map(|i| EpisodeRecord {
+            episode: episode[i] as u32,
+            ret: ret[i],
+            length: length[i] as u32,
+            steps: steps[i],
+            loss: loss[i],
+            epsilon: epsilon[i],
+            mean_max_q: mmq[i],
+            q_pred: q_pred[i],
+            q_mc: q_mc[i],
+            wall_s: wall[i],
+        })
+        .collect())
+}

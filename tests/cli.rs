@@ -1,0 +1,240 @@
+//! Drives the real `sweep` binary the way a user does.
+
+use dqn_sweep::config::RunConfig;
+use dqn_sweep::store::read_csv;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sweep(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sweep"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the sweep binary runs")
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("readable dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn smoke_sweep_writes_every_output_and_each_parses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let o = sweep(&[
+        "experiments/smoke.toml",
+        "--out",
+        out,
+        "--threads",
+        "2",
+        "--quiet",
+    ]);
+    assert!(
+        o.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let dir = tmp.path().join("smoke");
+
+    // Experiment-level tables.
+    let runs = read_csv(&dir.join("runs.csv")).unwrap();
+    assert_eq!(
+        runs.height(),
+        5 * 2 * 30,
+        "5 variants x 2 seeds x 30 episodes"
+    );
+    for col in [
+        "grid_point",
+        "seed",
+        "variant",
+        "episode",
+        "return",
+        "length",
+        "steps",
+        "loss",
+        "epsilon",
+        "mean_max_q",
+        "q_pred",
+        "q_mc",
+        "wall_s",
+    ] {
+        assert!(runs.column(col).is_ok(), "runs.csv lacks {col}");
+    }
+    let summary = read_csv(&dir.join("summary.csv")).unwrap();
+    assert_eq!(summary.height(), 5);
+    for col in [
+        "runs",
+        "final_mean",
+        "final_median",
+        "final_iqm",
+        "eval_mean",
+        "episodes_to_solve_median",
+        "env_steps_mean",
+        "wall_s_mean",
+        "steps_per_s_mean",
+    ] {
+        assert!(summary.column(col).is_ok(), "summary.csv lacks {col}");
+    }
+    let scores = read_csv(&dir.join("run_scores.csv")).unwrap();
+    assert_eq!(scores.height(), 10);
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    for v in [
+        "variant=dqn",
+        "variant=double",
+        "variant=per",
+        "variant=dueling",
+        "variant=double+per+dueling",
+    ] {
+        assert!(
+            md.contains(&format!("| {v} |")),
+            "summary.md lacks a row for {v}:\n{md}"
+        );
+    }
+    assert!(dir.join("comparison.md").is_file());
+
+    // Charts: PNG and SVG each.
+    for stem in [
+        "learning_curves",
+        "q_overestimation",
+        "final_return_distribution",
+        "performance_profile",
+    ] {
+        let png = std::fs::read(dir.join(format!("{stem}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png is a PNG");
+        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.contains("<svg"), "{stem}.svg is an SVG");
+    }
+
+    // Per run: resolved config, per-episode table, status, Figure 8-8.
+    let run_dirs: Vec<PathBuf> = files_under(&dir.join("runs"))
+        .into_iter()
+        .filter(|p| p.ends_with("run.json"))
+        .map(|p| p.parent().unwrap().to_owned())
+        .collect();
+    assert_eq!(run_dirs.len(), 10);
+    for d in run_dirs {
+        let cfg: RunConfig =
+            serde_json::from_slice(&std::fs::read(d.join("config.json")).unwrap()).unwrap();
+        assert_eq!(cfg.train.episodes, 30);
+        let info: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("run.json")).unwrap()).unwrap();
+        assert_eq!(info["status"], "ok", "{}", d.display());
+        assert_eq!(info["eval_returns"].as_array().unwrap().len(), 2);
+        let eps = read_csv(&d.join("episodes.csv")).unwrap();
+        assert_eq!(eps.height(), 30);
+        assert!(d.join("reward.png").is_file() && d.join("reward.svg").is_file());
+    }
+    // Nothing half-written is left behind.
+    assert!(files_under(&dir).iter().all(|p| !p
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with(".tmp")));
+}
+
+fn assert_rejected(toml: &str, needles: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("bad.toml");
+    std::fs::write(&file, toml).unwrap();
+    let out = tmp.path().join("results");
+    let o = sweep(&[
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "accepted:\n{toml}");
+    assert!(
+        err.contains("bad.toml"),
+        "error does not name the file: {err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "error lacks `{n}`: {err}");
+    }
+    assert!(!out.exists(), "nothing may be written for a rejected file");
+}
+
+#[test]
+fn bad_input_is_rejected_with_file_key_and_expectation() {
+    assert_rejected(
+        "[agent]\nvariant = \"tripple\"\n",
+        &["agent.variant", "double", "dueling"],
+    );
+    assert_rejected(
+        "[agent]\nlearning_rate = 0.1\n",
+        &["agent.learning_rate", "lr"],
+    );
+    assert_rejected("[agent]\ngamma = \"high\"\n", &["agent.gamma"]);
+    assert_rejected("[train]\nepisodes = 0\n", &["train.episodes", "at least 1"]);
+    assert_rejected("seeds = -3\n", &["seeds"]);
+    assert_rejected("[agent\n", &["not valid TOML"]);
+}
+
+#[test]
+fn missing_file_and_help() {
+    let o = sweep(&["experiments/does-not-exist.toml"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does-not-exist.toml"));
+    let o = sweep(&["--help"]);
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    assert!(
+        help.contains("EXPERIMENT FILES (TOML)") && help.contains("variant"),
+        "{help}"
+    );
+}
+
+#[test]
+fn a_failing_run_is_recorded_and_the_others_finish() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("diverge.toml");
+    // An absurd learning rate makes the loss non-finite within a few updates.
+    std::fs::write(
+        &file,
+        "seeds = 1\n[agent]\nlr = [0.0005, 1e30]\n[train]\nepisodes = 20\neval_episodes = 1\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("results");
+    let o = sweep(&[
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let dir = out.join("diverge");
+    let bad: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("runs/lr-1e30/seed-0/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(bad["status"], "failed");
+    assert!(
+        bad["reason"].as_str().unwrap().contains("non-finite"),
+        "{bad}"
+    );
+    let good: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("runs/lr-0.0005/seed-0/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(good["status"], "ok");
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.contains("Failed runs") && md.contains("lr=1e30"), "{md}");
+}
