@@ -8,9 +8,11 @@
 //! - [`sweep`]: the grid fanned out over rayon, failures isolated, results stored atomically;
 //! - [`store`]: the on-disk layout of results;
 //! - [`stats`]: aggregate statistics with bootstrap intervals (rliable-style);
-//! - [`report`]: polars tables, Markdown reports and plotters charts.
+//! - [`report`]: polars tables, Markdown reports and plotters charts;
+//! - [`bench`]: throughput figures (`sweep bench`).
 
 pub mod agent;
+pub mod bench;
 pub mod config;
 pub mod env;
 pub mod report;

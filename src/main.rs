@@ -54,6 +54,12 @@ struct Cli {
 enum Command {
     /// Run an experiment (the default when a file is given).
     Run(RunArgs),
+    /// Measure throughput on this machine (env steps, replay, updates, training runs).
+    Bench {
+        /// Multiply the amount of work (1.0 takes about 20 s on 2 cores).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -78,6 +84,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
+        Some(Command::Bench { scale }) => bench(scale),
         None => run(cli.run),
     };
     match result {
@@ -116,6 +123,15 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             report.failed_runs
         );
         return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(scale: f64) -> Result<ExitCode> {
+    anyhow::ensure!(scale > 0.0 && scale.is_finite(), "--scale must be a positive number");
+    println!("| benchmark | throughput |\n|---|---|");
+    for m in dqn_sweep::bench::run_benchmarks(scale) {
+        println!("| {} | {:.0} {} |", m.what, m.per_second, m.unit);
     }
     Ok(ExitCode::SUCCESS)
 }

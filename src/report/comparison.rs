@@ -90,7 +90,7 @@ const METRICS: &[Metric] = &[
         claimed_by: &["Double DQN"],
     },
     Metric {
-        row: "Q error |predicted Q − Monte-Carlo return|",
+        row: "Q error (mean absolute difference of predicted Q and Monte-Carlo return)",
         higher_is_better: false,
         value: |s| s.q_abs_error,
         claimed_by: &["Dueling DQN"],
