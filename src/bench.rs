@@ -24,7 +24,11 @@ pub struct Measurement {
 /// Run every benchmark; `scale` multiplies the work (1.0 ≈ 20 s on a 2-core machine).
 pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
     let n = |base: f64| ((base * scale).max(1.0)) as usize;
-    let mut out = vec![env_steps(n(2_000_000.0)), uniform_sampling(n(200_000.0)), per_sampling(n(100_000.0))];
+    let mut out = vec![
+        env_steps(n(2_000_000.0)),
+        uniform_sampling(n(200_000.0)),
+        per_sampling(n(100_000.0)),
+    ];
     for variant in ["dqn", "double", "per", "dueling", "double+per+dueling"] {
         let v: Variant = variant.parse().expect("valid variant");
         out.push(if v.dueling {
@@ -34,7 +38,10 @@ pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
         });
     }
     for variant in ["dqn", "double+per+dueling"] {
-        out.push(training(variant.parse().expect("valid variant"), n(60.0) as u32));
+        out.push(training(
+            variant.parse().expect("valid variant"),
+            n(60.0) as u32,
+        ));
     }
     out
 }
@@ -52,18 +59,23 @@ fn timed(what: String, unit: &'static str, count: usize, f: impl FnOnce()) -> Me
 fn env_steps(count: usize) -> Measurement {
     let mut env = CartPole::new(CartPoleVersion::V1);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    timed("CartPole-v1 env.step (random actions)".into(), "steps/s", count, || {
-        env.reset(&mut rng);
-        let mut checksum = 0.0f32;
-        for _ in 0..count {
-            let s = env.step(rng.gen_range(0..2));
-            checksum += s.observation[0];
-            if s.done() {
-                env.reset(&mut rng);
+    timed(
+        "CartPole-v1 env.step (random actions)".into(),
+        "steps/s",
+        count,
+        || {
+            env.reset(&mut rng);
+            let mut checksum = 0.0f32;
+            for _ in 0..count {
+                let s = env.step(rng.gen_range(0..2));
+                checksum += s.observation[0];
+                if s.done() {
+                    env.reset(&mut rng);
+                }
             }
-        }
-        std::hint::black_box(checksum);
-    })
+            std::hint::black_box(checksum);
+        },
+    )
 }
 
 fn transition(rng: &mut ChaCha8Rng) -> Transition<4> {
@@ -83,11 +95,16 @@ fn uniform_sampling(count: usize) -> Measurement {
     for _ in 0..10_000 {
         buffer.push(transition(&mut rng));
     }
-    timed("uniform replay: sample 32 of 10000".into(), "batches/s", count, || {
-        for _ in 0..count {
-            std::hint::black_box(buffer.sample(32, &mut rng));
-        }
-    })
+    timed(
+        "uniform replay: sample 32 of 10000".into(),
+        "batches/s",
+        count,
+        || {
+            for _ in 0..count {
+                std::hint::black_box(buffer.sample(32, &mut rng));
+            }
+        },
+    )
 }
 
 fn per_sampling(count: usize) -> Measurement {
@@ -96,13 +113,24 @@ fn per_sampling(count: usize) -> Measurement {
     for _ in 0..10_000 {
         buffer.push(transition(&mut rng));
     }
-    timed("prioritized replay: sample 32 + update 32 priorities".into(), "batches/s", count, || {
-        for _ in 0..count {
-            let b = buffer.sample(32, 0.4, &mut rng);
-            let td: Vec<f64> = b.indices.iter().map(|_| rng.gen::<f64>() * 2.0 - 1.0).collect();
-            buffer.update_priorities(&b.indices, &td).expect("finite TD errors");
-        }
-    })
+    timed(
+        "prioritized replay: sample 32 + update 32 priorities".into(),
+        "batches/s",
+        count,
+        || {
+            for _ in 0..count {
+                let b = buffer.sample(32, 0.4, &mut rng);
+                let td: Vec<f64> = b
+                    .indices
+                    .iter()
+                    .map(|_| rng.gen::<f64>() * 2.0 - 1.0)
+                    .collect();
+                buffer
+                    .update_priorities(&b.indices, &td)
+                    .expect("finite TD errors");
+            }
+        },
+    )
 }
 
 fn updates<B>(variant: Variant, count: usize) -> Measurement
@@ -119,13 +147,18 @@ where
     for _ in 0..1_000 {
         agent.remember(transition(&mut rng));
     }
-    timed(format!("agent.update, batch 32 ({variant})"), "updates/s", count, || {
-        for i in 0..count {
-            agent
-                .update(i as f64 / count as f64, &mut rng)
-                .expect("finite loss on random data");
-        }
-    })
+    timed(
+        format!("agent.update, batch 32 ({variant})"),
+        "updates/s",
+        count,
+        || {
+            for i in 0..count {
+                agent
+                    .update(i as f64 / count as f64, &mut rng)
+                    .expect("finite loss on random data");
+            }
+        },
+    )
 }
 
 fn training(variant: Variant, episodes: u32) -> Measurement {

@@ -252,8 +252,13 @@ pub struct ReportConfig {
     pub resamples: usize,
     /// Confidence level of the intervals.
     pub confidence: f64,
-    /// Return that counts as solved (CartPole-v0: 195 over 100 episodes).
-    pub solved_threshold: f64,
+    /// Average return that counts as solved; default: the env's Gym `reward_threshold`
+    /// (195 for CartPole-v0, 475 for CartPole-v1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub solved_threshold: Option<f64>,
+    /// A run whose 20-episode average reached the solved threshold and later falls below
+    /// this has collapsed.
+    pub collapse_floor: f64,
     /// Episodes averaged for "final performance".
     pub final_window: usize,
     /// The variant the others are compared with.
@@ -265,7 +270,8 @@ impl Default for ReportConfig {
         ReportConfig {
             resamples: 2000,
             confidence: 0.95,
-            solved_threshold: 195.0,
+            solved_threshold: None,
+            collapse_floor: 100.0,
             final_window: 100,
             baseline_variant: Variant::DQN,
         }
@@ -636,6 +642,11 @@ fn parse_seeds(v: Option<&toml::Value>) -> Result<Vec<u64>, String> {
     }
 }
 
+const MAX_BUFFER: usize = 1_000_000;
+const MAX_BATCH: usize = 4096;
+const MAX_EPISODES: u32 = 1_000_000;
+const MAX_PROBE_STATES: usize = 100_000;
+
 fn validate_run(env: &EnvConfig, a: &AgentConfig, t: &TrainConfig) -> Result<(), (String, String)> {
     let _ = env;
     let err = |k: &str, m: &str| Err((format!("agent.{k}"), m.to_owned()));
@@ -657,6 +668,17 @@ fn validate_run(env: &EnvConfig, a: &AgentConfig, t: &TrainConfig) -> Result<(),
             "expected at least batch_size transitions of capacity",
         );
     }
+    // Caps keep a typo from allocating gigabytes per run (an allocation failure aborts the
+    // whole sweep, it cannot be recorded as one failed run).
+    if a.buffer_size > MAX_BUFFER {
+        return err(
+            "buffer_size",
+            &format!("expected at most {MAX_BUFFER} transitions"),
+        );
+    }
+    if a.batch_size > MAX_BATCH {
+        return err("batch_size", &format!("expected at most {MAX_BATCH}"));
+    }
     if a.sync_interval == 0 {
         return err("sync_interval", "expected at least 1");
     }
@@ -677,8 +699,17 @@ fn validate_run(env: &EnvConfig, a: &AgentConfig, t: &TrainConfig) -> Result<(),
     if !(a.per_eps > 0.0 && a.per_eps.is_finite()) {
         return err("per_eps", "expected a small positive number");
     }
-    if t.episodes == 0 {
-        return Err(("train.episodes".into(), "expected at least 1".into()));
+    if t.episodes == 0 || t.episodes > MAX_EPISODES {
+        return Err((
+            "train.episodes".into(),
+            format!("expected at least 1 and at most {MAX_EPISODES}"),
+        ));
+    }
+    if t.probe_states > MAX_PROBE_STATES {
+        return Err((
+            "train.probe_states".into(),
+            format!("expected at most {MAX_PROBE_STATES}"),
+        ));
     }
     Ok(())
 }

@@ -128,7 +128,10 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 }
 
 fn bench(scale: f64) -> Result<ExitCode> {
-    anyhow::ensure!(scale > 0.0 && scale.is_finite(), "--scale must be a positive number");
+    anyhow::ensure!(
+        scale > 0.0 && scale.is_finite(),
+        "--scale must be a positive number"
+    );
     println!("| benchmark | throughput |\n|---|---|");
     for m in dqn_sweep::bench::run_benchmarks(scale) {
         println!("| {} | {:.0} {} |", m.what, m.per_second, m.unit);

@@ -95,6 +95,8 @@ pub enum RunStatus {
 /// `run.json`: everything about a run except its per-episode table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
+    /// The `dqn-sweep` version that trained the run; runs of other versions are not reused.
+    pub version: String,
     pub grid_point: String,
     pub seed: u64,
     #[serde(flatten)]
@@ -139,6 +141,12 @@ impl ExperimentDir {
     /// Store a run: config and episodes first, `run.json` last (it marks the run finished).
     pub fn save_run(&self, slug: &str, run: &StoredRun) -> Result<(), StoreError> {
         let dir = self.run_dir(slug, run.config.seed);
+        // Unmark first: a crash mid-way must not leave an old "finished" marker beside new files.
+        match std::fs::remove_file(dir.join("run.json")) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(&dir.join("run.json"), e)),
+        }
         let config = serde_json::to_vec_pretty(&run.config).expect("config serialises");
         write_atomic(&dir.join("config.json"), &config)?;
         let mut df = episodes_frame(&run.episodes).map_err(|e| StoreError::format(&dir, e))?;
@@ -154,7 +162,10 @@ impl ExperimentDir {
             serde_json::from_slice(&std::fs::read(dir.join("run.json")).ok()?).ok()?;
         let stored: RunConfig =
             serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
-        if info.status != RunStatus::Ok || &stored != config {
+        let complete = info.status == RunStatus::Ok
+            && info.version == env!("CARGO_PKG_VERSION")
+            && info.eval_returns.len() == config.train.eval_episodes as usize;
+        if !complete || &stored != config {
             return None;
         }
         let df = read_csv(&dir.join("episodes.csv")).ok()?;
@@ -194,6 +205,7 @@ pub fn episodes_frame(eps: &[EpisodeRecord]) -> PolarsResult<DataFrame> {
         "mean_max_q" => col(|e| e.mean_max_q),
         "q_pred" => col(|e| e.q_pred),
         "q_mc" => col(|e| e.q_mc),
+        "q_abs_err" => col(|e| e.q_abs_err),
         "wall_s" => col(|e| e.wall_s),
     )
 }
@@ -210,7 +222,7 @@ pub fn episodes_from_frame(df: &DataFrame) -> PolarsResult<Vec<EpisodeRecord>> {
     };
     let (episode, ret, length, steps) = (u("episode")?, f("return")?, u("length")?, u("steps")?);
     let (loss, epsilon, mmq) = (f("loss")?, f("epsilon")?, f("mean_max_q")?);
-    let (q_pred, q_mc, wall) = (f("q_pred")?, f("q_mc")?, f("wall_s")?);
+    let (q_pred, q_mc, q_abs_err, wall) = (f("q_pred")?, f("q_mc")?, f("q_abs_err")?, f("wall_s")?);
     Ok((0..df.height())
         .map(|i| EpisodeRecord {
             episode: episode[i] as u32,
@@ -222,6 +234,7 @@ pub fn episodes_from_frame(df: &DataFrame) -> PolarsResult<Vec<EpisodeRecord>> {
             mean_max_q: mmq[i],
             q_pred: q_pred[i],
             q_mc: q_mc[i],
+            q_abs_err: q_abs_err[i],
             wall_s: wall[i],
         })
         .collect())

@@ -135,6 +135,7 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
         let run = StoredRun {
             config: cfg.clone(),
             info: RunInfo {
+                version: env!("CARGO_PKG_VERSION").to_owned(),
                 grid_point: label.clone(),
                 seed: cfg.seed,
                 status,

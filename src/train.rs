@@ -31,10 +31,13 @@ pub struct EpisodeRecord {
     pub epsilon: f64,
     /// Mean over the held-out probe states of `max_a Q(s, a)`, at the episode's start.
     pub mean_max_q: f64,
-    /// On Q-probe episodes: mean predicted `Q(s_t, a_t)` over the episode's visited states…
+    /// After Q-probe episodes, a greedy rollout of the current network: mean predicted
+    /// `Q(s_t, a_t)` over its states… (NaN after other episodes)
     pub q_pred: f64,
-    /// …and the mean discounted return actually obtained from them (NaN on other episodes).
+    /// …the mean discounted return actually obtained from those states…
     pub q_mc: f64,
+    /// …and the mean absolute error `|Q(s_t, a_t) − G_t|` over them.
+    pub q_abs_err: f64,
     /// Seconds since the start of training (not deterministic; excluded from comparisons).
     pub wall_s: f64,
 }
@@ -59,9 +62,32 @@ pub enum TrainError {
     },
 }
 
-/// The 32-byte seed of a run: SHA-256 of its canonical JSON config (seed included).
+/// The 32-byte seed of a run: SHA-256 of the canonical JSON of everything that shapes its
+/// training (env, agent, number of episodes, seed). Measurement-only settings (evaluation
+/// episodes, Q-probe interval and size) are left out so that changing them does not change
+/// the training trajectory.
 pub fn run_seed(cfg: &RunConfig) -> [u8; 32] {
-    let json = serde_json::to_vec(cfg).expect("a RunConfig always serialises");
+    #[derive(Serialize)]
+    struct TrainingKey<'a> {
+        env: &'a crate::config::EnvConfig,
+        agent: &'a crate::config::AgentConfig,
+        episodes: u32,
+        seed: u64,
+    }
+    let key = TrainingKey {
+        env: &cfg.env,
+        agent: &cfg.agent,
+        episodes: cfg.train.episodes,
+        seed: cfg.seed,
+    };
+    let json = serde_json::to_vec(&key).expect("a RunConfig always serialises");
+    Sha256::digest(json).into()
+}
+
+/// The seed of the held-out probe states: from the environment and seed only, so every
+/// variant at the same seed tracks its max-Q on the same states.
+fn probe_seed(cfg: &RunConfig) -> [u8; 32] {
+    let json = serde_json::to_vec(&(&cfg.env, cfg.seed, "probe-states")).expect("serialises");
     Sha256::digest(json).into()
 }
 
@@ -73,6 +99,7 @@ enum Stream {
     Replay = 3,
     EvalReset = 4,
     Probe = 5,
+    QRollout = 6,
 }
 
 fn stream(seed: [u8; 32], s: Stream) -> ChaCha8Rng {
@@ -103,7 +130,8 @@ where
     let init_seed = u64::from_le_bytes(seed[..8].try_into().expect("8 bytes"));
     let mut agent: DqnAgent<B::Built, 4, 2> =
         DqnAgent::new::<B>(Cpu::seed_from_u64(init_seed), &cfg.agent);
-    let probes = probe_states(cfg, &mut stream(seed, Stream::Probe));
+    let probes = probe_states(cfg, &mut stream(probe_seed(cfg), Stream::Probe));
+    let mut q_rollout_rng = stream(seed, Stream::QRollout);
 
     let a = &cfg.agent;
     let mut env = CartPole::new(cfg.env.id);
@@ -114,10 +142,11 @@ where
         let mean_max_q = mean_max_q(&agent, &probes);
         let probe_q =
             cfg.train.q_probe_interval > 0 && (episode + 1) % cfg.train.q_probe_interval == 0;
-        let mut visited: Vec<([f32; 4], usize, f64)> = Vec::new();
         let mut state = env.reset(&mut reset_rng);
         let (mut ret, mut length, mut loss_sum, mut updates) = (0.0, 0u32, 0.0f64, 0u32);
-        let truncated = loop {
+        // β anneals from per_beta_start at the first episode to per_beta_end at the last.
+        let progress = f64::from(episode) / f64::from(total_episodes.saturating_sub(1).max(1));
+        loop {
             let action = agent.act(&state, a.epsilon, &mut policy_rng);
             let step = env.step(action);
             agent.remember(Transition {
@@ -129,7 +158,6 @@ where
                 truncated: step.truncated,
             });
             total_steps += 1;
-            let progress = f64::from(episode) / f64::from(total_episodes);
             match agent.update(progress, &mut replay_rng) {
                 Ok(Some(l)) => {
                     loss_sum += f64::from(l);
@@ -147,23 +175,20 @@ where
             if agent.sync_due(SyncUnit::Steps, u64::from(episode), total_steps) {
                 agent.sync_target();
             }
-            if probe_q {
-                visited.push((state, action, step.reward));
-            }
             ret += step.reward;
             length += 1;
             state = step.observation;
             if step.done() {
-                break step.truncated && !step.terminated;
+                break;
             }
-        };
+        }
         if agent.sync_due(SyncUnit::Episodes, u64::from(episode), total_steps) {
             agent.sync_target();
         }
-        let (q_pred, q_mc) = if probe_q {
-            overestimation(&agent, &visited, a.gamma, truncated)
+        let q = if probe_q {
+            q_accuracy(&agent, cfg, &mut q_rollout_rng)
         } else {
-            (f64::NAN, f64::NAN)
+            QAccuracy::NAN
         };
         episodes.push(EpisodeRecord {
             episode,
@@ -177,8 +202,9 @@ where
             },
             epsilon: a.epsilon,
             mean_max_q,
-            q_pred,
-            q_mc,
+            q_pred: q.predicted,
+            q_mc: q.actual,
+            q_abs_err: q.abs_err,
             wall_s: start.elapsed().as_secs_f64(),
         });
         on_episode();
@@ -243,44 +269,67 @@ fn mean_max_q<M: QFunction<4, 2>>(agent: &DqnAgent<M, 4, 2>, probes: &[[f32; 4]]
     sum / probes.len() as f64
 }
 
-/// Mean predicted `Q(s_t, a_t)` and mean Monte-Carlo return `G_t = Σ_k γ^k r_{t+k}` over the
-/// visited states of one episode.
+/// Predicted against actual discounted value of the greedy policy (van Hasselt et al. 2015).
+struct QAccuracy {
+    predicted: f64,
+    actual: f64,
+    abs_err: f64,
+}
+
+impl QAccuracy {
+    const NAN: QAccuracy = QAccuracy {
+        predicted: f64::NAN,
+        actual: f64::NAN,
+        abs_err: f64::NAN,
+    };
+}
+
+/// Roll out the current network greedily (ε = 0, no learning) from a fresh start and compare,
+/// over the first `time_limit` states, its `Q(s_t, a_t)` with the discounted return
+/// `G_t = Σ_k γ^k r_{t+k}` actually obtained.
 ///
-/// When the episode was cut by the time limit, the return after the cut is unknown; the last
-/// `k` states with `γ^k > 0.05` are left out so that every kept `G_t` misses at most 5 % of
-/// the discounted tail. Returns NaN when no state is kept.
-fn overestimation<M: QFunction<4, 2>>(
+/// The rollout ignores the time limit and continues `H` steps past the measured states, with
+/// `γ^H < 10⁻³`, so every `G_t` is the return of the untruncated discounted MDP — the quantity
+/// Q-learning estimates — up to a relative error below 10⁻³. (With the chapter's
+/// `bootstrap_mask = "done"`, Q is also cut at time limits, which shows up here as
+/// underestimation.)
+fn q_accuracy<M: QFunction<4, 2>>(
     agent: &DqnAgent<M, 4, 2>,
-    visited: &[([f32; 4], usize, f64)],
-    gamma: f64,
-    truncated: bool,
-) -> (f64, f64) {
-    let mut returns = vec![0.0; visited.len()];
+    cfg: &RunConfig,
+    rng: &mut ChaCha8Rng,
+) -> QAccuracy {
+    let gamma = cfg.agent.gamma;
+    let measured = cfg.env.id.time_limit() as usize;
+    let horizon = if gamma < 1.0 {
+        ((1e-3f64).ln() / gamma.ln()).ceil().min(10_000.0) as usize
+    } else {
+        10_000
+    };
+    let mut env = CartPole::without_time_limit(cfg.env.id);
+    let mut state = env.reset(rng);
+    let (mut predicted, mut rewards) = (Vec::new(), Vec::new());
+    for _ in 0..measured + horizon {
+        let q = agent.q_values(std::slice::from_ref(&state));
+        let action = crate::agent::argmax(&q);
+        let step = env.step(action);
+        predicted.push(f64::from(q[action]));
+        rewards.push(step.reward);
+        state = step.observation;
+        if step.terminated {
+            break;
+        }
+    }
+    let mut returns = vec![0.0; rewards.len()];
     let mut g = 0.0;
-    for (t, (_, _, r)) in visited.iter().enumerate().rev() {
-        g = r + gamma * g;
+    for t in (0..rewards.len()).rev() {
+        g = rewards[t] + gamma * g;
         returns[t] = g;
     }
-    let keep = if truncated {
-        let tail = if gamma < 1.0 {
-            (0.05f64.ln() / gamma.ln()).ceil() as usize
-        } else {
-            visited.len()
-        };
-        visited.len().saturating_sub(tail)
-    } else {
-        visited.len()
-    };
-    if keep == 0 {
-        return (f64::NAN, f64::NAN);
+    let n = measured.min(rewards.len());
+    let mean = |f: &dyn Fn(usize) -> f64| (0..n).map(f).sum::<f64>() / n as f64;
+    QAccuracy {
+        predicted: mean(&|t| predicted[t]),
+        actual: mean(&|t| returns[t]),
+        abs_err: mean(&|t| (predicted[t] - returns[t]).abs()),
     }
-    let states: Vec<[f32; 4]> = visited[..keep].iter().map(|v| v.0).collect();
-    let q = agent.q_values(&states);
-    let pred: f64 = visited[..keep]
-        .iter()
-        .enumerate()
-        .map(|(i, (_, a, _))| f64::from(q[i * 2 + a]))
-        .sum();
-    let mc: f64 = returns[..keep].iter().sum();
-    (pred / keep as f64, mc / keep as f64)
 }

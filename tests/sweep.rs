@@ -45,7 +45,8 @@ fn deterministic_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
                 }
                 csv_bytes(&mut df).unwrap()
             } else if name.ends_with(".json") {
-                let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+                let mut v: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
                 if let Some(o) = v.as_object_mut() {
                     for c in TIMING {
                         o.remove(c);
@@ -109,9 +110,16 @@ fn a_resumed_sweep_reuses_finished_runs_and_matches_a_fresh_one() {
 
     let results = dqn_sweep::sweep::run_sweep(&exp, &opts(resumed.path(), 2)).unwrap();
     let retrained: Vec<_> = results.iter().filter(|r| !r.reused).collect();
-    assert_eq!(retrained.len(), 1, "only the unfinished run is trained again");
+    assert_eq!(
+        retrained.len(),
+        1,
+        "only the unfinished run is trained again"
+    );
     assert_eq!(retrained[0].run.config.seed, 1);
-    assert_eq!(std::fs::metadata(&kept).unwrap().modified().unwrap(), kept_mtime);
+    assert_eq!(
+        std::fs::metadata(&kept).unwrap().modified().unwrap(),
+        kept_mtime
+    );
     run_experiment(&exp, &opts(resumed.path(), 2)).unwrap();
     assert_same_outputs(fresh.path(), resumed.path());
 }
@@ -122,8 +130,16 @@ fn smoke_ablation_writes_the_comparison_table_for_every_variant() {
     let tmp = tempfile::tempdir().unwrap();
     run_experiment(&exp, &opts(tmp.path(), 2)).unwrap();
     let md = std::fs::read_to_string(tmp.path().join("smoke/comparison.md")).unwrap();
-    let header = md.lines().find(|l| l.starts_with("| |")).expect("table header");
-    for v in ["variant=double", "variant=per", "variant=dueling", "variant=double+per+dueling"] {
+    let header = md
+        .lines()
+        .find(|l| l.starts_with("| |"))
+        .expect("table header");
+    for v in [
+        "variant=double",
+        "variant=per",
+        "variant=dueling",
+        "variant=double+per+dueling",
+    ] {
         assert!(header.contains(v), "comparison lacks {v}: {header}");
     }
     for row in [
@@ -143,9 +159,16 @@ fn smoke_ablation_writes_the_comparison_table_for_every_variant() {
     assert!(!delta_rows.is_empty());
     for l in delta_rows {
         let verdicts = ["supported", "not supported", "inconclusive"];
-        let cells: Vec<&str> = l.split('|').skip(2).filter(|c| !c.trim().is_empty()).collect();
+        let cells: Vec<&str> = l
+            .split('|')
+            .skip(2)
+            .filter(|c| !c.trim().is_empty())
+            .collect();
         assert_eq!(cells.len(), 4, "{l}");
-        assert!(cells.iter().all(|c| verdicts.iter().any(|v| c.contains(v))), "{l}");
+        assert!(
+            cells.iter().all(|c| verdicts.iter().any(|v| c.contains(v))),
+            "{l}"
+        );
     }
 }
 
@@ -170,5 +193,8 @@ fn the_chapter_dqn_learns_cartpole() {
     last100.sort_by(f64::total_cmp);
     let median = last100[2];
     eprintln!("last-100 mean returns: {last100:?}");
-    assert!(median >= 120.0, "median last-100 return {median} < 120: {last100:?}");
+    assert!(
+        median >= 120.0,
+        "median last-100 return {median} < 120: {last100:?}"
+    );
 }

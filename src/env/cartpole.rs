@@ -45,6 +45,14 @@ impl CartPoleVersion {
             CartPoleVersion::V1 => "CartPole-v1",
         }
     }
+
+    /// The registration's `reward_threshold` (195 for v0, 475 for v1): "solved".
+    pub fn reward_threshold(self) -> f64 {
+        match self {
+            CartPoleVersion::V0 => 195.0,
+            CartPoleVersion::V1 => 475.0,
+        }
+    }
 }
 
 /// The cart-pole system plus its time limit.
@@ -54,17 +62,31 @@ pub struct CartPole {
     /// `(x, x_dot, theta, theta_dot)`, float64 as in Gym.
     state: [f64; 4],
     elapsed_steps: u32,
-    /// Mirrors Gym's `steps_beyond_terminated`: stepping a terminated episode pays 0.
-    terminated: bool,
+    /// `TimeLimit`'s `max_episode_steps`; `None` for the bare environment.
+    time_limit: Option<u32>,
+    /// Gym's `steps_beyond_terminated`: `Some` once an out-of-bounds step has been paid 1.0;
+    /// from then on out-of-bounds steps pay 0.0 (until the next reset).
+    steps_beyond_terminated: Option<u32>,
 }
 
 impl CartPole {
+    /// The registered environment: physics plus its `TimeLimit` (200 or 500 steps).
     pub fn new(version: CartPoleVersion) -> Self {
         CartPole {
             version,
             state: [0.0; 4],
             elapsed_steps: 0,
-            terminated: false,
+            time_limit: Some(version.time_limit()),
+            steps_beyond_terminated: None,
+        }
+    }
+
+    /// The bare `CartPoleEnv` without the `TimeLimit` wrapper (never truncates). Used to
+    /// measure true discounted returns past the registered time limit.
+    pub fn without_time_limit(version: CartPoleVersion) -> Self {
+        CartPole {
+            time_limit: None,
+            ..CartPole::new(version)
         }
     }
 
@@ -81,7 +103,7 @@ impl CartPole {
     pub fn reset_to(&mut self, state: [f64; 4]) -> [f32; 4] {
         self.state = state;
         self.elapsed_steps = 0;
-        self.terminated = false;
+        self.steps_beyond_terminated = None;
         self.observation()
     }
 
@@ -126,13 +148,22 @@ impl Env<4> for CartPole {
 
     fn step(&mut self, action: usize) -> Step<[f32; 4]> {
         assert!(action < 2, "CartPole action must be 0 or 1, got {action}");
-        let was_terminated = self.terminated;
         let terminated = self.integrate(action);
-        self.terminated = terminated;
-        // Gym pays 1.0 on every step up to and including the terminating one, 0.0 after it.
-        let reward = if was_terminated { 0.0 } else { 1.0 };
+        // Gym: 1.0 while in bounds and for the first out-of-bounds step; 0.0 for out-of-bounds
+        // steps after that (Gym also warns there: stepping a finished episode is a misuse).
+        let reward = if !terminated {
+            1.0
+        } else if let Some(n) = self.steps_beyond_terminated.as_mut() {
+            *n += 1;
+            0.0
+        } else {
+            self.steps_beyond_terminated = Some(0);
+            1.0
+        };
         self.elapsed_steps += 1;
-        let truncated = self.elapsed_steps >= self.version.time_limit();
+        let truncated = self
+            .time_limit
+            .is_some_and(|limit| self.elapsed_steps >= limit);
         Step {
             observation: self.observation(),
             reward,
@@ -142,6 +173,40 @@ impl Env<4> for CartPole {
     }
 
     fn max_return(&self) -> Option<f64> {
-        Some(self.version.time_limit() as f64)
+        self.time_limit.map(f64::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewards_after_termination_follow_gym() {
+        let mut env = CartPole::new(CartPoleVersion::V0);
+        // Out of bounds on the right and still moving right: terminates, paid 1.0 once.
+        env.reset_to([2.39, 5.0, 0.0, 0.0]);
+        let first = env.step(1);
+        assert!(first.terminated && first.reward == 1.0);
+        let second = env.step(1);
+        assert!(second.terminated && second.reward == 0.0, "{second:?}");
+        // Gym pays 1.0 again if the state comes back in bounds.
+        env.reset_to([2.4001, -5.0, 0.0, 0.0]);
+        let back = env.step(0);
+        assert!(!back.terminated && back.reward == 1.0, "{back:?}");
+    }
+
+    #[test]
+    fn without_time_limit_never_truncates() {
+        let mut env = CartPole::without_time_limit(CartPoleVersion::V0);
+        env.reset_to([0.0; 4]);
+        for i in 0..1000 {
+            let s = env.state();
+            let step = env.step(usize::from(
+                s[2] + 0.5 * s[3] + 0.01 * s[0] + 0.1 * s[1] > 0.0,
+            ));
+            assert!(!step.truncated && !step.terminated, "step {i}");
+        }
+        assert_eq!(env.max_return(), None);
     }
 }

@@ -70,17 +70,33 @@ pub fn write_report(
     if !exp.description.is_empty() {
         md.push_str(&format!("{}\n\n", exp.description));
     }
+    let thresholds: Vec<String> = {
+        let mut t: Vec<String> = exp
+            .points
+            .iter()
+            .map(|p| {
+                fmt_num(
+                    rc.solved_threshold.unwrap_or(p.env.id.reward_threshold()),
+                    0,
+                )
+            })
+            .collect();
+        t.dedup();
+        t
+    };
     md.push_str(&format!(
         "{} grid point(s) × {} seed(s); final = mean return of the last {} episodes; \
          IQM with a {:.0}% bootstrap interval ({} resamples); solved = first episode at which \
-         the {}-episode average reaches {}.\n\n",
+         the {}-episode average reaches {}; collapse = the 20-episode average reached it and \
+         later fell below {}.\n\n",
         exp.points.len(),
         exp.seeds.len(),
         rc.final_window,
         rc.confidence * 100.0,
         rc.resamples,
         rc.final_window,
-        rc.solved_threshold
+        thresholds.join(" / "),
+        rc.collapse_floor
     ));
     md.push_str(&markdown_table(&summary)?);
     if !failed.is_empty() {
@@ -385,7 +401,15 @@ fn charts(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let mut files = Vec::new();
     let rc = &exp.report;
-    let solved_line = vec![(rc.solved_threshold, format!("{}", rc.solved_threshold))];
+    let solved_line: Vec<(f64, String)> = exp
+        .points
+        .first()
+        .map(|p| {
+            let t = rc.solved_threshold.unwrap_or(p.env.id.reward_threshold());
+            (t, format!("solved ({t})"))
+        })
+        .into_iter()
+        .collect();
     // Figure 8-8 for each run.
     for r in results.iter().filter(|r| r.ok()) {
         let point = &exp.points[r.point];
@@ -405,6 +429,37 @@ fn charts(
         };
         let stem = dir.run_dir(&point.slug, r.run.config.seed).join("reward");
         files.extend(plots::line_chart(&chart, &stem)?);
+    }
+    // Figure 8-8 per grid point: every seed's total reward per episode.
+    for (p, point) in exp.points.iter().enumerate() {
+        let series: Vec<Series> = results
+            .iter()
+            .filter(|r| r.point == p && r.ok())
+            .map(|r| Series {
+                label: format!("seed {}", r.run.config.seed),
+                x: r.run
+                    .episodes
+                    .iter()
+                    .map(|e| f64::from(e.episode))
+                    .collect(),
+                y: r.run.episodes.iter().map(|e| e.ret).collect(),
+                band: None,
+            })
+            .collect();
+        let chart = LineChart {
+            title: format!("{}: total reward per episode ({})", exp.name, point.label),
+            x_label: "Episode".into(),
+            y_label: "Total Reward".into(),
+            series,
+            hlines: vec![],
+            y_range: None,
+        };
+        let name = if exp.points.len() == 1 {
+            "figure_8_8".to_owned()
+        } else {
+            format!("figure_8_8_{}", point.slug)
+        };
+        files.extend(plots::line_chart(&chart, &dir.file(&name))?);
     }
     // Learning curves: one line per grid point, mean across seeds with an IQR band.
     let per_point =

@@ -1,15 +1,12 @@
 //! Per-run scores: every learning-curve measurement the reports aggregate, computed once.
 
-use crate::config::ReportConfig;
+use crate::config::{ReportConfig, RunConfig};
 use crate::stats;
 use crate::store::RunStatus;
 use crate::sweep::RunResult;
 
 /// Window of the short moving average used for convergence speed and stability.
 pub const SHORT_WINDOW: usize = 20;
-/// A run that reached the solved threshold and whose short moving average later falls below
-/// this has collapsed.
-pub const COLLAPSE_FLOOR: f64 = 100.0;
 
 /// The measurements of one finished run.
 #[derive(Debug, Clone)]
@@ -47,7 +44,7 @@ impl RunScores {
     pub fn of(r: &RunResult, report: &ReportConfig) -> RunScores {
         let run = &r.run;
         let returns: Vec<f64> = run.episodes.iter().map(|e| e.ret).collect();
-        let thr = report.solved_threshold;
+        let thr = solved_threshold(report, &run.config);
         let over: Vec<f64> = run
             .episodes
             .iter()
@@ -70,9 +67,20 @@ impl RunScores {
                 .map(|i| i + 1),
             episodes_to_threshold_ma20: stats::first_reach(&returns, SHORT_WINDOW, thr)
                 .map(|i| i + 1),
-            collapsed: stats::collapsed_after_reaching(&returns, SHORT_WINDOW, thr, COLLAPSE_FLOOR),
+            collapsed: stats::collapsed_after_reaching(
+                &returns,
+                SHORT_WINDOW,
+                thr,
+                report.collapse_floor,
+            ),
             overestimation: stats::mean(&over),
-            q_abs_error: stats::mean(&over.iter().map(|d| d.abs()).collect::<Vec<_>>()),
+            q_abs_error: stats::mean(
+                &run.episodes
+                    .iter()
+                    .map(|e| e.q_abs_err)
+                    .filter(|v| v.is_finite())
+                    .collect::<Vec<_>>(),
+            ),
             final_mean_max_q: run.episodes.last().map_or(f64::NAN, |e| e.mean_max_q),
             env_steps: run.info.env_steps,
             wall_s: run.info.wall_s,
@@ -80,4 +88,11 @@ impl RunScores {
             returns,
         }
     }
+}
+
+/// The return that counts as solved for this run's environment.
+pub fn solved_threshold(report: &ReportConfig, run: &RunConfig) -> f64 {
+    report
+        .solved_threshold
+        .unwrap_or_else(|| run.env.id.reward_threshold())
 }
