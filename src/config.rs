@@ -154,6 +154,16 @@ pub enum BootstrapMask {
     Terminated,
 }
 
+/// How network weights start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightInit {
+    /// DeZero's `Linear` (the chapter's code): `W ~ N(0, 1/fan_in)`, `b = 0`.
+    Dezero,
+    /// dfdx's (and PyTorch's) `Linear`: `W, b ~ U(±1/√fan_in)`.
+    Uniform,
+}
+
 /// `[env]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -187,6 +197,7 @@ pub struct AgentConfig {
     pub loss: LossKind,
     pub huber_delta: f64,
     pub bootstrap_mask: BootstrapMask,
+    pub init: WeightInit,
     /// PER priority exponent α.
     pub per_alpha: f64,
     /// PER importance-sampling exponent β, annealed linearly to `per_beta_end` over the run.
@@ -210,6 +221,7 @@ impl Default for AgentConfig {
             loss: LossKind::Mse,
             huber_delta: 1.0,
             bootstrap_mask: BootstrapMask::Done,
+            init: WeightInit::Dezero,
             per_alpha: 0.6,
             per_beta_start: 0.4,
             per_beta_end: 1.0,

@@ -100,6 +100,7 @@ enum Stream {
     EvalReset = 4,
     Probe = 5,
     QRollout = 6,
+    WeightInit = 7,
 }
 
 fn stream(seed: [u8; 32], s: Stream) -> ChaCha8Rng {
@@ -129,7 +130,7 @@ where
     let mut replay_rng = stream(seed, Stream::Replay);
     let init_seed = u64::from_le_bytes(seed[..8].try_into().expect("8 bytes"));
     let mut agent: DqnAgent<B::Built, 4, 2> =
-        DqnAgent::new::<B>(Cpu::seed_from_u64(init_seed), &cfg.agent);
+        DqnAgent::new::<B>(Cpu::seed_from_u64(init_seed), &cfg.agent, &mut stream(seed, Stream::WeightInit));
     let probes = probe_states(cfg, &mut stream(probe_seed(cfg), Stream::Probe));
     let mut q_rollout_rng = stream(seed, Stream::QRollout);
 

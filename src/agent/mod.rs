@@ -67,13 +67,18 @@ pub struct DqnAgent<M, const OBS: usize, const ACT: usize> {
 }
 
 impl<M: QFunction<OBS, ACT>, const OBS: usize, const ACT: usize> DqnAgent<M, OBS, ACT> {
-    /// Build the agent; `dev` must be seeded from the run's RNG (it initialises the weights).
-    pub fn new<B: BuildOnDevice<Cpu, f32, Built = M>>(dev: Cpu, cfg: &AgentConfig) -> Self {
-        let qnet = dev.build_module::<B, f32>();
+    /// Build the agent. `dev` (dfdx's own init) and `init_rng` (DeZero init) must be seeded
+    /// from the run's RNG.
+    pub fn new<B: BuildOnDevice<Cpu, f32, Built = M>>(
+        dev: Cpu,
+        cfg: &AgentConfig,
+        init_rng: &mut impl Rng,
+    ) -> Self {
+        let qnet = network::build::<B, _>(&dev, cfg.init, init_rng);
         // As the chapter: the target net starts as its own random network and first becomes a
         // copy at the first sync (end of episode 0). The DQN paper starts it as a copy (θ⁻ = θ);
         // the two differ only in updates made before that first sync.
-        let qnet_target = dev.build_module::<B, f32>();
+        let qnet_target = network::build::<B, _>(&dev, cfg.init, init_rng);
         let optimizer = Adam::new(
             &qnet,
             AdamConfig {
