@@ -143,7 +143,8 @@ where
         ..AgentConfig::default()
     };
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let mut agent: DqnAgent<B::Built, 4, 2> = DqnAgent::new::<B>(Cpu::seed_from_u64(3), &cfg, &mut rng);
+    let mut agent: DqnAgent<B::Built, 4, 2> =
+        DqnAgent::new::<B>(Cpu::seed_from_u64(3), &cfg, &mut rng);
     for _ in 0..1_000 {
         agent.remember(transition(&mut rng));
     }

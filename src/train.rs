@@ -129,8 +129,11 @@ where
     let mut policy_rng = stream(seed, Stream::Policy);
     let mut replay_rng = stream(seed, Stream::Replay);
     let init_seed = u64::from_le_bytes(seed[..8].try_into().expect("8 bytes"));
-    let mut agent: DqnAgent<B::Built, 4, 2> =
-        DqnAgent::new::<B>(Cpu::seed_from_u64(init_seed), &cfg.agent, &mut stream(seed, Stream::WeightInit));
+    let mut agent: DqnAgent<B::Built, 4, 2> = DqnAgent::new::<B>(
+        Cpu::seed_from_u64(init_seed),
+        &cfg.agent,
+        &mut stream(seed, Stream::WeightInit),
+    );
     let probes = probe_states(cfg, &mut stream(probe_seed(cfg), Stream::Probe));
     let mut q_rollout_rng = stream(seed, Stream::QRollout);
 

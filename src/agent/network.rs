@@ -177,16 +177,30 @@ mod tests {
         let hidden = net.1 .0.weight.as_vec(); // 128 × 128, fan_in 128
         let n = hidden.len() as f64;
         let mean = hidden.iter().map(|&w| f64::from(w)).sum::<f64>() / n;
-        let var = hidden.iter().map(|&w| (f64::from(w) - mean).powi(2)).sum::<f64>() / n;
+        let var = hidden
+            .iter()
+            .map(|&w| (f64::from(w) - mean).powi(2))
+            .sum::<f64>()
+            / n;
         // 16384 draws: the sample variance of N(0, 1/128) is within a few percent.
         assert!(mean.abs() < 0.005, "{mean}");
-        assert!((var * 128.0 - 1.0).abs() < 0.05, "var·fan_in = {}", var * 128.0);
+        assert!(
+            (var * 128.0 - 1.0).abs() < 0.05,
+            "var·fan_in = {}",
+            var * 128.0
+        );
         assert!(net.0 .0.bias.as_vec().iter().all(|&b| b == 0.0));
         assert!(net.2.bias.as_vec().iter().all(|&b| b == 0.0));
         // dfdx's own init is uniform in ±1/√fan_in and has non-zero biases.
         let uniform = build::<QNetMlp<4, 2>, _>(&dev, WeightInit::Uniform, &mut rng);
         let bound = 1.0 / 128f32.sqrt();
-        assert!(uniform.1 .0.weight.as_vec().iter().all(|w| w.abs() <= bound));
+        assert!(uniform
+            .1
+             .0
+            .weight
+            .as_vec()
+            .iter()
+            .all(|w| w.abs() <= bound));
         assert!(uniform.2.bias.as_vec().iter().any(|&b| b != 0.0));
     }
 

@@ -203,9 +203,10 @@ pub fn comparison_markdown(
             .collect(),
     ));
 
-    let threshold = exp.points.first().map_or(f64::NAN, |p| {
-        rc.solved_threshold.unwrap_or(p.env.id.reward_threshold())
-    });
+    let threshold = exp
+        .points
+        .first()
+        .map_or(f64::NAN, |p| super::scores::threshold_for(rc, &p.env));
     let name = |row: &str| {
         row.replace("{final_window}", &rc.final_window.to_string())
             .replace("{threshold}", &fmt_num(threshold, 0))
@@ -415,15 +416,7 @@ pub fn charts(
             y_label: format!("Mean return, last {} episodes", rc.final_window),
             groups,
             interval_label: Some(format!("IQM ({:.0}% bootstrap CI)", rc.confidence * 100.0)),
-            hlines: exp
-                .points
-                .first()
-                .map(|p| {
-                    let t = rc.solved_threshold.unwrap_or(p.env.id.reward_threshold());
-                    (t, format!("solved ({t})"))
-                })
-                .into_iter()
-                .collect(),
+            hlines: super::solved_line(exp),
             y_range: None,
         },
         &dir.file("final_return_distribution"),

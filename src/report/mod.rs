@@ -74,12 +74,7 @@ pub fn write_report(
         let mut t: Vec<String> = exp
             .points
             .iter()
-            .map(|p| {
-                fmt_num(
-                    rc.solved_threshold.unwrap_or(p.env.id.reward_threshold()),
-                    0,
-                )
-            })
+            .map(|p| fmt_num(scores::threshold_for(rc, &p.env), 0))
             .collect();
         t.dedup();
         t
@@ -374,6 +369,18 @@ pub fn markdown_table(df: &DataFrame) -> PolarsResult<String> {
     Ok(out)
 }
 
+/// The dashed "solved" reference line of charts (from the first grid point's environment).
+pub fn solved_line(exp: &Experiment) -> Vec<(f64, String)> {
+    exp.points
+        .first()
+        .map(|p| {
+            let t = scores::threshold_for(&exp.report, &p.env);
+            (t, format!("solved ({t})"))
+        })
+        .into_iter()
+        .collect()
+}
+
 /// Mean and interquartile band across seeds, episode by episode.
 pub fn curve_band(curves: &[&[f64]], label: String, smooth: usize) -> Series {
     let n = curves.iter().map(|c| c.len()).min().unwrap_or(0);
@@ -400,16 +407,7 @@ fn charts(
     dir: &ExperimentDir,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let mut files = Vec::new();
-    let rc = &exp.report;
-    let solved_line: Vec<(f64, String)> = exp
-        .points
-        .first()
-        .map(|p| {
-            let t = rc.solved_threshold.unwrap_or(p.env.id.reward_threshold());
-            (t, format!("solved ({t})"))
-        })
-        .into_iter()
-        .collect();
+    let solved_line = solved_line(exp);
     // Figure 8-8 for each run.
     for r in results.iter().filter(|r| r.ok()) {
         let point = &exp.points[r.point];

@@ -1,6 +1,6 @@
 //! Per-run scores: every learning-curve measurement the reports aggregate, computed once.
 
-use crate::config::{ReportConfig, RunConfig};
+use crate::config::{EnvConfig, ReportConfig, RunConfig};
 use crate::stats;
 use crate::store::RunStatus;
 use crate::sweep::RunResult;
@@ -92,7 +92,12 @@ impl RunScores {
 
 /// The return that counts as solved for this run's environment.
 pub fn solved_threshold(report: &ReportConfig, run: &RunConfig) -> f64 {
+    threshold_for(report, &run.env)
+}
+
+/// The configured solved threshold, or the environment's Gym `reward_threshold`.
+pub fn threshold_for(report: &ReportConfig, env: &EnvConfig) -> f64 {
     report
         .solved_threshold
-        .unwrap_or_else(|| run.env.id.reward_threshold())
+        .unwrap_or_else(|| env.id.reward_threshold())
 }
