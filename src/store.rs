@@ -58,6 +58,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     tmp.as_file()
         .sync_all()
         .map_err(|e| StoreError::io(path, e))?;
+    // Results are ordinary shared files, not tempfile's private 0600 ones.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let perms = std::fs::Permissions::from_mode(0o644);
+        tmp.as_file()
+            .set_permissions(perms)
+            .map_err(|e| StoreError::io(path, e))?;
+    }
     tmp.persist(path)
         .map_err(|e| StoreError::io(path, e.error))?;
     Ok(())

@@ -72,6 +72,10 @@ struct Metric {
     value: fn(&RunScores) -> f64,
     /// Which improvements claim this metric improves (for the verdict row).
     claimed_by: &'static [&'static str],
+    /// The claim is about reducing *over*-estimation: untestable when the baseline does not
+    /// over-estimate (its mean bias is ≤ 0), since pushing an under-estimate further down is
+    /// not an improvement.
+    needs_positive_baseline: bool,
 }
 
 const METRICS: &[Metric] = &[
@@ -80,36 +84,42 @@ const METRICS: &[Metric] = &[
         higher_is_better: true,
         value: |s| s.final_return,
         claimed_by: &[],
+        needs_positive_baseline: false,
     },
     Metric {
         row: "greedy evaluation return",
         higher_is_better: true,
         value: |s| s.eval_return,
         claimed_by: &[],
+        needs_positive_baseline: false,
     },
     Metric {
         row: "Q overestimation (predicted Q − Monte-Carlo return)",
         higher_is_better: false,
         value: |s| s.overestimation,
         claimed_by: &["Double DQN"],
+        needs_positive_baseline: true,
     },
     Metric {
         row: "Q error (mean absolute difference of predicted Q and Monte-Carlo return)",
         higher_is_better: false,
         value: |s| s.q_abs_error,
         claimed_by: &["Dueling DQN"],
+        needs_positive_baseline: false,
     },
     Metric {
         row: "area under the learning curve (mean return, all episodes)",
         higher_is_better: true,
         value: |s| s.auc,
         claimed_by: &["PER", "Dueling DQN"],
+        needs_positive_baseline: false,
     },
     Metric {
         row: "collapse rate (20-ep average reached {threshold}, later < {floor})",
         higher_is_better: false,
         value: |s| s.collapsed.map_or(f64::NAN, |c| if c { 1.0 } else { 0.0 }),
         claimed_by: &["Double DQN"],
+        needs_positive_baseline: false,
     },
 ];
 
@@ -224,7 +234,8 @@ pub fn comparison_markdown(
             let d: Interval =
                 stats::bootstrap_diff_ci(&x, &y, &stats::mean, rc.resamples, rc.confidence, seed);
             let underpowered = x.len() < MIN_RUNS_FOR_VERDICT || y.len() < MIN_RUNS_FOR_VERDICT;
-            let verdict = if underpowered {
+            let untestable = m.needs_positive_baseline && !(stats::mean(&y) > 0.0);
+            let verdict = if underpowered || untestable {
                 Verdict::Inconclusive
             } else {
                 stats::verdict(d, m.higher_is_better)
@@ -240,7 +251,13 @@ pub fn comparison_markdown(
                 signed(d.lo),
                 signed(d.hi),
                 verdict,
-                if underpowered { " (too few runs)" } else { "" }
+                if underpowered {
+                    " (too few runs)"
+                } else if untestable {
+                    " (the baseline under-estimates)"
+                } else {
+                    ""
+                }
             ));
             v_row.push(verdict);
         }
@@ -331,10 +348,13 @@ pub fn comparison_markdown(
             .collect(),
     ));
     md.push_str(
-        "\nNotes: Q overestimation is measured every `q_probe_interval` episodes on the states \
-         visited in that training episode (for episodes cut by the time limit, the last states \
-         whose discounted tail would exceed 5% are left out). The collapse rate counts only runs \
-         that reached the solved threshold. Variant combinations inherit the claims of each of their parts.\n",
+        "\nNotes: every `q_probe_interval` episodes the current network is rolled out greedily \
+         without the time limit; its predicted Q(s, a) on the first states is compared with the \
+         discounted return actually obtained from them (over-estimation = predicted − actual; \
+         negative values are under-estimation, and a claim to reduce over-estimation cannot be \
+         tested against a baseline that under-estimates). The collapse rate counts only runs \
+         that reached the solved threshold. Variant combinations inherit the claims of each of \
+         their parts.\n",
     );
     Ok(Some(md))
 }
@@ -379,12 +399,9 @@ pub fn charts(
     }
     files.extend(plots::line_chart(
         &LineChart {
-            title: format!(
-                "{}: Q overestimation (predicted Q − discounted return; mean, band = IQR)",
-                exp.name
-            ),
+            title: format!("{}: Q over-estimation of the greedy policy", exp.name),
             x_label: "Episode".into(),
-            y_label: "Q − Monte-Carlo return".into(),
+            y_label: "Predicted Q − actual return (mean; IQR)".into(),
             series: over_series,
             hlines: vec![(0.0, "no bias".into())],
             y_range: None,
@@ -451,13 +468,9 @@ pub fn charts(
         .collect();
     files.extend(plots::line_chart(
         &LineChart {
-            title: format!(
-                "{}: performance profile of final return ({:.0}% CI bands)",
-                exp.name,
-                rc.confidence * 100.0
-            ),
-            x_label: "Final return τ".into(),
-            y_label: "Fraction of runs with score > τ".into(),
+            title: format!("{}: performance profile", exp.name),
+            x_label: format!("Final return τ (mean of last {} episodes)", rc.final_window),
+            y_label: format!("Fraction of runs > τ ({:.0}% CI)", rc.confidence * 100.0),
             series: profiles,
             hlines: vec![],
             y_range: Some((0.0, 1.0)),

@@ -476,12 +476,9 @@ fn charts(
         })
         .collect();
     let chart = LineChart {
-        title: format!(
-            "{}: learning curves (10-episode moving average; mean across seeds, band = IQR)",
-            exp.name
-        ),
+        title: format!("{}: learning curves", exp.name),
         x_label: "Episode".into(),
-        y_label: "Total Reward".into(),
+        y_label: "Total reward (10-ep moving avg; mean, IQR band)".into(),
         series,
         hlines: solved_line,
         y_range: None,
