@@ -790,7 +790,7 @@ pub fn check(
         terminal: String::new(),
         chart: LineChart {
             title: format!(
-                "{}: baseline vs current ({CHART_SMOOTHING}-episode moving average; mean across seeds, band = IQR)",
+                "{}: baseline vs current ({CHART_SMOOTHING}-episode moving average, band = IQR)",
                 exp.name
             ),
             x_label: "Episode".into(),
