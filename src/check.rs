@@ -342,35 +342,17 @@ pub fn bless(
     results: &[RunResult],
     dir: &Path,
 ) -> Result<Vec<PathBuf>, CheckError> {
-    let bless_err = |message: String| CheckError::Bless {
-        experiment: exp.name.clone(),
-        message,
-    };
-    if let Some(r) = results.iter().find(|r| r.point >= exp.points.len()) {
-        return Err(bless_err(format!(
-            "a run belongs to grid point #{} but the experiment has {}",
-            r.point,
-            exp.points.len()
-        )));
-    }
-    if let Some(r) = results.iter().find(|r| !r.ok()) {
-        let reason = match &r.run.info.status {
-            RunStatus::Failed { reason } => reason.as_str(),
-            RunStatus::Ok => "",
-        };
-        return Err(bless_err(format!(
-            "run {} seed {} failed ({reason}); only successful runs can be blessed",
-            exp.points[r.point].label, r.run.config.seed
-        )));
-    }
-
+    blessable(exp, results)?;
     let mut points = Vec::with_capacity(exp.points.len());
     let mut csv = String::from(CURVES_HEADER);
     csv.push('\n');
     for (i, p) in exp.points.iter().enumerate() {
         let mut runs: Vec<&RunResult> = results.iter().filter(|r| r.point == i).collect();
         if runs.is_empty() {
-            return Err(bless_err(format!("grid point {} has no runs", p.label)));
+            return Err(CheckError::Bless {
+                experiment: exp.name.clone(),
+                message: format!("grid point {} has no runs", p.label),
+            });
         }
         runs.sort_by_key(|r| r.run.config.seed);
         let mut stored = Vec::with_capacity(runs.len());
@@ -410,6 +392,32 @@ pub fn bless(
     write_atomic(&csv_path, csv.as_bytes())?;
     write_atomic(&json_path, &json)?;
     Ok(vec![json_path, csv_path])
+}
+
+/// Every run belongs to a grid point of `exp` and finished successfully.
+fn blessable(exp: &Experiment, results: &[RunResult]) -> Result<(), CheckError> {
+    let bless_err = |message: String| CheckError::Bless {
+        experiment: exp.name.clone(),
+        message,
+    };
+    if let Some(r) = results.iter().find(|r| r.point >= exp.points.len()) {
+        return Err(bless_err(format!(
+            "a run belongs to grid point #{} but the experiment has {}",
+            r.point,
+            exp.points.len()
+        )));
+    }
+    if let Some(r) = results.iter().find(|r| !r.ok()) {
+        let reason = match &r.run.info.status {
+            RunStatus::Failed { reason } => reason.as_str(),
+            RunStatus::Ok => "",
+        };
+        return Err(bless_err(format!(
+            "run {} seed {} failed ({reason}); only successful runs can be blessed",
+            exp.points[r.point].label, r.run.config.seed
+        )));
+    }
+    Ok(())
 }
 
 fn curves_of(r: &RunResult) -> RunCurves {
@@ -643,7 +651,7 @@ fn metric(baseline: &[f64], current: &[f64], opts: &CheckOptions, seed: u64) -> 
     let (n, c) = (opts.resamples, opts.confidence);
     MetricCheck {
         baseline: stats::bootstrap_ci(&[baseline], &stats::iqm, n, c, seed),
-        current: stats::bootstrap_ci(&[current], &stats::iqm, n, c, seed.wrapping_add(1)),
+        current: stats::bootstrap_ci(&[current], &stats::iqm, n, c, seed),
         difference: stats::bootstrap_diff_ci(current, baseline, &stats::iqm, n, c, seed),
         improvement: stats::probability_of_improvement_ci(current, baseline, n, c, seed),
     }

@@ -103,6 +103,7 @@ fn bless_then_check_is_identical_and_blessing_is_byte_stable() {
             let f = p.final_return.unwrap();
             assert_eq!(f.difference.point, 0.0);
             assert_eq!(f.improvement.point, 0.5);
+            assert_eq!(f.baseline, f.current, "same runs, same interval");
         }
         assert!(!report.regressed() && report.passed());
         assert!(report.markdown.contains("| variant=dqn | identical |"));
