@@ -601,7 +601,7 @@ fn first_difference(baseline: &[RunCurves], current: &[RunCurves]) -> Option<Dif
         });
     }
     let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
-    let episode = baseline
+    let earliest = baseline
         .iter()
         .zip(current)
         .filter_map(|(b, c)| {
@@ -610,19 +610,16 @@ fn first_difference(baseline: &[RunCurves], current: &[RunCurves]) -> Option<Dif
                 .iter()
                 .zip(&c.returns)
                 .position(|(&x, &y)| !same(x, y))?;
-            Some(Difference::Episode {
-                seed: b.seed,
-                episode: i,
-                baseline: b.returns[i],
-                current: c.returns[i],
-            })
+            Some((i, b, c))
         })
-        .min_by_key(|d| match d {
-            Difference::Episode { episode, .. } => *episode,
-            _ => usize::MAX,
+        .min_by_key(|(i, _, _)| *i);
+    if let Some((i, b, c)) = earliest {
+        return Some(Difference::Episode {
+            seed: b.seed,
+            episode: i,
+            baseline: b.returns[i],
+            current: c.returns[i],
         });
-    if episode.is_some() {
-        return episode;
     }
     for (b, c) in baseline.iter().zip(current) {
         if b.returns.len() != c.returns.len() {
