@@ -765,9 +765,9 @@ fn check_point(
 ///
 /// Per grid point (matched by label): **identical** if every seed's training and evaluation
 /// returns equal the baseline's bit for bit; otherwise the statistical rule of [`judge`];
-/// **regressed** whenever a current run failed (or none ran); **missing** without a baseline. Config keys
-/// that differ from the baseline's are listed but do not stop the comparison. Nothing is
-/// written; see [`CheckReport::write`].
+/// **regressed** whenever a current run failed (or none ran); **missing** without a baseline.
+/// Config keys that differ from the baseline's are listed but do not stop the comparison.
+/// Nothing is written; see [`CheckReport::write`].
 pub fn check(
     exp: &Experiment,
     results: &[RunResult],
