@@ -9,7 +9,7 @@
 
 use crate::config::{AgentConfig, EnvConfig, Experiment, GridPoint, TrainConfig};
 use crate::report::plots::{self, LineChart, PlotError, Series};
-use crate::report::{curve_band, fmt_num, label_seed};
+use crate::report::{curve_band, fmt_num, label_seed, solved_line};
 use crate::stats::{self, Interval};
 use crate::store::{write_atomic, ExperimentDir, RunStatus, StoreError};
 use crate::sweep::RunResult;
@@ -801,10 +801,7 @@ pub fn check(
             x_label: "Episode".into(),
             y_label: "Total Reward".into(),
             series,
-            hlines: vec![(
-                exp.report.solved_threshold,
-                format!("{}", exp.report.solved_threshold),
-            )],
+            hlines: solved_line(exp),
             y_range: None,
         },
         files: Vec::new(),
