@@ -13,6 +13,7 @@
 
 pub mod agent;
 pub mod bench;
+pub mod check;
 pub mod config;
 pub mod env;
 pub mod report;

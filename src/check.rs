@@ -1,0 +1,1149 @@
+//! Learning-curve regression checks: bless an experiment's runs as a baseline, then check
+//! later runs of the same experiment against it.
+//!
+//! A baseline lives in `results/baselines/<experiment>/`: `baseline.json` (grid points, their
+//! resolved configs and per-seed scores) and `curves.csv` (every training episode's return,
+//! long form). A check compares each grid point at two levels: first exactly (same code and
+//! seeds must give bit-identical curves), then, if that fails, statistically (bootstrap
+//! intervals of the IQM difference against a tolerance); see [`judge`] for the rule.
+
+use crate::config::{AgentConfig, EnvConfig, Experiment, GridPoint, TrainConfig};
+use crate::report::plots::{self, LineChart, PlotError, Series};
+use crate::report::{curve_band, fmt_num, label_seed, solved_line};
+use crate::stats::{self, Interval};
+use crate::store::{write_atomic, ExperimentDir, RunStatus, StoreError};
+use crate::sweep::RunResult;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+/// Version of the baseline format written by [`bless`].
+pub const FORMAT: u32 = 1;
+/// Name of the baseline's description file.
+pub const BASELINE_FILE: &str = "baseline.json";
+/// Name of the baseline's learning-curve table.
+pub const CURVES_FILE: &str = "curves.csv";
+/// Header of [`CURVES_FILE`].
+pub const CURVES_HEADER: &str = "grid_point,seed,episode,return";
+/// Default tolerance, in return units (CartPole: one balanced step = 1).
+pub const DEFAULT_TOLERANCE: f64 = 10.0;
+/// Moving-average window of the baseline-vs-current chart.
+const CHART_SMOOTHING: usize = 10;
+
+/// Everything that can go wrong while blessing or checking.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{dir}: no baseline for experiment `{experiment}` (expected {BASELINE_FILE} and {CURVES_FILE}; run `sweep bless` first)")]
+    NoBaseline { dir: PathBuf, experiment: String },
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}: not a valid baseline: {message}")]
+    Format { file: PathBuf, message: String },
+    #[error("{file}: line {line}: {message}")]
+    Line {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("cannot bless `{experiment}`: {message}")]
+    Bless { experiment: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("check chart: {0}")]
+    Plot(#[from] PlotError),
+}
+
+/// How strict the statistical level is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckOptions {
+    /// Largest IQM drop, in return units, that is not a regression.
+    pub tolerance: f64,
+    /// Bootstrap resamples for every interval.
+    pub resamples: usize,
+    /// Confidence level of the intervals.
+    pub confidence: f64,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        CheckOptions {
+            tolerance: DEFAULT_TOLERANCE,
+            resamples: 2000,
+            confidence: 0.95,
+        }
+    }
+}
+
+impl CheckOptions {
+    /// The default tolerance with the experiment's `[report]` resamples and confidence.
+    pub fn for_experiment(exp: &Experiment) -> Self {
+        CheckOptions {
+            tolerance: DEFAULT_TOLERANCE,
+            resamples: exp.report.resamples,
+            confidence: exp.report.confidence,
+        }
+    }
+}
+
+/// The verdict for one grid point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every seed's curves equal the baseline bit for bit.
+    Identical,
+    /// Not identical, but within the tolerance.
+    Pass,
+    /// Better than the baseline beyond the tolerance (consider blessing).
+    Improved,
+    /// Worse than the baseline beyond the tolerance, or a run failed.
+    Regressed,
+    /// The baseline has no such grid point.
+    Missing,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Identical => "identical",
+            Outcome::Pass => "pass",
+            Outcome::Improved => "improved",
+            Outcome::Regressed => "regressed",
+            Outcome::Missing => "missing",
+        })
+    }
+}
+
+/// Where the current runs of a grid point first depart from the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Difference {
+    /// The baseline and the current runs have different seeds.
+    Seeds {
+        baseline: Vec<u64>,
+        current: Vec<u64>,
+    },
+    /// The earliest training episode (0-based, over all seeds) whose return differs.
+    Episode {
+        seed: u64,
+        episode: usize,
+        baseline: f64,
+        current: f64,
+    },
+    /// Equal on the common episodes, but a different number of them.
+    Length {
+        seed: u64,
+        baseline: usize,
+        current: usize,
+    },
+    /// Equal training curves, different greedy-evaluation returns.
+    Eval {
+        seed: u64,
+        index: usize,
+        baseline: f64,
+        current: f64,
+    },
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Difference::Seeds { baseline, current } => {
+                write!(
+                    f,
+                    "seeds differ: baseline {baseline:?}, current {current:?}"
+                )
+            }
+            Difference::Episode {
+                seed,
+                episode,
+                baseline,
+                current,
+            } => write!(
+                f,
+                "seed {seed} episode {episode}: return {baseline} → {current}"
+            ),
+            Difference::Length {
+                seed,
+                baseline,
+                current,
+            } => write!(f, "seed {seed}: {baseline} → {current} episodes"),
+            Difference::Eval {
+                seed,
+                index,
+                baseline,
+                current,
+            } => write!(
+                f,
+                "seed {seed} evaluation episode {index}: return {baseline} → {current}"
+            ),
+        }
+    }
+}
+
+/// One score (final return or AUC) of a grid point, baseline against current.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricCheck {
+    /// IQM across the baseline's runs, with its bootstrap interval.
+    pub baseline: Interval,
+    /// IQM across the current runs, with its bootstrap interval.
+    pub current: Interval,
+    /// IQM(current) − IQM(baseline), with its two-sample bootstrap interval.
+    pub difference: Interval,
+    /// Probability that a current run scores higher than a baseline run, with its interval.
+    pub improvement: Interval,
+}
+
+/// The check of one grid point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointCheck {
+    pub label: String,
+    pub outcome: Outcome,
+    /// Where the current curves first differ from the baseline's (`None` if identical).
+    pub first_difference: Option<Difference>,
+    /// Per-run final return: mean of the last `report.final_window` training episodes.
+    pub final_return: Option<MetricCheck>,
+    /// Per-run area under the curve: mean return over all training episodes.
+    pub auc: Option<MetricCheck>,
+    /// Config keys that differ from the baseline's, as `key: baseline → current`.
+    pub config_changes: Vec<String>,
+    /// Current runs that failed: seed and reason.
+    pub failed_runs: Vec<(u64, String)>,
+}
+
+/// The check of a whole experiment.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub points: Vec<PointCheck>,
+    /// Baseline grid points that the experiment no longer has.
+    pub dropped_points: Vec<String>,
+    /// GitHub Markdown (usable as a CI job summary).
+    pub markdown: String,
+    /// Plain text for the terminal.
+    pub terminal: String,
+    /// Baseline and current learning curves, per grid point.
+    pub chart: LineChart,
+    /// Files written by [`CheckReport::write`].
+    pub files: Vec<PathBuf>,
+}
+
+impl CheckReport {
+    /// Some grid point regressed.
+    pub fn regressed(&self) -> bool {
+        self.points.iter().any(|p| p.outcome == Outcome::Regressed)
+    }
+
+    /// Every grid point had a baseline and none regressed (what `sweep check` should require).
+    pub fn passed(&self) -> bool {
+        self.points
+            .iter()
+            .all(|p| !matches!(p.outcome, Outcome::Regressed | Outcome::Missing))
+    }
+
+    /// Write `check.md` and `check_curves.{png,svg}` into the experiment's results folder.
+    pub fn write(&mut self, dir: &ExperimentDir) -> Result<Vec<PathBuf>, CheckError> {
+        let md = dir.file("check.md");
+        write_atomic(&md, self.markdown.as_bytes())?;
+        let mut files = vec![md];
+        files.extend(plots::line_chart(&self.chart, &dir.file("check_curves"))?);
+        self.files = files.clone();
+        Ok(files)
+    }
+}
+
+/// `<results_root>/baselines/<experiment name>`.
+pub fn baseline_dir(results_root: &Path, exp: &Experiment) -> PathBuf {
+    results_root.join("baselines").join(&exp.name)
+}
+
+// ---------------------------------------------------------------------------
+// Baseline files
+// ---------------------------------------------------------------------------
+
+/// `baseline.json`; `C` is the typed config when writing, a JSON value when reading.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaselineFile<C> {
+    format: u32,
+    experiment: String,
+    description: String,
+    /// Episodes averaged for the runs' `final_return`.
+    final_window: usize,
+    points: Vec<BaselinePoint<C>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaselinePoint<C> {
+    label: String,
+    /// The grid point's key in `curves.csv`.
+    slug: String,
+    /// The resolved run config without its seed.
+    config: C,
+    runs: Vec<BaselineRun>,
+}
+
+/// One blessed run. Scores are rounded to 3 decimals and only for reading: checks recompute
+/// them from `curves.csv`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaselineRun {
+    seed: u64,
+    episodes: usize,
+    final_return: f64,
+    auc: f64,
+    eval_returns: Vec<f64>,
+}
+
+/// The config of a grid point as stored in a baseline.
+#[derive(Serialize)]
+struct PointConfig<'a> {
+    env: &'a EnvConfig,
+    agent: &'a AgentConfig,
+    train: &'a TrainConfig,
+}
+
+impl<'a> PointConfig<'a> {
+    fn of(p: &'a GridPoint) -> Self {
+        PointConfig {
+            env: &p.env,
+            agent: &p.agent,
+            train: &p.train,
+        }
+    }
+}
+
+/// What is compared of one run: its training returns and greedy-evaluation returns.
+#[derive(Debug, Clone, PartialEq)]
+struct RunCurves {
+    seed: u64,
+    returns: Vec<f64>,
+    eval: Vec<f64>,
+}
+
+/// A grid point of a baseline, as read back.
+#[derive(Debug)]
+struct StoredPoint {
+    label: String,
+    config: serde_json::Value,
+    runs: Vec<RunCurves>,
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Store the experiment's runs as its baseline in `dir` (`baseline.json`, `curves.csv`),
+/// replacing any earlier one. The files are byte-identical for identical runs. Every run must
+/// have finished successfully and every grid point must have runs.
+pub fn bless(
+    exp: &Experiment,
+    results: &[RunResult],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, CheckError> {
+    blessable(exp, results)?;
+    let mut points = Vec::with_capacity(exp.points.len());
+    let mut csv = String::from(CURVES_HEADER);
+    csv.push('\n');
+    for (i, p) in exp.points.iter().enumerate() {
+        let mut runs: Vec<&RunResult> = results.iter().filter(|r| r.point == i).collect();
+        if runs.is_empty() {
+            return Err(CheckError::Bless {
+                experiment: exp.name.clone(),
+                message: format!("grid point {} has no runs", p.label),
+            });
+        }
+        runs.sort_by_key(|r| r.run.config.seed);
+        let mut stored = Vec::with_capacity(runs.len());
+        for r in runs {
+            let c = curves_of(r);
+            for (episode, ret) in c.returns.iter().enumerate() {
+                // `{}` prints the shortest text that parses back to the same f64 ("23" for 23.0).
+                writeln!(csv, "{},{},{episode},{ret}", p.slug, c.seed)
+                    .expect("writing to a String");
+            }
+            stored.push(BaselineRun {
+                seed: c.seed,
+                episodes: c.returns.len(),
+                final_return: round3(stats::last_n_mean(&c.returns, exp.report.final_window)),
+                auc: round3(stats::area_under_curve(&c.returns)),
+                eval_returns: c.eval,
+            });
+        }
+        points.push(BaselinePoint {
+            label: p.label.clone(),
+            slug: p.slug.clone(),
+            config: PointConfig::of(p),
+            runs: stored,
+        });
+    }
+    let file = BaselineFile {
+        format: FORMAT,
+        experiment: exp.name.clone(),
+        description: exp.description.clone(),
+        final_window: exp.report.final_window,
+        points,
+    };
+    let mut json = serde_json::to_vec_pretty(&file).expect("a baseline serialises");
+    json.push(b'\n');
+
+    let (json_path, csv_path) = (dir.join(BASELINE_FILE), dir.join(CURVES_FILE));
+    write_atomic(&csv_path, csv.as_bytes())?;
+    write_atomic(&json_path, &json)?;
+    Ok(vec![json_path, csv_path])
+}
+
+/// Every run belongs to a grid point of `exp` and finished successfully.
+fn blessable(exp: &Experiment, results: &[RunResult]) -> Result<(), CheckError> {
+    let bless_err = |message: String| CheckError::Bless {
+        experiment: exp.name.clone(),
+        message,
+    };
+    if let Some(r) = results.iter().find(|r| r.point >= exp.points.len()) {
+        return Err(bless_err(format!(
+            "a run belongs to grid point #{} but the experiment has {}",
+            r.point,
+            exp.points.len()
+        )));
+    }
+    if let Some(r) = results.iter().find(|r| !r.ok()) {
+        let reason = match &r.run.info.status {
+            RunStatus::Failed { reason } => reason.as_str(),
+            RunStatus::Ok => "",
+        };
+        return Err(bless_err(format!(
+            "run {} seed {} failed ({reason}); only successful runs can be blessed",
+            exp.points[r.point].label, r.run.config.seed
+        )));
+    }
+    Ok(())
+}
+
+fn curves_of(r: &RunResult) -> RunCurves {
+    RunCurves {
+        seed: r.run.config.seed,
+        returns: r.run.episodes.iter().map(|e| e.ret).collect(),
+        eval: r.run.info.eval_returns.clone(),
+    }
+}
+
+fn read(file: &Path) -> Result<String, CheckError> {
+    std::fs::read_to_string(file).map_err(|source| CheckError::Read {
+        file: file.to_owned(),
+        source,
+    })
+}
+
+/// Read a baseline written by [`bless`] for experiment `name`.
+fn load_baseline(dir: &Path, name: &str) -> Result<Vec<StoredPoint>, CheckError> {
+    let (json_path, csv_path) = (dir.join(BASELINE_FILE), dir.join(CURVES_FILE));
+    if !json_path.exists() && !csv_path.exists() {
+        return Err(CheckError::NoBaseline {
+            dir: dir.to_owned(),
+            experiment: name.to_owned(),
+        });
+    }
+    let format_err = |message: String| CheckError::Format {
+        file: json_path.clone(),
+        message,
+    };
+    let file: BaselineFile<serde_json::Value> = serde_json::from_str(&read(&json_path)?)
+        .map_err(|e| format_err(format!("expected the JSON written by `sweep bless`: {e}")))?;
+    if file.format != FORMAT {
+        return Err(format_err(format!(
+            "format {} is not supported (expected {FORMAT}); bless again",
+            file.format
+        )));
+    }
+    if file.experiment != name {
+        return Err(format_err(format!(
+            "this is the baseline of experiment `{}`, expected `{name}`",
+            file.experiment
+        )));
+    }
+    let mut curves = read_curves(&csv_path)?;
+    let mut points = Vec::with_capacity(file.points.len());
+    for p in file.points {
+        let mut runs = Vec::with_capacity(p.runs.len());
+        for r in p.runs {
+            let returns =
+                curves
+                    .remove(&(p.slug.clone(), r.seed))
+                    .ok_or_else(|| CheckError::Format {
+                        file: csv_path.clone(),
+                        message: format!(
+                            "no curve for grid point `{}` seed {} listed in {BASELINE_FILE}",
+                            p.slug, r.seed
+                        ),
+                    })?;
+            if returns.len() != r.episodes {
+                return Err(CheckError::Format {
+                    file: csv_path.clone(),
+                    message: format!(
+                        "grid point `{}` seed {}: {} episodes, but {BASELINE_FILE} says {}",
+                        p.slug,
+                        r.seed,
+                        returns.len(),
+                        r.episodes
+                    ),
+                });
+            }
+            runs.push(RunCurves {
+                seed: r.seed,
+                returns,
+                eval: r.eval_returns,
+            });
+        }
+        points.push(StoredPoint {
+            label: p.label,
+            config: p.config,
+            runs,
+        });
+    }
+    if let Some((slug, seed)) = curves.keys().next() {
+        return Err(CheckError::Format {
+            file: csv_path,
+            message: format!(
+                "curve for grid point `{slug}` seed {seed} is not listed in {BASELINE_FILE}"
+            ),
+        });
+    }
+    Ok(points)
+}
+
+/// Parse `curves.csv`: per (grid point slug, seed), the returns of episodes 0, 1, 2, … in order.
+fn read_curves(file: &Path) -> Result<BTreeMap<(String, u64), Vec<f64>>, CheckError> {
+    let text = read(file)?;
+    let line_err = |line: usize, message: String| CheckError::Line {
+        file: file.to_owned(),
+        line,
+        message,
+    };
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+    match lines.next() {
+        Some((_, header)) if header.trim_end() == CURVES_HEADER => {}
+        other => {
+            return Err(line_err(
+                1,
+                format!(
+                    "expected the header `{CURVES_HEADER}`, found `{}`",
+                    other.map_or("", |(_, l)| l)
+                ),
+            ))
+        }
+    }
+    let mut curves: BTreeMap<(String, u64), Vec<f64>> = BTreeMap::new();
+    for (n, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
+        let fields: Vec<&str> = line.trim_end().split(',').collect();
+        let [slug, seed, episode, ret] = fields[..] else {
+            return Err(line_err(
+                n,
+                format!("expected 4 fields `{CURVES_HEADER}`, found `{line}`"),
+            ));
+        };
+        let seed: u64 = seed
+            .parse()
+            .map_err(|_| line_err(n, format!("expected a seed (integer), found `{seed}`")))?;
+        let episode: usize = episode.parse().map_err(|_| {
+            line_err(
+                n,
+                format!("expected an episode number (integer), found `{episode}`"),
+            )
+        })?;
+        let ret: f64 = ret
+            .parse()
+            .map_err(|_| line_err(n, format!("expected a return (number), found `{ret}`")))?;
+        let curve = curves.entry((slug.to_owned(), seed)).or_default();
+        if episode != curve.len() {
+            return Err(line_err(
+                n,
+                format!(
+                    "expected episode {} of grid point `{slug}` seed {seed} (episodes run 0, 1, 2, … in order), found {episode}",
+                    curve.len()
+                ),
+            ));
+        }
+        curve.push(ret);
+    }
+    Ok(curves)
+}
+
+// ---------------------------------------------------------------------------
+// Comparison
+// ---------------------------------------------------------------------------
+
+/// The statistical rule, applied when a grid point is not identical to its baseline.
+///
+/// With `d` the bootstrap interval of IQM(current) − IQM(baseline) for the final return and for
+/// the AUC: **regressed** if for either score the whole interval lies below −`tolerance`
+/// (`d.hi < −tolerance`); otherwise **improved** if for either the whole interval lies above
+/// +`tolerance` (`d.lo > tolerance`); otherwise **pass** (also when an interval is NaN).
+pub fn judge(differences: &[Interval], tolerance: f64) -> Outcome {
+    if differences.iter().any(|d| d.hi < -tolerance) {
+        Outcome::Regressed
+    } else if differences.iter().any(|d| d.lo > tolerance) {
+        Outcome::Improved
+    } else {
+        Outcome::Pass
+    }
+}
+
+/// The first place where `current` departs from `baseline` (runs in seed order), if any.
+/// Among differing training curves, the earliest episode wins (ties: first seed).
+fn first_difference(baseline: &[RunCurves], current: &[RunCurves]) -> Option<Difference> {
+    let seeds = |runs: &[RunCurves]| runs.iter().map(|r| r.seed).collect::<Vec<_>>();
+    let (bs, cs) = (seeds(baseline), seeds(current));
+    if bs != cs {
+        return Some(Difference::Seeds {
+            baseline: bs,
+            current: cs,
+        });
+    }
+    let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+    let earliest = baseline
+        .iter()
+        .zip(current)
+        .filter_map(|(b, c)| {
+            let i = b
+                .returns
+                .iter()
+                .zip(&c.returns)
+                .position(|(&x, &y)| !same(x, y))?;
+            Some((i, b, c))
+        })
+        .min_by_key(|(i, _, _)| *i);
+    if let Some((i, b, c)) = earliest {
+        return Some(Difference::Episode {
+            seed: b.seed,
+            episode: i,
+            baseline: b.returns[i],
+            current: c.returns[i],
+        });
+    }
+    for (b, c) in baseline.iter().zip(current) {
+        if b.returns.len() != c.returns.len() {
+            return Some(Difference::Length {
+                seed: b.seed,
+                baseline: b.returns.len(),
+                current: c.returns.len(),
+            });
+        }
+        let n = b.eval.len().max(c.eval.len());
+        let at = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(f64::NAN);
+        if let Some(i) = (0..n).find(|&i| !same(at(&b.eval, i), at(&c.eval, i))) {
+            return Some(Difference::Eval {
+                seed: b.seed,
+                index: i,
+                baseline: at(&b.eval, i),
+                current: at(&c.eval, i),
+            });
+        }
+    }
+    None
+}
+
+/// IQMs, their difference and the probability of improvement for one per-run score.
+fn metric(baseline: &[f64], current: &[f64], opts: &CheckOptions, seed: u64) -> MetricCheck {
+    let (n, c) = (opts.resamples, opts.confidence);
+    MetricCheck {
+        baseline: stats::bootstrap_ci(&[baseline], &stats::iqm, n, c, seed),
+        current: stats::bootstrap_ci(&[current], &stats::iqm, n, c, seed),
+        difference: stats::bootstrap_diff_ci(current, baseline, &stats::iqm, n, c, seed),
+        improvement: stats::probability_of_improvement_ci(current, baseline, n, c, seed),
+    }
+}
+
+/// Leaf values of a JSON object as `a.b.c` → value.
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, serde_json::Value>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        leaf => {
+            out.insert(prefix.to_owned(), leaf.clone());
+        }
+    }
+}
+
+/// Equal JSON leaves; numbers within a relative 1e-12 (JSON float parsing may be off by an ulp).
+fn same_value(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> bool {
+    match (a.and_then(|a| a.as_f64()), b.and_then(|b| b.as_f64())) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+        _ => a == b,
+    }
+}
+
+/// Keys whose values differ, as `key: baseline → current` (absent keys shown as `(absent)`).
+fn config_changes(baseline: &serde_json::Value, current: &serde_json::Value) -> Vec<String> {
+    let (mut b, mut c) = (BTreeMap::new(), BTreeMap::new());
+    flatten("", baseline, &mut b);
+    flatten("", current, &mut c);
+    let keys: std::collections::BTreeSet<&String> = b.keys().chain(c.keys()).collect();
+    let show = |v: Option<&serde_json::Value>| v.map_or("(absent)".to_owned(), |v| v.to_string());
+    keys.into_iter()
+        .filter(|k| !same_value(b.get(*k), c.get(*k)))
+        .map(|k| format!("{k}: {} → {}", show(b.get(k)), show(c.get(k))))
+        .collect()
+}
+
+/// Compare one grid point's current runs with its baseline.
+fn check_point(
+    point: &GridPoint,
+    baseline: Option<&StoredPoint>,
+    results: &[&RunResult],
+    final_window: usize,
+    opts: &CheckOptions,
+) -> PointCheck {
+    let mut current: Vec<RunCurves> = results
+        .iter()
+        .filter(|r| r.ok())
+        .map(|r| curves_of(r))
+        .collect();
+    current.sort_by_key(|r| r.seed);
+    let failed_runs: Vec<(u64, String)> = results
+        .iter()
+        .filter_map(|r| match &r.run.info.status {
+            RunStatus::Failed { reason } => Some((r.run.config.seed, reason.clone())),
+            RunStatus::Ok => None,
+        })
+        .collect();
+    let mut check = PointCheck {
+        label: point.label.clone(),
+        outcome: Outcome::Missing,
+        first_difference: None,
+        final_return: None,
+        auc: None,
+        config_changes: Vec::new(),
+        failed_runs,
+    };
+    let Some(base) = baseline else {
+        return check;
+    };
+    let current_config =
+        serde_json::to_value(PointConfig::of(point)).expect("a grid point serialises");
+    check.config_changes = config_changes(&base.config, &current_config);
+    check.first_difference = first_difference(&base.runs, &current);
+
+    let scores = |runs: &[RunCurves], f: &dyn Fn(&[f64]) -> f64| -> Vec<f64> {
+        runs.iter().map(|r| f(&r.returns)).collect()
+    };
+    let final_of = |x: &[f64]| stats::last_n_mean(x, final_window);
+    let seed = label_seed(&point.label);
+    let final_return = metric(
+        &scores(&base.runs, &final_of),
+        &scores(&current, &final_of),
+        opts,
+        seed,
+    );
+    let auc = metric(
+        &scores(&base.runs, &stats::area_under_curve),
+        &scores(&current, &stats::area_under_curve),
+        opts,
+        seed ^ 0x5555_5555_5555_5555,
+    );
+    check.outcome = if !check.failed_runs.is_empty() || current.is_empty() {
+        Outcome::Regressed
+    } else if check.first_difference.is_none() {
+        Outcome::Identical
+    } else {
+        judge(&[final_return.difference, auc.difference], opts.tolerance)
+    };
+    check.final_return = Some(final_return);
+    check.auc = Some(auc);
+    check
+}
+
+/// Check the experiment's runs against the baseline in `baseline_dir` (see [`bless`]).
+///
+/// Per grid point (matched by label): **identical** if every seed's training and evaluation
+/// returns equal the baseline's bit for bit; otherwise the statistical rule of [`judge`];
+/// **regressed** whenever a current run failed (or none ran); **missing** without a baseline.
+/// Config keys that differ from the baseline's are listed but do not stop the comparison.
+/// Nothing is written; see [`CheckReport::write`].
+pub fn check(
+    exp: &Experiment,
+    results: &[RunResult],
+    baseline_dir: &Path,
+    opts: &CheckOptions,
+) -> Result<CheckReport, CheckError> {
+    let stored = load_baseline(baseline_dir, &exp.name)?;
+    let mut points = Vec::with_capacity(exp.points.len());
+    let mut series = Vec::new();
+    for (i, p) in exp.points.iter().enumerate() {
+        let runs: Vec<&RunResult> = results.iter().filter(|r| r.point == i).collect();
+        let base = stored.iter().find(|s| s.label == p.label);
+        points.push(check_point(p, base, &runs, exp.report.final_window, opts));
+        series.extend(chart_series(p, base, &runs));
+    }
+    let dropped_points = stored
+        .iter()
+        .filter(|s| !exp.points.iter().any(|p| p.label == s.label))
+        .map(|s| s.label.clone())
+        .collect();
+    let mut report = CheckReport {
+        points,
+        dropped_points,
+        markdown: String::new(),
+        terminal: String::new(),
+        chart: LineChart {
+            title: format!(
+                "{}: baseline vs current ({CHART_SMOOTHING}-episode moving average, band = IQR)",
+                exp.name
+            ),
+            x_label: "Episode".into(),
+            y_label: "Total Reward".into(),
+            series,
+            hlines: solved_line(exp),
+            y_range: None,
+        },
+        files: Vec::new(),
+    };
+    report.markdown = markdown(exp, &report, baseline_dir, opts);
+    report.terminal = terminal(exp, &report, baseline_dir, opts);
+    Ok(report)
+}
+
+fn chart_series(p: &GridPoint, base: Option<&StoredPoint>, runs: &[&RunResult]) -> Vec<Series> {
+    let mut out = Vec::new();
+    if let Some(b) = base {
+        let curves: Vec<&[f64]> = b.runs.iter().map(|r| r.returns.as_slice()).collect();
+        let label = format!("{} — baseline (n={})", p.label, curves.len());
+        out.push(curve_band(&curves, label, CHART_SMOOTHING));
+    }
+    let current: Vec<Vec<f64>> = runs
+        .iter()
+        .filter(|r| r.ok())
+        .map(|r| r.run.episodes.iter().map(|e| e.ret).collect())
+        .collect();
+    if !current.is_empty() {
+        let curves: Vec<&[f64]> = current.iter().map(Vec::as_slice).collect();
+        let label = format!("{} — current (n={})", p.label, curves.len());
+        out.push(curve_band(&curves, label, CHART_SMOOTHING));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------
+
+fn interval(i: &Interval, decimals: usize) -> String {
+    format!(
+        "{} [{}, {}]",
+        fmt_num(i.point, decimals),
+        fmt_num(i.lo, decimals),
+        fmt_num(i.hi, decimals)
+    )
+}
+
+fn signed(i: &Interval) -> String {
+    let s = |v: f64| {
+        if v.is_finite() {
+            format!("{v:+.1}")
+        } else {
+            "–".into()
+        }
+    };
+    format!("{} [{}, {}]", s(i.point), s(i.lo), s(i.hi))
+}
+
+fn verdict_line(report: &CheckReport) -> String {
+    let count = |o: Outcome| report.points.iter().filter(|p| p.outcome == o).count();
+    let n = report.points.len();
+    if report.regressed() {
+        format!(
+            "regressed ({} of {n} grid points)",
+            count(Outcome::Regressed)
+        )
+    } else if count(Outcome::Missing) > 0 {
+        format!(
+            "incomplete ({} of {n} grid points have no baseline)",
+            count(Outcome::Missing)
+        )
+    } else {
+        format!(
+            "pass ({} identical, {} pass, {} improved of {n} grid points)",
+            count(Outcome::Identical),
+            count(Outcome::Pass),
+            count(Outcome::Improved)
+        )
+    }
+}
+
+fn rule_text(exp: &Experiment, opts: &CheckOptions) -> String {
+    format!(
+        "A grid point is **identical** when every seed's per-episode training returns and \
+         evaluation returns equal the baseline's bit for bit. Otherwise, with Δ the {:.0}% \
+         bootstrap interval ({} resamples) of IQM(current) − IQM(baseline) of the final return \
+         (mean of the last {} episodes) and of the AUC (mean return over all episodes): \
+         **regressed** if a whole Δ lies below −{tol}, **improved** if a whole Δ lies above \
+         +{tol} and none regressed, else **pass**. A failed run is a regression.",
+        opts.confidence * 100.0,
+        opts.resamples,
+        exp.report.final_window,
+        tol = opts.tolerance,
+    )
+}
+
+fn markdown(exp: &Experiment, r: &CheckReport, baseline_dir: &Path, opts: &CheckOptions) -> String {
+    let mut md = format!("# {} — regression check\n\n", exp.name);
+    let _ = writeln!(
+        md,
+        "Baseline: `{}`. Result: **{}**.\n\n{}\n",
+        baseline_dir.display(),
+        verdict_line(r),
+        rule_text(exp, opts)
+    );
+    md.push_str(
+        "| grid point | outcome | final IQM baseline | final IQM current | Δ final | \
+         AUC IQM baseline | AUC IQM current | Δ AUC | P(current > baseline), final | first difference |\n",
+    );
+    md.push_str(&format!("|{}\n", "---|".repeat(10)));
+    for p in &r.points {
+        let cells = |m: &Option<MetricCheck>| match m {
+            Some(m) => [
+                interval(&m.baseline, 1),
+                interval(&m.current, 1),
+                signed(&m.difference),
+            ],
+            None => ["–".into(), "–".into(), "–".into()],
+        };
+        let [fb, fc, fd] = cells(&p.final_return);
+        let [ab, ac, ad] = cells(&p.auc);
+        let poi = p
+            .final_return
+            .map_or("–".into(), |m| interval(&m.improvement, 2));
+        let diff = p
+            .first_difference
+            .as_ref()
+            .map_or("–".into(), |d| d.to_string());
+        let outcome = match p.outcome {
+            Outcome::Regressed => "**regressed**".to_owned(),
+            o => o.to_string(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {outcome} | {fb} | {fc} | {fd} | {ab} | {ac} | {ad} | {poi} | {diff} |",
+            p.label
+        );
+    }
+    let notes = notes(r);
+    if !notes.is_empty() {
+        md.push_str("\n## Notes\n\n");
+        for n in notes {
+            let _ = writeln!(md, "- {n}");
+        }
+    }
+    md
+}
+
+fn notes(r: &CheckReport) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in &r.points {
+        if p.outcome == Outcome::Missing {
+            out.push(format!(
+                "{}: no baseline for this grid point (bless to add it)",
+                p.label
+            ));
+        }
+        if !p.config_changes.is_empty() {
+            out.push(format!(
+                "{}: config differs from the baseline: {}",
+                p.label,
+                p.config_changes.join("; ")
+            ));
+        }
+        for (seed, reason) in &p.failed_runs {
+            out.push(format!("{} seed {seed} failed: {reason}", p.label));
+        }
+    }
+    for label in &r.dropped_points {
+        out.push(format!(
+            "{label}: in the baseline but no longer in the experiment"
+        ));
+    }
+    out
+}
+
+fn terminal(exp: &Experiment, r: &CheckReport, baseline_dir: &Path, opts: &CheckOptions) -> String {
+    let mut t = format!(
+        "{}: check against {} (tolerance {}, {:.0}% intervals)\n",
+        exp.name,
+        baseline_dir.display(),
+        opts.tolerance,
+        opts.confidence * 100.0
+    );
+    let width = r.points.iter().map(|p| p.label.len()).max().unwrap_or(0);
+    for p in &r.points {
+        let _ = write!(
+            t,
+            "  {:width$}  {:9}",
+            p.label,
+            p.outcome.to_string().to_uppercase()
+        );
+        if let (Some(f), Some(a)) = (&p.final_return, &p.auc) {
+            let _ = write!(
+                t,
+                "  final IQM {} → {} (Δ {}), AUC IQM {} → {} (Δ {}), P(better) {}",
+                fmt_num(f.baseline.point, 1),
+                fmt_num(f.current.point, 1),
+                signed(&f.difference),
+                fmt_num(a.baseline.point, 1),
+                fmt_num(a.current.point, 1),
+                signed(&a.difference),
+                fmt_num(f.improvement.point, 2)
+            );
+        }
+        t.push('\n');
+        if let Some(d) = &p.first_difference {
+            let _ = writeln!(t, "  {:width$}  first difference: {d}", "");
+        }
+    }
+    for n in notes(r) {
+        let _ = writeln!(t, "  note: {n}");
+    }
+    let _ = writeln!(t, "result: {}", verdict_line(r));
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ci(lo: f64, hi: f64) -> Interval {
+        Interval {
+            point: (lo + hi) / 2.0,
+            lo,
+            hi,
+        }
+    }
+
+    fn run(seed: u64, returns: &[f64]) -> RunCurves {
+        RunCurves {
+            seed,
+            returns: returns.to_vec(),
+            eval: vec![200.0],
+        }
+    }
+
+    #[test]
+    fn interval_wholly_below_minus_tolerance_is_a_regression() {
+        assert_eq!(
+            judge(&[ci(-40.0, -10.5), ci(-5.0, 5.0)], 10.0),
+            Outcome::Regressed
+        );
+        assert_eq!(
+            judge(&[ci(-5.0, 5.0), ci(-40.0, -11.0)], 10.0),
+            Outcome::Regressed
+        );
+        // A regression in one score outweighs an improvement in the other.
+        assert_eq!(
+            judge(&[ci(20.0, 40.0), ci(-40.0, -11.0)], 10.0),
+            Outcome::Regressed
+        );
+    }
+
+    #[test]
+    fn interval_straddling_or_within_tolerance_passes() {
+        assert_eq!(
+            judge(&[ci(-30.0, 5.0), ci(-12.0, -8.0)], 10.0),
+            Outcome::Pass
+        );
+        // Touching −tolerance is not wholly below it.
+        assert_eq!(
+            judge(&[ci(-30.0, -10.0), ci(0.0, 1.0)], 10.0),
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge(&[Interval::nan(), Interval::nan()], 10.0),
+            Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn interval_wholly_above_tolerance_is_an_improvement() {
+        assert_eq!(
+            judge(&[ci(10.5, 30.0), ci(-5.0, 20.0)], 10.0),
+            Outcome::Improved
+        );
+        assert_eq!(judge(&[ci(5.0, 30.0), ci(-5.0, 20.0)], 10.0), Outcome::Pass);
+    }
+
+    #[test]
+    fn first_difference_is_the_earliest_episode_over_seeds() {
+        let base = vec![
+            run(0, &[10.0, 11.0, 12.0, 13.0]),
+            run(1, &[9.0, 9.0, 9.0, 9.0]),
+        ];
+        assert_eq!(first_difference(&base, &base), None);
+        let cur = vec![
+            run(0, &[10.0, 11.0, 12.0, 14.0]),
+            run(1, &[9.0, 8.0, 9.0, 9.0]),
+        ];
+        assert_eq!(
+            first_difference(&base, &cur),
+            Some(Difference::Episode {
+                seed: 1,
+                episode: 1,
+                baseline: 9.0,
+                current: 8.0
+            })
+        );
+        let mut eval = base.clone();
+        eval[1].eval = vec![150.0];
+        assert!(matches!(
+            first_difference(&base, &eval),
+            Some(Difference::Eval {
+                seed: 1,
+                index: 0,
+                ..
+            })
+        ));
+        assert!(matches!(
+            first_difference(&base, &base[..1]),
+            Some(Difference::Seeds { .. })
+        ));
+        let short = vec![run(0, &[10.0, 11.0]), base[1].clone()];
+        assert!(matches!(
+            first_difference(&base, &short),
+            Some(Difference::Length {
+                seed: 0,
+                baseline: 4,
+                current: 2
+            })
+        ));
+    }
+
+    #[test]
+    fn config_changes_name_the_keys() {
+        let b =
+            serde_json::json!({"agent": {"lr": 0.001, "gamma": 0.98}, "train": {"episodes": 100}});
+        let c = serde_json::json!({"agent": {"lr": 0.00001, "gamma": 0.98}, "train": {"episodes": 100, "new": 1}});
+        assert_eq!(
+            config_changes(&b, &c),
+            vec!["agent.lr: 0.001 → 0.00001", "train.new: (absent) → 1"]
+        );
+        assert!(config_changes(&b, &b).is_empty());
+    }
+
+    #[test]
+    fn returns_are_written_compactly_and_read_back_exactly() {
+        for x in [23.0f64, 0.1, 195.5, -1e-7, 1.0 / 3.0] {
+            let text = format!("{x}");
+            assert_eq!(
+                text.parse::<f64>().unwrap().to_bits(),
+                x.to_bits(),
+                "{text}"
+            );
+        }
+        assert_eq!(format!("{}", 23.0f64), "23");
+    }
+}
