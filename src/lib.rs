@@ -9,6 +9,7 @@
 //! - [`store`]: the on-disk layout of results;
 //! - [`stats`]: aggregate statistics with bootstrap intervals (rliable-style);
 //! - [`report`]: polars tables, Markdown reports and plotters charts;
+//! - [`check`]: baselines (`sweep bless`) and the learning-curve regression gate (`sweep check`);
 //! - [`bench`]: throughput figures (`sweep bench`).
 
 pub mod agent;

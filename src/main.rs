@@ -2,8 +2,10 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use dqn_sweep::check::{self, CheckOptions};
 use dqn_sweep::config::Experiment;
-use dqn_sweep::sweep::{Progress, SweepOptions};
+use dqn_sweep::store::ExperimentDir;
+use dqn_sweep::sweep::{run_sweep, Progress, RunResult, SweepOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,12 +56,46 @@ struct Cli {
 enum Command {
     /// Run an experiment (the default when a file is given).
     Run(RunArgs),
+    /// Train the experiment and store its learning curves as the baseline
+    /// (<out>/baselines/<name>/).
+    Bless(CheckArgs),
+    /// Train the experiment and compare it with its baseline: exit 1 on a regression.
+    ///
+    /// Exact level: curves bit-identical to the baseline. Otherwise statistical: a grid point
+    /// regresses when the 95% bootstrap interval of IQM(current) − IQM(baseline), of the final
+    /// return or of the area under the curve, lies wholly below −tolerance.
+    Check {
+        #[command(flatten)]
+        args: CheckArgs,
+        /// Allowed loss in return units before the statistical level calls a regression.
+        #[arg(long, default_value_t = dqn_sweep::check::DEFAULT_TOLERANCE)]
+        tolerance: f64,
+    },
     /// Measure throughput on this machine (env steps, replay, updates, training runs).
     Bench {
         /// Multiply the amount of work (1.0 takes about 20 s on 2 cores).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
+}
+
+#[derive(Args, Clone)]
+struct CheckArgs {
+    /// The experiment file (TOML).
+    experiment: PathBuf,
+    /// Results root: runs go to <out>/<name>/, baselines to <out>/baselines/<name>/.
+    #[arg(short, long, default_value = "results")]
+    out: PathBuf,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long)]
+    threads: Option<usize>,
+    /// No progress output.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Reuse finished runs with identical configs (default: train afresh, so that the check
+    /// sees the code as it is now).
+    #[arg(long)]
+    reuse: bool,
 }
 
 #[derive(Args, Clone)]
@@ -85,6 +121,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
         Some(Command::Bench { scale }) => bench(scale),
+        Some(Command::Bless(args)) => bless(args),
+        Some(Command::Check { args, tolerance }) => check(args, tolerance),
         None => run(cli.run),
     };
     match result {
@@ -125,6 +163,64 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Load the experiment and train (or reuse) its runs for bless / check.
+fn sweep_for_check(args: &CheckArgs) -> Result<(Experiment, Vec<RunResult>)> {
+    let exp = Experiment::load(&args.experiment)?;
+    let opts = SweepOptions {
+        results: args.out.clone(),
+        threads: args.threads,
+        progress: if args.quiet {
+            Progress::Quiet
+        } else {
+            Progress::Auto
+        },
+        reuse: args.reuse,
+    };
+    let results = run_sweep(&exp, &opts)
+        .with_context(|| format!("experiment {}", args.experiment.display()))?;
+    Ok((exp, results))
+}
+
+fn bless(args: CheckArgs) -> Result<ExitCode> {
+    let (exp, results) = sweep_for_check(&args)?;
+    let dir = check::baseline_dir(&args.out, &exp);
+    let files = check::bless(&exp, &results, &dir)?;
+    for f in files {
+        println!("wrote {}", f.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(args: CheckArgs, tolerance: f64) -> Result<ExitCode> {
+    anyhow::ensure!(
+        tolerance >= 0.0 && tolerance.is_finite(),
+        "--tolerance must be a non-negative number"
+    );
+    let (exp, results) = sweep_for_check(&args)?;
+    let opts = CheckOptions {
+        tolerance,
+        ..CheckOptions::for_experiment(&exp)
+    };
+    let mut report = check::check(&exp, &results, &check::baseline_dir(&args.out, &exp), &opts)?;
+    report.write(&ExperimentDir::new(&args.out, &exp.name))?;
+    println!("{}", report.terminal);
+    // In CI, the Markdown report becomes the job summary.
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .with_context(|| format!("appending to {}", PathBuf::from(&summary).display()))?;
+        writeln!(f, "{}", report.markdown)?;
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn bench(scale: f64) -> Result<ExitCode> {

@@ -238,3 +238,63 @@ fn a_failing_run_is_recorded_and_the_others_finish() {
     let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(md.contains("Failed runs") && md.contains("lr=1e30"), "{md}");
 }
+
+/// `sweep check` exits 1 and says "REGRESSED" when training is broken on purpose (learning
+/// rate 100× smaller) against the committed regression baseline.
+#[test]
+fn check_command_fails_on_a_deliberately_broken_agent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("experiments/regression.toml")).unwrap();
+    assert!(
+        text.contains("lr = 0.001"),
+        "the regression experiment sets lr"
+    );
+    let file = tmp.path().join("regression.toml");
+    std::fs::write(&file, text.replace("lr = 0.001", "lr = 0.00001")).unwrap();
+    let out = tmp.path().join("results");
+    let baselines = out.join("baselines/regression");
+    std::fs::create_dir_all(&baselines).unwrap();
+    for f in ["baseline.json", "curves.csv"] {
+        std::fs::copy(
+            root.join("results/baselines/regression").join(f),
+            baselines.join(f),
+        )
+        .unwrap();
+    }
+    let o = sweep(&[
+        "check",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(stdout.contains("REGRESSED"), "{stdout}");
+    assert!(
+        stdout.contains("agent.lr"),
+        "the report names the changed key: {stdout}"
+    );
+    let md = std::fs::read_to_string(out.join("regression/check.md")).unwrap();
+    assert!(md.contains("regressed"), "{md}");
+    assert!(out.join("regression/check_curves.png").is_file());
+}
+
+#[test]
+fn bless_then_check_round_trip_through_the_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let o = sweep(&["bless", "experiments/smoke.toml", "--out", out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(tmp.path().join("baselines/smoke/baseline.json").is_file());
+    let o = sweep(&["check", "experiments/smoke.toml", "--out", out, "--quiet"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stdout}");
+    assert_eq!(stdout.matches("IDENTICAL").count(), 5, "{stdout}");
+}
