@@ -23,10 +23,12 @@ const TOML_HELP: &str = r#"EXPERIMENT FILES (TOML)
              sync_interval = 20   sync_unit = "episodes" | "steps"
              loss = "mse" | "huber"   huber_delta = 1.0
              bootstrap_mask = "done" (chapter: terminated|truncated) | "terminated" (time-limit aware)
+             init = "dezero" (chapter: W ~ N(0, 1/fan_in), b = 0) | "uniform" (dfdx / PyTorch)
              per_alpha = 0.6   per_beta_start = 0.4   per_beta_end = 1.0   per_eps = 1e-6
     [train]  episodes = 300   eval_episodes = 10   q_probe_interval = 10   probe_states = 256
-    [report] resamples = 2000   confidence = 0.95   solved_threshold = 195.0
-             final_window = 100   baseline_variant = "dqn"
+    [report] resamples = 2000   confidence = 0.95   final_window = 100   collapse_floor = 100
+             solved_threshold = 195 (default: Gym's reward_threshold, 195 for v0 / 475 for v1)
+             baseline_variant = "dqn"
   Example:
     seeds = 20
     [agent]

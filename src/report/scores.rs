@@ -27,9 +27,10 @@ pub struct RunScores {
     pub episodes_to_threshold_ma20: Option<usize>,
     /// `Some(true)` if the 20-episode average reached the threshold and later fell below 100.
     pub collapsed: Option<bool>,
-    /// Mean over Q-probe episodes of predicted Q − Monte-Carlo return.
+    /// Mean over the Q probes of the last `final_window` episodes of predicted Q − actual
+    /// discounted return (positive: over-estimation).
     pub overestimation: f64,
-    /// Mean over Q-probe episodes of |predicted Q − Monte-Carlo return| (Q accuracy).
+    /// Mean over the same probes of |predicted Q − actual return| per state (Q accuracy).
     pub q_abs_error: f64,
     /// Mean max-Q on the probe states at the last episode's start.
     pub final_mean_max_q: f64,
@@ -45,12 +46,15 @@ impl RunScores {
         let run = &r.run;
         let returns: Vec<f64> = run.episodes.iter().map(|e| e.ret).collect();
         let thr = solved_threshold(report, &run.config);
-        let over: Vec<f64> = run
-            .episodes
+        // Q accuracy is judged where "final performance" is: over the Q probes of the last
+        // `final_window` episodes (early in training every variant under-estimates).
+        let late = run.episodes.len().saturating_sub(report.final_window);
+        let probes: Vec<_> = run.episodes[late..]
             .iter()
             .filter(|e| e.q_pred.is_finite() && e.q_mc.is_finite())
-            .map(|e| e.q_pred - e.q_mc)
             .collect();
+        let over: Vec<f64> = probes.iter().map(|e| e.q_pred - e.q_mc).collect();
+        let abs_err: Vec<f64> = probes.iter().map(|e| e.q_abs_err).collect();
         let failure = match &run.info.status {
             RunStatus::Ok => None,
             RunStatus::Failed { reason } => Some(reason.clone()),
@@ -74,13 +78,7 @@ impl RunScores {
                 report.collapse_floor,
             ),
             overestimation: stats::mean(&over),
-            q_abs_error: stats::mean(
-                &run.episodes
-                    .iter()
-                    .map(|e| e.q_abs_err)
-                    .filter(|v| v.is_finite())
-                    .collect::<Vec<_>>(),
-            ),
+            q_abs_error: stats::mean(&abs_err),
             final_mean_max_q: run.episodes.last().map_or(f64::NAN, |e| e.mean_max_q),
             env_steps: run.info.env_steps,
             wall_s: run.info.wall_s,
