@@ -81,19 +81,41 @@ enum Command {
     },
 }
 
+/// Where results go and how the sweep runs (shared by every command that trains).
 #[derive(Args, Clone)]
-struct CheckArgs {
-    /// The experiment file (TOML).
-    experiment: PathBuf,
+struct SweepArgs {
     /// Results root: runs go to <out>/<name>/, baselines to <out>/baselines/<name>/.
     #[arg(short, long, default_value = "results")]
     out: PathBuf,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core). Results do not depend on it.
     #[arg(short = 'j', long)]
     threads: Option<usize>,
     /// No progress output.
     #[arg(short, long)]
     quiet: bool,
+}
+
+impl SweepArgs {
+    fn options(&self, reuse: bool) -> SweepOptions {
+        SweepOptions {
+            results: self.out.clone(),
+            threads: self.threads,
+            progress: if self.quiet {
+                Progress::Quiet
+            } else {
+                Progress::Auto
+            },
+            reuse,
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+struct CheckArgs {
+    /// The experiment file (TOML).
+    experiment: PathBuf,
+    #[command(flatten)]
+    sweep: SweepArgs,
     /// Reuse finished runs with identical configs (default: train afresh, so that the check
     /// sees the code as it is now).
     #[arg(long)]
@@ -104,15 +126,8 @@ struct CheckArgs {
 struct RunArgs {
     /// The experiment file (TOML).
     experiment: Option<PathBuf>,
-    /// Results root; the experiment is written to <out>/<name>/.
-    #[arg(short, long, default_value = "results")]
-    out: PathBuf,
-    /// Worker threads (default: one per core). Results do not depend on it.
-    #[arg(short = 'j', long)]
-    threads: Option<usize>,
-    /// No progress output.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    sweep: SweepArgs,
     /// Train every run again instead of reusing finished runs with identical configs.
     #[arg(long)]
     fresh: bool,
@@ -141,19 +156,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         .experiment
         .context("no experiment file given (try `sweep experiments/chapter8.toml`, or --help)")?;
     let exp = Experiment::load(&path)?;
-    let opts = SweepOptions {
-        results: args.out.clone(),
-        threads: args.threads,
-        progress: if args.quiet {
-            Progress::Quiet
-        } else {
-            Progress::Auto
-        },
-        reuse: !args.fresh,
-    };
-    let report = dqn_sweep::run_experiment(&exp, &opts)
+    let report = dqn_sweep::run_experiment(&exp, &args.sweep.options(!args.fresh))
         .with_context(|| format!("experiment {}", path.display()))?;
-    if !args.quiet {
+    if !args.sweep.quiet {
         println!("{}", report.summary_markdown);
         println!("results written to {}", report.dir.display());
     }
@@ -170,24 +175,14 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 /// Load the experiment and train (or reuse) its runs for bless / check.
 fn sweep_for_check(args: &CheckArgs) -> Result<(Experiment, Vec<RunResult>)> {
     let exp = Experiment::load(&args.experiment)?;
-    let opts = SweepOptions {
-        results: args.out.clone(),
-        threads: args.threads,
-        progress: if args.quiet {
-            Progress::Quiet
-        } else {
-            Progress::Auto
-        },
-        reuse: args.reuse,
-    };
-    let results = run_sweep(&exp, &opts)
+    let results = run_sweep(&exp, &args.sweep.options(args.reuse))
         .with_context(|| format!("experiment {}", args.experiment.display()))?;
     Ok((exp, results))
 }
 
 fn bless(args: CheckArgs) -> Result<ExitCode> {
     let (exp, results) = sweep_for_check(&args)?;
-    let dir = check::baseline_dir(&args.out, &exp);
+    let dir = check::baseline_dir(&args.sweep.out, &exp);
     let files = check::bless(&exp, &results, &dir)?;
     for f in files {
         println!("wrote {}", f.display());
@@ -205,8 +200,13 @@ fn check(args: CheckArgs, tolerance: f64) -> Result<ExitCode> {
         tolerance,
         ..CheckOptions::for_experiment(&exp)
     };
-    let mut report = check::check(&exp, &results, &check::baseline_dir(&args.out, &exp), &opts)?;
-    report.write(&ExperimentDir::new(&args.out, &exp.name))?;
+    let mut report = check::check(
+        &exp,
+        &results,
+        &check::baseline_dir(&args.sweep.out, &exp),
+        &opts,
+    )?;
+    report.write(&ExperimentDir::new(&args.sweep.out, &exp.name))?;
     println!("{}", report.terminal);
     // In CI, the Markdown report becomes the job summary.
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {

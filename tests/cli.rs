@@ -56,21 +56,11 @@ fn smoke_sweep_writes_every_output_and_each_parses() {
         5 * 2 * 30,
         "5 variants x 2 seeds x 30 episodes"
     );
-    for col in [
-        "grid_point",
-        "seed",
-        "variant",
-        "episode",
-        "return",
-        "length",
-        "steps",
-        "loss",
-        "epsilon",
-        "mean_max_q",
-        "q_pred",
-        "q_mc",
-        "wall_s",
-    ] {
+    let episode_columns = dqn_sweep::store::EPISODE_COLUMNS;
+    for col in ["grid_point", "seed", "variant"]
+        .iter()
+        .chain(episode_columns.iter())
+    {
         assert!(runs.column(col).is_ok(), "runs.csv lacks {col}");
     }
     let summary = read_csv(&dir.join("summary.csv")).unwrap();
