@@ -14,6 +14,7 @@ use crate::config::{Experiment, Variant};
 use crate::stats::{self, Interval, Verdict};
 use crate::store::ExperimentDir;
 use crate::sweep::RunResult;
+use polars::prelude::*;
 use std::path::PathBuf;
 
 /// Fewer successful runs than this on either side: no verdict (a percentile bootstrap of
@@ -69,7 +70,8 @@ fn claims(v: Variant) -> Vec<&'static Claim> {
 struct Metric {
     row: &'static str,
     higher_is_better: bool,
-    value: fn(&RunScores) -> f64,
+    /// Column of `run_scores.csv` (one value per run).
+    column: &'static str,
     /// Which improvements claim this metric improves (for the verdict row).
     claimed_by: &'static [&'static str],
     /// The claim is about reducing *over*-estimation: untestable when the baseline does not
@@ -82,47 +84,56 @@ const METRICS: &[Metric] = &[
     Metric {
         row: "final return (mean of last {final_window} episodes)",
         higher_is_better: true,
-        value: |s| s.final_return,
+        column: "final_return",
         claimed_by: &[],
         needs_positive_baseline: false,
     },
     Metric {
         row: "greedy evaluation return",
         higher_is_better: true,
-        value: |s| s.eval_return,
+        column: "eval_return",
         claimed_by: &[],
         needs_positive_baseline: false,
     },
     Metric {
         row: "Q overestimation (predicted Q − Monte-Carlo return)",
         higher_is_better: false,
-        value: |s| s.overestimation,
+        column: "overestimation",
         claimed_by: &["Double DQN"],
         needs_positive_baseline: true,
     },
     Metric {
         row: "Q error (mean absolute difference of predicted Q and Monte-Carlo return)",
         higher_is_better: false,
-        value: |s| s.q_abs_error,
+        column: "q_abs_error",
         claimed_by: &["Dueling DQN"],
         needs_positive_baseline: false,
     },
     Metric {
         row: "area under the learning curve (mean return, all episodes)",
         higher_is_better: true,
-        value: |s| s.auc,
+        column: "auc",
         claimed_by: &["PER", "Dueling DQN"],
         needs_positive_baseline: false,
     },
     Metric {
         row: "collapse rate (20-ep average reached {threshold}, later < {floor})",
         higher_is_better: false,
-        value: |s| s.collapsed.map_or(f64::NAN, |c| if c { 1.0 } else { 0.0 }),
+        column: "collapsed",
         claimed_by: &["Double DQN"],
         needs_positive_baseline: false,
     },
 ];
 
+/// Finite values of `column` over the successful runs of one grid point, selected with polars
+/// from the per-run table.
+fn point_values(per_run: &DataFrame, label: &str, column: &str) -> PolarsResult<Vec<f64>> {
+    let mask =
+        per_run.column("grid_point")?.str()?.equal(label) & per_run.column("ok")?.bool()?.clone();
+    super::finite(&per_run.filter(&mask)?, column)
+}
+
+/// The same from the in-memory scores (for charts).
 fn finite(scores: &[&RunScores], f: fn(&RunScores) -> f64) -> Vec<f64> {
     scores
         .iter()
@@ -142,7 +153,7 @@ fn signed(v: f64) -> String {
 /// `comparison.md`, when the experiment sweeps `agent.variant` and includes the baseline.
 pub fn comparison_markdown(
     exp: &Experiment,
-    scores: &[RunScores],
+    per_run: &DataFrame,
 ) -> Result<Option<String>, ReportError> {
     let rc = &exp.report;
     let base_variant = rc.baseline_variant;
@@ -166,8 +177,7 @@ pub fn comparison_markdown(
     if pairs.is_empty() || !exp.swept.iter().any(|k| k == "agent.variant") {
         return Ok(None);
     }
-    let ok =
-        |p: usize| -> Vec<&RunScores> { scores.iter().filter(|s| s.point == p && s.ok).collect() };
+    let values = |p: usize, column: &str| point_values(per_run, &exp.points[p].label, column);
     let pct = (rc.confidence * 100.0).round();
 
     let mut md = format!(
@@ -209,8 +219,14 @@ pub fn comparison_markdown(
         "runs (variant / baseline)",
         pairs
             .iter()
-            .map(|(p, b)| format!("{} / {}", ok(*p).len(), ok(*b).len()))
-            .collect(),
+            .map(|(p, b)| {
+                Ok(format!(
+                    "{} / {}",
+                    values(*p, "final_return")?.len(),
+                    values(*b, "final_return")?.len()
+                ))
+            })
+            .collect::<PolarsResult<_>>()?,
     ));
 
     let threshold = exp
@@ -229,7 +245,7 @@ pub fn comparison_markdown(
         let mut diff_cells = Vec::new();
         let mut v_row = Vec::new();
         for (p, b) in &pairs {
-            let (x, y) = (finite(&ok(*p), m.value), finite(&ok(*b), m.value));
+            let (x, y) = (values(*p, m.column)?, values(*b, m.column)?);
             let seed = label_seed(&format!("{}|{}", exp.points[*p].label, m.row));
             let d: Interval =
                 stats::bootstrap_diff_ci(&x, &y, &stats::mean, rc.resamples, rc.confidence, seed);
@@ -282,47 +298,44 @@ pub fn comparison_markdown(
         pairs
             .iter()
             .map(|(p, b)| {
-                format!(
+                Ok(format!(
                     "{} vs {}",
-                    fmt_num(stats::std_dev(&finite(&ok(*p), |s| s.final_return)), 1),
-                    fmt_num(stats::std_dev(&finite(&ok(*b), |s| s.final_return)), 1)
-                )
+                    fmt_num(stats::std_dev(&values(*p, "final_return")?), 1),
+                    fmt_num(stats::std_dev(&values(*b, "final_return")?), 1)
+                ))
             })
-            .collect(),
+            .collect::<PolarsResult<_>>()?,
     ));
     md.push_str(&row(
         &format!("P(variant > {base_variant}) on final return"),
         pairs
             .iter()
             .map(|(p, b)| {
-                let (x, y) = (
-                    finite(&ok(*p), |s| s.final_return),
-                    finite(&ok(*b), |s| s.final_return),
-                );
+                let (x, y) = (values(*p, "final_return")?, values(*b, "final_return")?);
                 let seed = label_seed(&format!("{}|poi", exp.points[*p].label));
                 let i =
                     stats::probability_of_improvement_ci(&x, &y, rc.resamples, rc.confidence, seed);
-                format!(
+                Ok(format!(
                     "{} [{}, {}]",
                     fmt_num(i.point, 2),
                     fmt_num(i.lo, 2),
                     fmt_num(i.hi, 2)
-                )
+                ))
             })
-            .collect(),
+            .collect::<PolarsResult<_>>()?,
     ));
     md.push_str(&row(
         "env steps per second: variant vs baseline",
         pairs
             .iter()
             .map(|(p, b)| {
-                format!(
+                Ok(format!(
                     "{} vs {}",
-                    fmt_num(stats::mean(&finite(&ok(*p), |s| s.steps_per_s)), 0),
-                    fmt_num(stats::mean(&finite(&ok(*b), |s| s.steps_per_s)), 0)
-                )
+                    fmt_num(stats::mean(&values(*p, "steps_per_s")?), 0),
+                    fmt_num(stats::mean(&values(*b, "steps_per_s")?), 0)
+                ))
             })
-            .collect(),
+            .collect::<PolarsResult<_>>()?,
     ));
     // The verdict on each claimed effect, from the metrics the claim is about.
     md.push_str(&row(

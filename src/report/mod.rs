@@ -109,7 +109,7 @@ pub fn write_report(
     write_atomic(&path, md.as_bytes())?;
     files.push(path);
 
-    if let Some(text) = comparison::comparison_markdown(exp, &scores)? {
+    if let Some(text) = comparison::comparison_markdown(exp, &per_run)? {
         let path = dir.file("comparison.md");
         write_atomic(&path, text.as_bytes())?;
         files.push(path);
@@ -170,12 +170,14 @@ pub fn run_scores_frame(exp: &Experiment, scores: &[RunScores]) -> PolarsResult<
         "seed" => scores.iter().map(|s| s.seed).collect::<Vec<u64>>(),
         "ok" => scores.iter().map(|s| s.ok).collect::<Vec<bool>>(),
         "final_return" => f(|s| s.final_return),
+        "max_return" => scores.iter().map(|s| f64::from(exp.points[s.point].env.id.time_limit())).collect::<Vec<f64>>(),
         "eval_return" => f(|s| s.eval_return),
         "auc" => f(|s| s.auc),
         "episodes_to_solve" => f(|s| opt(s.episodes_to_solve)),
         "episodes_to_threshold_ma20" => f(|s| opt(s.episodes_to_threshold_ma20)),
         "collapsed" => f(|s| s.collapsed.map_or(f64::NAN, |c| if c { 1.0 } else { 0.0 })),
         "overestimation" => f(|s| s.overestimation),
+        "q_abs_error" => f(|s| s.q_abs_error),
         "final_mean_max_q" => f(|s| s.final_mean_max_q),
         "env_steps" => scores.iter().map(|s| s.env_steps).collect::<Vec<u64>>(),
         "wall_s" => f(|s| s.wall_s),
@@ -184,7 +186,7 @@ pub fn run_scores_frame(exp: &Experiment, scores: &[RunScores]) -> PolarsResult<
 }
 
 /// Finite values of a float column.
-fn finite(df: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
+pub(crate) fn finite(df: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
     Ok(df
         .column(name)?
         .cast(&DataType::Float64)?
@@ -239,6 +241,8 @@ pub fn summary_frame(per_run: &DataFrame, rc: &ReportConfig) -> PolarsResult<Dat
         "final_iqm" => col(|r| r.final_iqm.point),
         "final_iqm_lo" => col(|r| r.final_iqm.lo),
         "final_iqm_hi" => col(|r| r.final_iqm.hi),
+        "final_iqm_normalized" => col(|r| r.normalized_iqm),
+        "optimality_gap" => col(|r| r.optimality_gap),
         "eval_mean" => col(|r| r.eval_mean),
         "solved_runs" => rows.iter().map(|(_, r)| r.solved).collect::<Vec<u32>>(),
         "episodes_to_solve_median" => col(|r| r.to_solve_median),
@@ -259,6 +263,10 @@ struct SummaryRow {
     final_mean: f64,
     final_median: f64,
     final_iqm: Interval,
+    /// IQM of final returns normalised by the environment's range (0..max return).
+    normalized_iqm: f64,
+    /// rliable's optimality gap of the normalised final returns (target 1).
+    optimality_gap: f64,
     final_std: f64,
     eval_mean: f64,
     solved: u32,
@@ -275,6 +283,13 @@ struct SummaryRow {
 impl SummaryRow {
     fn of(g: &DataFrame, total: usize, rc: &ReportConfig, label: &str) -> PolarsResult<SummaryRow> {
         let fin = finite(g, "final_return")?;
+        // Normalised by the environment's range, 0..max return (CartPole-v0: 0..200).
+        let max_return = finite(g, "max_return")?;
+        let normalized: Vec<f64> = fin
+            .iter()
+            .zip(&max_return)
+            .map(|(x, max)| stats::normalize(*x, 0.0, *max))
+            .collect();
         let to_solve = finite(g, "episodes_to_solve")?;
         Ok(SummaryRow {
             runs: g.height() as u32,
@@ -288,6 +303,8 @@ impl SummaryRow {
                 rc.confidence,
                 label_seed(label),
             ),
+            normalized_iqm: stats::iqm(&normalized),
+            optimality_gap: stats::optimality_gap(&normalized, 1.0),
             final_std: stats::std_dev(&fin),
             eval_mean: stats::mean(&finite(g, "eval_return")?),
             solved: to_solve.len() as u32,
@@ -314,6 +331,8 @@ impl SummaryRow {
                 lo: nan,
                 hi: nan,
             },
+            normalized_iqm: nan,
+            optimality_gap: nan,
             final_std: nan,
             eval_mean: nan,
             solved: 0,
