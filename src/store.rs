@@ -179,7 +179,7 @@ impl ExperimentDir {
         }
         let df = read_csv(&dir.join("episodes.csv")).ok()?;
         let episodes = episodes_from_frame(&df).ok()?;
-        (episodes.len() == config.train.episodes as usize).then(|| StoredRun {
+        (episodes.len() == config.train.episodes as usize).then_some(StoredRun {
             config: stored,
             info,
             episodes,

@@ -153,8 +153,8 @@ impl<M: QFunction<OBS, ACT>, const OBS: usize, const ACT: usize> DqnAgent<M, OBS
     pub fn sync_due(&self, unit: SyncUnit, episode: u64, total_steps: u64) -> bool {
         self.cfg.sync_unit == unit
             && match unit {
-                SyncUnit::Episodes => episode % self.cfg.sync_interval == 0,
-                SyncUnit::Steps => total_steps % self.cfg.sync_interval == 0,
+                SyncUnit::Episodes => episode.is_multiple_of(self.cfg.sync_interval),
+                SyncUnit::Steps => total_steps.is_multiple_of(self.cfg.sync_interval),
             }
     }
 

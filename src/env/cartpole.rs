@@ -112,6 +112,7 @@ impl CartPole {
     }
 
     /// One physics step; returns `terminated` (Gym's `CartPoleEnv.step` without the time limit).
+    #[allow(clippy::manual_range_contains)] // written as Gym writes it
     fn integrate(&mut self, action: usize) -> bool {
         let [mut x, mut x_dot, mut theta, mut theta_dot] = self.state;
         let force = if action == 1 { FORCE_MAG } else { -FORCE_MAG };

@@ -250,6 +250,8 @@ pub fn comparison_markdown(
             let d: Interval =
                 stats::bootstrap_diff_ci(&x, &y, &stats::mean, rc.resamples, rc.confidence, seed);
             let underpowered = x.len() < MIN_RUNS_FOR_VERDICT || y.len() < MIN_RUNS_FOR_VERDICT;
+            // Written so that a NaN mean (no data) also counts as untestable.
+            #[allow(clippy::neg_cmp_op_on_partial_ord)]
             let untestable = m.needs_positive_baseline && !(stats::mean(&y) > 0.0);
             let verdict = if underpowered || untestable {
                 Verdict::Inconclusive
