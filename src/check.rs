@@ -36,7 +36,7 @@ const CHART_SMOOTHING: usize = 10;
 pub enum CheckError {
     #[error("{dir}: no baseline for experiment `{experiment}` (expected {BASELINE_FILE} and {CURVES_FILE}; run `sweep bless` first)")]
     NoBaseline { dir: PathBuf, experiment: String },
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read the file")]
     Read {
         file: PathBuf,
         source: std::io::Error,

@@ -15,7 +15,7 @@ use std::str::FromStr;
 /// Everything that can be wrong with an experiment file.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read the file")]
     Read {
         file: PathBuf,
         source: std::io::Error,
@@ -237,8 +237,9 @@ pub struct TrainConfig {
     pub episodes: u32,
     /// Greedy (ε = 0) evaluation episodes after training.
     pub eval_episodes: u32,
-    /// Every this many episodes, compare predicted Q(s, a) on the episode's visited states
-    /// with the discounted return actually obtained (overestimation); 0 disables.
+    /// Every this many episodes, roll the current network out greedily without the time limit
+    /// and compare its predicted Q(s, a) with the discounted return actually obtained
+    /// (over-estimation, Q accuracy); 0 disables.
     pub q_probe_interval: u32,
     /// Held-out states (from a random policy, before training) on which the mean max-Q is
     /// tracked at every episode start, as in the DQN paper's Figure 2.
@@ -266,7 +267,6 @@ pub struct ReportConfig {
     pub confidence: f64,
     /// Average return that counts as solved; default: the env's Gym `reward_threshold`
     /// (195 for CartPole-v0, 475 for CartPole-v1).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub solved_threshold: Option<f64>,
     /// A run whose 20-episode average reached the solved threshold and later falls below
     /// this has collapsed.
@@ -441,6 +441,19 @@ impl Experiment {
         };
         validate_report(&report).map_err(|(k, m)| key_err(&format!("report.{k}"), m))?;
 
+        let grid_size = axes
+            .iter()
+            .try_fold(1usize, |n, a| n.checked_mul(a.values.len()))
+            .and_then(|n| n.checked_mul(seeds.len()))
+            .unwrap_or(usize::MAX);
+        if grid_size > MAX_RUNS {
+            return Err(key_err(
+                "agent/env/train",
+                format!(
+                    "the grid has {grid_size} runs (points × seeds); expected at most {MAX_RUNS}"
+                ),
+            ));
+        }
         // Cartesian product over the axes, first axis outermost.
         let mut combos: Vec<Vec<usize>> = vec![vec![]];
         for axis in &axes {
@@ -492,13 +505,18 @@ impl Experiment {
                 train: point_train,
             });
         }
-        let mut slugs: Vec<&str> = points.iter().map(|p| p.slug.as_str()).collect();
-        slugs.sort_unstable();
-        if slugs.windows(2).any(|w| w[0] == w[1]) {
-            return Err(key_err(
-                "agent/env/train",
-                "two grid points have the same swept values (a list repeats a value)".into(),
-            ));
+        // Two points with the same resolved config (a list repeats a value, perhaps spelled
+        // differently, e.g. "double+dueling" and "dueling+double") would be one run twice.
+        for (i, a) in points.iter().enumerate() {
+            for b in &points[..i] {
+                if (&a.env, &a.agent, &a.train) == (&b.env, &b.agent, &b.train) || a.slug == b.slug
+                {
+                    return Err(key_err(
+                        &a.values.first().map_or("agent".to_owned(), |(k, _)| k.clone()),
+                        format!("grid points `{}` and `{}` are the same configuration (a list repeats a value)", b.label, a.label),
+                    ));
+                }
+            }
         }
 
         Ok(Experiment {
@@ -575,8 +593,9 @@ fn check_keys<T: DeserializeOwned + Serialize + Default>(
     file: &Path,
     lists: bool,
 ) -> Result<(), ConfigError> {
-    let known: Vec<String> = match toml::Value::try_from(T::default()) {
-        Ok(toml::Value::Table(d)) => d.keys().cloned().collect(),
+    // JSON keeps `None` fields (as null), so optional keys are listed too.
+    let known: Vec<String> = match serde_json::to_value(T::default()) {
+        Ok(serde_json::Value::Object(d)) => d.keys().cloned().collect(),
         _ => Vec::new(),
     };
     for (key, value) in t {
@@ -603,7 +622,7 @@ fn check_keys<T: DeserializeOwned + Serialize + Default>(
                 return Err(ConfigError::Key {
                     file: file.to_owned(),
                     key: format!("{name}.{key}"),
-                    message: format!("{}{at}", e.to_string().trim()),
+                    message: format!("{}{at}", e.message().trim()),
                 });
             }
         }
@@ -621,15 +640,17 @@ fn deserialize_section<T: DeserializeOwned>(
         .map_err(|e: toml::de::Error| ConfigError::Key {
             file: file.to_owned(),
             key: name.to_owned(),
-            message: e.to_string().trim().to_owned(),
+            message: e.message().trim().to_owned(),
         })
 }
 
 fn parse_seeds(v: Option<&toml::Value>) -> Result<Vec<u64>, String> {
     match v {
         None => Ok(vec![0]),
-        Some(toml::Value::Integer(n)) if *n >= 1 => Ok((0..*n as u64).collect()),
-        Some(toml::Value::Array(list)) if !list.is_empty() => {
+        Some(toml::Value::Integer(n)) if *n >= 1 && *n <= MAX_SEEDS as i64 => {
+            Ok((0..*n as u64).collect())
+        }
+        Some(toml::Value::Array(list)) if !list.is_empty() && list.len() <= MAX_SEEDS => {
             let mut seeds = Vec::with_capacity(list.len());
             for (i, item) in list.iter().enumerate() {
                 match item {
@@ -649,12 +670,15 @@ fn parse_seeds(v: Option<&toml::Value>) -> Result<Vec<u64>, String> {
             Ok(seeds)
         }
         Some(other) => Err(format!(
-            "expected a count of seeds (an integer >= 1, meaning seeds 0..n) or a non-empty list of non-negative integers, found {other}"
+            "expected a count of seeds (an integer from 1 to {MAX_SEEDS}, meaning seeds 0..n) or a non-empty list of at most {MAX_SEEDS} non-negative integers, found {other}"
         )),
     }
 }
 
 const MAX_BUFFER: usize = 1_000_000;
+const MAX_SEEDS: usize = 10_000;
+/// Grid points × seeds.
+const MAX_RUNS: usize = 100_000;
 const MAX_BATCH: usize = 4096;
 const MAX_EPISODES: u32 = 1_000_000;
 const MAX_PROBE_STATES: usize = 100_000;
@@ -857,6 +881,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("agent.buffer_size"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_grid_points_are_rejected_however_spelled() {
+        let e = parse("[agent]\nvariant = [\"double+dueling\", \"dueling+double\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("same configuration"), "{e}");
+        assert!(parse("[agent]\nlr = [0.001, 0.001]\n").is_err());
+    }
+
+    #[test]
+    fn every_report_key_is_accepted_including_optional_ones() {
+        let e = parse("[report]\nsolved_threshold = 190.0\ncollapse_floor = 50.0\n").unwrap();
+        assert_eq!(e.report.solved_threshold, Some(190.0));
+        assert_eq!(e.report.collapse_floor, 50.0);
+    }
+
+    #[test]
+    fn huge_grids_are_rejected_before_allocating() {
+        let e = parse("seeds = 100000000000\n").unwrap_err().to_string();
+        assert!(e.contains("seeds") && e.contains("10000"), "{e}");
+        let e = parse("seeds = 1000\n[agent]\nlr = [1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3, 7e-3, 8e-3, 9e-3, 1e-2, 2e-2, 3e-2, 4e-2, 5e-2, 6e-2, 7e-2, 8e-2, 9e-2, 1e-1, 2e-1, 3e-1, 4e-1, 5e-1, 6e-1, 7e-1, 8e-1, 9e-1, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0, 37.0, 38.0, 39.0, 40.0, 41.0, 42.0, 43.0, 44.0, 45.0, 46.0, 47.0, 48.0, 49.0, 50.0, 51.0, 52.0, 53.0, 54.0, 55.0, 56.0, 57.0, 58.0, 59.0, 60.0, 61.0, 62.0, 63.0, 64.0, 65.0, 66.0, 67.0, 68.0, 69.0, 70.0, 71.0, 72.0, 73.0, 74.0, 75.0, 76.0, 77.0, 78.0, 79.0, 80.0, 81.0, 82.0, 83.0, 84.0, 85.0, 86.0, 87.0, 88.0, 89.0, 90.0, 91.0, 92.0, 93.0, 94.0, 95.0, 96.0, 97.0, 98.0, 99.0, 100.0, 101.0]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 100000"), "{e}");
     }
 
     #[test]

@@ -42,8 +42,9 @@ const TOML_HELP: &str = r#"EXPERIMENT FILES (TOML)
     about = "Run, aggregate and regression-check DQN-family experiment sweeps",
     long_about = "Run, aggregate and regression-check DQN-family experiment sweeps.\n\n\
                   `sweep experiments/chapter8.toml` trains every run of the grid in parallel, \
-                  stores each run under results/<name>/runs/, and writes runs.csv, summary.csv, \
-                  summary.md and charts.",
+                  stores each run under <out>/<name>/runs/ (default out: results), and writes \
+                  runs.csv, summary.csv, summary.md, comparison.md and charts. Exit status: 0 \
+                  ok, 1 some runs failed, 2 error (bad input, I/O).",
     after_long_help = TOML_HELP,
     args_conflicts_with_subcommands = true
 )]
@@ -64,8 +65,10 @@ enum Command {
     /// Train the experiment and compare it with its baseline: exit 1 on a regression.
     ///
     /// Exact level: curves bit-identical to the baseline. Otherwise statistical: a grid point
-    /// regresses when the 95% bootstrap interval of IQM(current) − IQM(baseline), of the final
-    /// return or of the area under the curve, lies wholly below −tolerance.
+    /// regresses when the bootstrap interval (level: `[report] confidence`) of
+    /// IQM(current) − IQM(baseline), of the final return or of the area under the curve, lies
+    /// wholly below −tolerance, and improves when one lies wholly above +tolerance. Exit status:
+    /// 0 pass, 1 regression (or a missing grid point), 2 error.
     Check {
         #[command(flatten)]
         args: CheckArgs,
@@ -75,7 +78,7 @@ enum Command {
     },
     /// Measure throughput on this machine (env steps, replay, updates, training runs).
     Bench {
-        /// Multiply the amount of work (1.0 takes about 20 s on 2 cores).
+        /// Multiply the amount of work (1.0 takes about 10 s on 2 cores).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
@@ -116,8 +119,7 @@ struct CheckArgs {
     experiment: PathBuf,
     #[command(flatten)]
     sweep: SweepArgs,
-    /// Reuse finished runs with identical configs (default: train afresh, so that the check
-    /// sees the code as it is now).
+    /// Reuse finished runs with identical configs and training code (default: train afresh).
     #[arg(long)]
     reuse: bool,
 }
@@ -194,6 +196,15 @@ fn check(args: CheckArgs, tolerance: f64) -> Result<ExitCode> {
     anyhow::ensure!(
         tolerance >= 0.0 && tolerance.is_finite(),
         "--tolerance must be a non-negative number"
+    );
+    // Fail before training when there is nothing to compare with.
+    let exp = Experiment::load(&args.experiment)?;
+    let baseline = check::baseline_dir(&args.sweep.out, &exp).join(check::BASELINE_FILE);
+    anyhow::ensure!(
+        baseline.is_file(),
+        "no baseline at {} (run `sweep bless {}` first)",
+        baseline.display(),
+        args.experiment.display()
     );
     let (exp, results) = sweep_for_check(&args)?;
     let opts = CheckOptions {

@@ -93,6 +93,9 @@ pub fn read_csv(path: &Path) -> Result<DataFrame, StoreError> {
         .map_err(|e| StoreError::format(path, e))
 }
 
+/// Fingerprint of the code that determines a run's results, computed by `build.rs`.
+pub const TRAINING_CODE: &str = env!("DQN_SWEEP_TRAINING_CODE");
+
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "lowercase")]
@@ -104,8 +107,11 @@ pub enum RunStatus {
 /// `run.json`: everything about a run except its per-episode table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInfo {
-    /// The `dqn-sweep` version that trained the run; runs of other versions are not reused.
+    /// The `dqn-sweep` version that trained the run.
     pub version: String,
+    /// Fingerprint of the training code that produced the run (see `build.rs`); runs from
+    /// other code are not reused.
+    pub code: String,
     pub grid_point: String,
     pub seed: u64,
     #[serde(flatten)]
@@ -172,7 +178,7 @@ impl ExperimentDir {
         let stored: RunConfig =
             serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
         let complete = info.status == RunStatus::Ok
-            && info.version == env!("CARGO_PKG_VERSION")
+            && info.code == TRAINING_CODE
             && info.eval_returns.len() == config.train.eval_episodes as usize;
         if !complete || &stored != config {
             return None;

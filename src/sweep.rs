@@ -136,6 +136,7 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
             config: cfg.clone(),
             info: RunInfo {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
+                code: crate::store::TRAINING_CODE.to_owned(),
                 grid_point: label.clone(),
                 seed: cfg.seed,
                 status,
