@@ -196,19 +196,13 @@ impl<M: QFunction<OBS, ACT>, const OBS: usize, const ACT: usize> DqnAgent<M, OBS
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let row = |q: &Vec<f32>| q[i * ACT..(i + 1) * ACT].to_vec();
+                let row = i * ACT..(i + 1) * ACT;
                 let cut = match self.cfg.bootstrap_mask {
                     BootstrapMask::Done => t.terminated || t.truncated,
                     BootstrapMask::Terminated => t.terminated,
                 };
-                let online = next_q_online.as_ref().map(row);
-                td_target(
-                    t.reward,
-                    gamma,
-                    cut,
-                    &row(&next_q_target),
-                    online.as_deref(),
-                )
+                let online = next_q_online.as_deref().map(|q| &q[row.clone()]);
+                td_target(t.reward, gamma, cut, &next_q_target[row.clone()], online)
             })
             .collect();
 
