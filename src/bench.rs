@@ -2,13 +2,13 @@
 //! machine — raw CartPole steps, replay sampling, one agent update per variant, and whole
 //! training runs per variant. Figures, not assertions: speed is never checked by unit tests.
 
-use crate::agent::network::{DuelingQNet, QFunction, QNetMlp};
-use crate::agent::prioritized::{PerConfig, PrioritizedReplay};
-use crate::agent::replay::{ReplayBuffer, Transition};
+use crate::agent::frames::FrameReplay;
+use crate::agent::network::{DuelingQNet, QNetKind, QNetMlp};
+use crate::agent::prioritized::PerConfig;
 use crate::agent::DqnAgent;
 use crate::config::{AgentConfig, EnvConfig, RunConfig, TrainConfig, Variant};
-use crate::env::{CartPole, CartPoleVersion, Env};
-use dfdx::prelude::{BuildOnDevice, Cpu};
+use crate::env::{CartPole, CartPoleVersion, ObsElem};
+use dfdx::prelude::Cpu;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
@@ -31,10 +31,15 @@ pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
     ];
     for variant in ["dqn", "double", "per", "dueling", "double+per+dueling"] {
         let v: Variant = variant.parse().expect("valid variant");
+        let cfg = AgentConfig {
+            variant: v,
+            ..AgentConfig::default()
+        };
+        let value = |rng: &mut ChaCha8Rng| rng.gen::<f32>();
         out.push(if v.dueling {
-            updates::<DuelingQNet<4, 2>>(v, n(5_000.0))
+            updates::<DuelingQNet<4, 2>, f32, 4, 2>("MLP", cfg, 4, value, n(5_000.0))
         } else {
-            updates::<QNetMlp<4, 2>>(v, n(5_000.0))
+            updates::<QNetMlp<4, 2>, f32, 4, 2>("MLP", cfg, 4, value, n(5_000.0))
         });
     }
     for variant in ["dqn", "double+per+dueling"] {
@@ -78,30 +83,41 @@ fn env_steps(count: usize) -> Measurement {
     )
 }
 
-fn transition(rng: &mut ChaCha8Rng) -> Transition<4> {
-    Transition {
-        state: [(); 4].map(|_| rng.gen()),
-        action: rng.gen_range(0..2),
-        reward: 1.0,
-        next_state: [(); 4].map(|_| rng.gen()),
-        terminated: false,
-        truncated: false,
+/// A replay buffer of 10,000 random CartPole-sized transitions in episodes of 100 steps.
+fn filled_replay(per: Option<PerConfig>, rng: &mut ChaCha8Rng) -> FrameReplay<f32> {
+    let mut buffer = FrameReplay::new(10_000, 4, 1, per);
+    fill(&mut buffer, 10_000, 4, |rng| rng.gen(), rng);
+    buffer
+}
+
+/// Push `n` transitions of random observations (`frame` values each, stack of one frame).
+fn fill<E: ObsElem>(
+    buffer: &mut FrameReplay<E>,
+    n: usize,
+    frame: usize,
+    value: impl Fn(&mut ChaCha8Rng) -> E,
+    rng: &mut ChaCha8Rng,
+) {
+    let obs = |rng: &mut ChaCha8Rng| (0..frame).map(|_| value(rng)).collect::<Vec<E>>();
+    for i in 0..n {
+        if i % 100 == 0 {
+            buffer.begin_episode(&obs(rng));
+        }
+        let next = obs(rng);
+        buffer.push(rng.gen_range(0..2), 1.0, &next, i % 100 == 99, false);
     }
 }
 
 fn uniform_sampling(count: usize) -> Measurement {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let mut buffer = ReplayBuffer::new(10_000);
-    for _ in 0..10_000 {
-        buffer.push(transition(&mut rng));
-    }
+    let buffer = filled_replay(None, &mut rng);
     timed(
         "uniform replay: sample 32 of 10000".into(),
         "batches/s",
         count,
         || {
             for _ in 0..count {
-                std::hint::black_box(buffer.sample(32, &mut rng));
+                std::hint::black_box(buffer.sample(32, 0.0, &mut rng));
             }
         },
     )
@@ -109,10 +125,7 @@ fn uniform_sampling(count: usize) -> Measurement {
 
 fn per_sampling(count: usize) -> Measurement {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    let mut buffer = PrioritizedReplay::new(10_000, PerConfig::default());
-    for _ in 0..10_000 {
-        buffer.push(transition(&mut rng));
-    }
+    let mut buffer = filled_replay(Some(PerConfig::default()), &mut rng);
     timed(
         "prioritized replay: sample 32 + update 32 priorities".into(),
         "batches/s",
@@ -120,36 +133,42 @@ fn per_sampling(count: usize) -> Measurement {
         || {
             for _ in 0..count {
                 let b = buffer.sample(32, 0.4, &mut rng);
-                let td: Vec<f64> = b
-                    .indices
-                    .iter()
-                    .map(|_| rng.gen::<f64>() * 2.0 - 1.0)
-                    .collect();
+                let slots = b.slots.expect("prioritized replay returns slots");
+                let td: Vec<f64> = slots.iter().map(|_| rng.gen::<f64>() * 2.0 - 1.0).collect();
                 buffer
-                    .update_priorities(&b.indices, &td)
+                    .update_priorities(&slots, &td)
                     .expect("finite TD errors");
             }
         },
     )
 }
 
-fn updates<B>(variant: Variant, count: usize) -> Measurement
+/// Gradient updates per second of network kind `N` on random observations of `frame` values.
+fn updates<N, E, const IN: usize, const ACT: usize>(
+    what: &str,
+    agent_cfg: AgentConfig,
+    frame: usize,
+    value: impl Fn(&mut ChaCha8Rng) -> E,
+    count: usize,
+) -> Measurement
 where
-    B: BuildOnDevice<Cpu, f32>,
-    B::Built: QFunction<4, 2>,
+    N: QNetKind<E, IN, ACT>,
+    E: ObsElem,
 {
-    let cfg = AgentConfig {
-        variant,
-        ..AgentConfig::default()
-    };
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let mut agent: DqnAgent<B::Built, 4, 2> =
-        DqnAgent::new::<B>(Cpu::seed_from_u64(3), &cfg, &mut rng);
+    let mut agent: DqnAgent<N, E, IN, ACT> =
+        DqnAgent::new(Cpu::seed_from_u64(3), &agent_cfg, &mut rng, frame, 1);
+    let obs = |rng: &mut ChaCha8Rng| (0..frame).map(|_| value(rng)).collect::<Vec<E>>();
+    agent.begin_episode(&obs(&mut rng));
     for _ in 0..1_000 {
-        agent.remember(transition(&mut rng));
+        let next = obs(&mut rng);
+        agent.remember(rng.gen_range(0..ACT), 1.0, &next, false, false);
     }
     timed(
-        format!("agent.update, batch 32 ({variant})"),
+        format!(
+            "agent.update, batch {} ({what}, {})",
+            agent_cfg.batch_size, agent_cfg.variant
+        ),
         "updates/s",
         count,
         || {
@@ -170,13 +189,13 @@ fn training(variant: Variant, episodes: u32) -> Measurement {
             ..AgentConfig::default()
         },
         train: TrainConfig {
-            episodes,
+            episodes: Some(episodes),
             eval_episodes: 0,
             ..TrainConfig::default()
         },
         seed: 0,
     };
-    let outcome = crate::train::train(&cfg, &|| {}).expect("benchmark run trains");
+    let outcome = crate::train::train(&cfg, &|_| {}).expect("benchmark run trains");
     Measurement {
         what: format!("training run, {episodes} episodes of CartPole-v0 ({variant}), one thread"),
         per_second: outcome.env_steps as f64 / outcome.wall_s,

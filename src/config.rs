@@ -5,7 +5,7 @@
 //! are swept as a cartesian product (in file order), scalars are fixed. Every key has the
 //! chapter's value as default. Errors name the file, the key and what was expected.
 
-use crate::env::CartPoleVersion;
+use crate::env::{CartPoleVersion, EnvId, EnvSpec, Observe};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -168,16 +168,66 @@ pub enum WeightInit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EnvConfig {
-    /// Gym id: `"CartPole-v0"` (200 steps) or `"CartPole-v1"` (500 steps).
-    pub id: CartPoleVersion,
+    /// `"CartPole-v0"` (200 steps), `"CartPole-v1"` (500), or a MinAtar game
+    /// (`"MinAtar/Breakout"`, …).
+    pub id: EnvId,
+    /// `"full"` state, or CartPole's `"positions"` only (velocities hidden).
+    pub observe: Observe,
+    /// Observations are the last `frame_stack` frames (1: no stacking).
+    pub frame_stack: usize,
+    /// Truncate episodes after this many steps (on top of the registered limit, if any).
+    pub max_episode_steps: Option<u32>,
+    /// MinAtar: probability that the previous action is repeated (the package's 0.1).
+    pub sticky_action_prob: f64,
+    /// MinAtar: the games speed up over time (the package's default).
+    pub difficulty_ramping: bool,
 }
 
 impl Default for EnvConfig {
     fn default() -> Self {
         EnvConfig {
-            id: CartPoleVersion::V0,
+            id: EnvId::CartPole(CartPoleVersion::V0),
+            observe: Observe::Full,
+            frame_stack: 1,
+            max_episode_steps: None,
+            sticky_action_prob: 0.1,
+            difficulty_ramping: true,
         }
     }
+}
+
+impl EnvConfig {
+    /// What the environment registry needs to build this env.
+    pub fn spec(&self) -> EnvSpec {
+        EnvSpec {
+            id: self.id,
+            observe: self.observe,
+            frame_stack: self.frame_stack,
+            max_episode_steps: self.max_episode_steps,
+            sticky_action_prob: self.sticky_action_prob,
+            difficulty_ramping: self.difficulty_ramping,
+            unlimited: false,
+        }
+    }
+
+    /// The episode step limit in force: the registered one and `max_episode_steps`.
+    pub fn time_limit(&self) -> Option<u32> {
+        match (self.id.time_limit(), self.max_episode_steps) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// The optimizer of the online network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam (the chapter's `optimizers.Adam`).
+    Adam,
+    /// RMSProp (the DQN and MinAtar papers'), PyTorch semantics: `rms_alpha`, `rms_eps`,
+    /// `rms_centered`.
+    Rmsprop,
 }
 
 /// `[agent]`: the chapter's `DQNAgent` plus the switches of the extensions.
@@ -188,8 +238,25 @@ pub struct AgentConfig {
     pub gamma: f64,
     /// Adam learning rate.
     pub lr: f64,
-    /// ε of the ε-greedy policy (constant, as in the chapter).
+    /// ε of the ε-greedy policy: constant (the chapter), or the final value of a linear
+    /// schedule from `epsilon_start`.
     pub epsilon: f64,
+    /// Start of a linear ε schedule (the DQN and MinAtar papers: 1.0); `None`: constant ε.
+    pub epsilon_start: Option<f64>,
+    /// Env steps over which ε falls linearly from `epsilon_start` to `epsilon`, counted from
+    /// `learning_starts` (as MinAtar's dqn.py).
+    pub epsilon_decay_steps: u64,
+    /// Before this many env steps: uniform random actions and no updates (replay warm-up).
+    pub learning_starts: u64,
+    /// One gradient step every this many env steps.
+    pub update_period: u64,
+    pub optimizer: OptimizerKind,
+    /// RMSProp's squared-gradient decay (PyTorch `alpha`; MinAtar 0.95).
+    pub rms_alpha: f64,
+    /// RMSProp's ε (MinAtar's `MIN_SQUARED_GRAD` 0.01).
+    pub rms_eps: f64,
+    /// Centered RMSProp (as MinAtar's dqn.py and the DQN paper's variant).
+    pub rms_centered: bool,
     pub buffer_size: usize,
     pub batch_size: usize,
     pub sync_interval: u64,
@@ -214,6 +281,14 @@ impl Default for AgentConfig {
             gamma: 0.98,
             lr: 0.0005,
             epsilon: 0.1,
+            epsilon_start: None,
+            epsilon_decay_steps: 0,
+            learning_starts: 0,
+            update_period: 1,
+            optimizer: OptimizerKind::Adam,
+            rms_alpha: 0.95,
+            rms_eps: 0.01,
+            rms_centered: true,
             buffer_size: 10_000,
             batch_size: 32,
             sync_interval: 20,
@@ -230,11 +305,36 @@ impl Default for AgentConfig {
     }
 }
 
+impl AgentConfig {
+    /// ε after `step` env steps: constant, or linear from `epsilon_start` to `epsilon` over
+    /// `epsilon_decay_steps` steps counted from `learning_starts` (MinAtar's dqn.py schedule).
+    pub fn epsilon_at(&self, step: u64) -> f64 {
+        let Some(start) = self.epsilon_start else {
+            return self.epsilon;
+        };
+        let t = step.saturating_sub(self.learning_starts);
+        if t >= self.epsilon_decay_steps {
+            self.epsilon
+        } else {
+            start + (self.epsilon - start) * t as f64 / self.epsilon_decay_steps as f64
+        }
+    }
+}
+
 /// `[train]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
-    pub episodes: u32,
+    /// Training episodes (default 300 without a step budget; unlimited with one).
+    pub episodes: Option<u32>,
+    /// Step budget: training ends after this many env steps (whichever of `episodes` and
+    /// `steps` comes first; an episode cut by the budget is not recorded).
+    pub steps: Option<u64>,
+    /// Every this many env steps, evaluate the current policy for `eval_episodes` episodes
+    /// with ε = `eval_epsilon` (0: only after training).
+    pub eval_interval: u64,
+    /// ε of evaluation episodes (the chapter's greedy evaluation: 0).
+    pub eval_epsilon: f64,
     /// Greedy (ε = 0) evaluation episodes after training.
     pub eval_episodes: u32,
     /// Every this many episodes, roll the current network out greedily without the time limit
@@ -249,7 +349,10 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            episodes: 300,
+            episodes: None,
+            steps: None,
+            eval_interval: 0,
+            eval_epsilon: 0.0,
             eval_episodes: 10,
             q_probe_interval: 10,
             probe_states: 256,
@@ -298,6 +401,68 @@ pub struct RunConfig {
     pub agent: AgentConfig,
     pub train: TrainConfig,
     pub seed: u64,
+}
+
+/// Keys added after the first release, per section. A run's seed key leaves them out while
+/// they are at their default, so runs configured before they existed keep their seeds (and
+/// with them their results, bit for bit).
+const LATER_KEYS: [(&str, &[&str]); 2] = [
+    (
+        "env",
+        &[
+            "observe",
+            "frame_stack",
+            "max_episode_steps",
+            "sticky_action_prob",
+            "difficulty_ramping",
+        ],
+    ),
+    (
+        "agent",
+        &[
+            "epsilon_start",
+            "epsilon_decay_steps",
+            "learning_starts",
+            "update_period",
+            "optimizer",
+            "rms_alpha",
+            "rms_eps",
+            "rms_centered",
+        ],
+    ),
+];
+
+impl RunConfig {
+    /// The canonical JSON of everything that shapes training (env, agent, episodes, step
+    /// budget, seed), which seeds the run's RNG. Measurement-only settings (evaluation,
+    /// Q probes) are left out, so changing them does not change the training trajectory.
+    pub fn seed_key(&self) -> String {
+        fn pruned<T: Serialize + Default>(value: &T, section: &str) -> serde_json::Value {
+            let mut v = serde_json::to_value(value).expect("configs serialise");
+            let default = serde_json::to_value(T::default()).expect("configs serialise");
+            let later = LATER_KEYS
+                .iter()
+                .find(|(s, _)| *s == section)
+                .map_or(&[][..], |(_, keys)| *keys);
+            if let serde_json::Value::Object(map) = &mut v {
+                for key in later {
+                    if map.get(*key) == default.get(*key) {
+                        map.shift_remove(*key);
+                    }
+                }
+            }
+            v
+        }
+        let mut key = serde_json::Map::new();
+        key.insert("env".into(), pruned(&self.env, "env"));
+        key.insert("agent".into(), pruned(&self.agent, "agent"));
+        key.insert("episodes".into(), serde_json::json!(self.train.episodes));
+        if let Some(steps) = self.train.steps {
+            key.insert("steps".into(), serde_json::json!(steps));
+        }
+        key.insert("seed".into(), serde_json::json!(self.seed));
+        serde_json::Value::Object(key).to_string()
+    }
 }
 
 /// One point of the grid: a config without its seed, plus a label of the swept values.
@@ -484,7 +649,10 @@ impl Experiment {
             let [env_t, agent_t, train_t] = sections;
             let point_env: EnvConfig = deserialize_section(env_t, "env", &file)?;
             let point_agent: AgentConfig = deserialize_section(agent_t, "agent", &file)?;
-            let point_train: TrainConfig = deserialize_section(train_t, "train", &file)?;
+            let mut point_train: TrainConfig = deserialize_section(train_t, "train", &file)?;
+            if point_train.episodes.is_none() && point_train.steps.is_none() {
+                point_train.episodes = Some(DEFAULT_EPISODES);
+            }
             let label = if values.is_empty() {
                 "default".to_owned()
             } else {
@@ -681,10 +849,16 @@ const MAX_SEEDS: usize = 10_000;
 const MAX_RUNS: usize = 100_000;
 const MAX_BATCH: usize = 4096;
 const MAX_EPISODES: u32 = 1_000_000;
+/// The chapter's 300 episodes, when neither `episodes` nor `steps` is given.
+pub const DEFAULT_EPISODES: u32 = 300;
+const MAX_STEPS: u64 = 10_000_000_000;
+const MAX_FRAME_STACK: usize = 16;
 const MAX_PROBE_STATES: usize = 100_000;
 
 fn validate_run(env: &EnvConfig, a: &AgentConfig, t: &TrainConfig) -> Result<(), (String, String)> {
-    let _ = env;
+    validate_env(env)?;
+    validate_schedule(a)?;
+    crate::train::check_supported(env, a).map_err(|m| ("env.id".to_owned(), m))?;
     let err = |k: &str, m: &str| Err((format!("agent.{k}"), m.to_owned()));
     if !(a.gamma >= 0.0 && a.gamma <= 1.0) {
         return err("gamma", "expected a discount in [0, 1]");
@@ -735,10 +909,22 @@ fn validate_run(env: &EnvConfig, a: &AgentConfig, t: &TrainConfig) -> Result<(),
     if !(a.per_eps > 0.0 && a.per_eps.is_finite()) {
         return err("per_eps", "expected a small positive number");
     }
-    if t.episodes == 0 || t.episodes > MAX_EPISODES {
+    if t.episodes.is_some_and(|e| e == 0 || e > MAX_EPISODES) {
         return Err((
             "train.episodes".into(),
             format!("expected at least 1 and at most {MAX_EPISODES}"),
+        ));
+    }
+    if t.steps.is_some_and(|s| s == 0 || s > MAX_STEPS) {
+        return Err((
+            "train.steps".into(),
+            format!("expected a step budget of at least 1 and at most {MAX_STEPS}"),
+        ));
+    }
+    if !(0.0..=1.0).contains(&t.eval_epsilon) {
+        return Err((
+            "train.eval_epsilon".into(),
+            "expected a probability in [0, 1]".into(),
         ));
     }
     if t.probe_states > MAX_PROBE_STATES {
@@ -746,6 +932,72 @@ fn validate_run(env: &EnvConfig, a: &AgentConfig, t: &TrainConfig) -> Result<(),
             "train.probe_states".into(),
             format!("expected at most {MAX_PROBE_STATES}"),
         ));
+    }
+    Ok(())
+}
+
+fn validate_env(env: &EnvConfig) -> Result<(), (String, String)> {
+    let err = |k: &str, m: String| Err((format!("env.{k}"), m));
+    let minatar = matches!(env.id, EnvId::MinAtar(_));
+    if env.frame_stack == 0 || env.frame_stack > MAX_FRAME_STACK {
+        return err(
+            "frame_stack",
+            format!("expected 1 to {MAX_FRAME_STACK} frames"),
+        );
+    }
+    if env.observe == Observe::Positions && !matches!(env.id, EnvId::CartPole(_)) {
+        return err(
+            "observe",
+            format!("\"positions\" is defined for CartPole only, not {}", env.id),
+        );
+    }
+    if env.max_episode_steps == Some(0) {
+        return err("max_episode_steps", "expected at least 1 step".into());
+    }
+    let defaults = EnvConfig::default();
+    if !(0.0..=1.0).contains(&env.sticky_action_prob) {
+        return err(
+            "sticky_action_prob",
+            "expected a probability in [0, 1]".into(),
+        );
+    }
+    if !minatar
+        && (env.sticky_action_prob != defaults.sticky_action_prob
+            || env.difficulty_ramping != defaults.difficulty_ramping)
+    {
+        return err(
+            "sticky_action_prob",
+            format!(
+                "sticky actions and difficulty ramping are MinAtar settings; {} has none",
+                env.id
+            ),
+        );
+    }
+    Ok(())
+}
+
+fn validate_schedule(a: &AgentConfig) -> Result<(), (String, String)> {
+    let err = |k: &str, m: &str| Err((format!("agent.{k}"), m.to_owned()));
+    if a.epsilon_start.is_some_and(|e| !(0.0..=1.0).contains(&e)) {
+        return err("epsilon_start", "expected a probability in [0, 1]");
+    }
+    if a.epsilon_start.is_none() && a.epsilon_decay_steps > 0 {
+        return err(
+            "epsilon_decay_steps",
+            "a decay needs `epsilon_start` (the schedule runs from epsilon_start to epsilon)",
+        );
+    }
+    if a.update_period == 0 {
+        return err(
+            "update_period",
+            "expected at least 1 (one update every k env steps)",
+        );
+    }
+    if !(a.rms_alpha >= 0.0 && a.rms_alpha < 1.0) {
+        return err("rms_alpha", "expected a decay in [0, 1)");
+    }
+    if !(a.rms_eps > 0.0 && a.rms_eps.is_finite()) {
+        return err("rms_eps", "expected a small positive number");
     }
     Ok(())
 }
@@ -825,8 +1077,8 @@ mod tests {
             (a.buffer_size, a.batch_size, a.sync_interval),
             (10_000, 32, 20)
         );
-        assert_eq!(e.points[0].train.episodes, 300);
-        assert_eq!(e.points[0].env.id, CartPoleVersion::V0);
+        assert_eq!(e.points[0].train.episodes, Some(300));
+        assert_eq!(e.points[0].env.id, EnvId::CartPole(CartPoleVersion::V0));
         assert_eq!(e.seeds, vec![0]);
     }
 

@@ -117,7 +117,13 @@ pub struct RunInfo {
     #[serde(flatten)]
     pub status: RunStatus,
     pub eval_returns: Vec<f64>,
+    /// Periodic evaluations during training (`train.eval_interval`; empty when off).
+    #[serde(default)]
+    pub evaluations: Vec<crate::train::EvalPoint>,
     pub env_steps: u64,
+    /// Replay memory per stored transition at the end of training, in bytes.
+    #[serde(default)]
+    pub replay_bytes_per_transition: f64,
     pub wall_s: f64,
 }
 
@@ -185,7 +191,10 @@ impl ExperimentDir {
         }
         let df = read_csv(&dir.join("episodes.csv")).ok()?;
         let episodes = episodes_from_frame(&df).ok()?;
-        (episodes.len() == config.train.episodes as usize).then_some(StoredRun {
+        // With a step budget the episode count is whatever the budget allowed.
+        let all_episodes =
+            config.train.steps.is_some() || config.train.episodes == Some(episodes.len() as u32);
+        all_episodes.then_some(StoredRun {
             config: stored,
             info,
             episodes,

@@ -3,6 +3,10 @@
 //! and the others go on. Results come back in grid order whatever the scheduling.
 
 use crate::config::{Experiment, RunConfig};
+use crate::train::RunOutcome;
+
+/// Progress-bar units per run.
+const PROGRESS_UNITS: u64 = 1000;
 use crate::store::{ExperimentDir, RunInfo, RunStatus, StoreError, StoredRun};
 use crate::train::train;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -60,27 +64,24 @@ impl RunResult {
 pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>, SweepError> {
     let dir = ExperimentDir::new(&opts.results, &exp.name);
     let runs = exp.runs();
-    let total_episodes: u64 = runs.iter().map(|(_, c)| u64::from(c.train.episodes)).sum();
+    // Progress in thousandths of a run, so episode and step budgets mix.
+    let total_units = runs.len() as u64 * PROGRESS_UNITS;
     let bar = match opts.progress {
         Progress::Auto if std::io::stderr().is_terminal() => {
-            let bar = ProgressBar::new(total_episodes);
+            let bar = ProgressBar::new(total_units);
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} episodes ({per_sec}, eta {eta}) {msg}",
+                    "{spinner} [{elapsed_precise}] {bar:40} {percent}% of {msg} (eta {eta})",
                 )
                 .expect("valid template"),
             );
+            bar.set_message(format!("{} runs", runs.len()));
             Some(bar)
         }
         _ => None,
     };
     let lines = matches!(opts.progress, Progress::Lines)
         || (opts.progress == Progress::Auto && bar.is_none());
-    let tick = || {
-        if let Some(b) = &bar {
-            b.inc(1)
-        }
-    };
     let n = runs.len();
     let one = |(point, cfg): &(usize, RunConfig)| -> Result<RunResult, SweepError> {
         let slug = &exp.points[*point].slug;
@@ -88,7 +89,7 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
         if opts.reuse {
             if let Some(run) = dir.load_finished(slug, cfg) {
                 if let Some(b) = &bar {
-                    b.inc(u64::from(cfg.train.episodes));
+                    b.inc(PROGRESS_UNITS);
                 }
                 return Ok(RunResult {
                     point: *point,
@@ -97,23 +98,25 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
                 });
             }
         }
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let tick = |fraction: f64| {
+            let units = (fraction.clamp(0.0, 1.0) * PROGRESS_UNITS as f64) as u64;
+            let before = done.fetch_max(units, std::sync::atomic::Ordering::Relaxed);
+            if let (Some(b), true) = (&bar, units > before) {
+                b.inc(units - before);
+            }
+        };
         let outcome = catch_unwind(AssertUnwindSafe(|| train(cfg, &tick)));
-        let (status, episodes, eval_returns, env_steps, wall_s) = match outcome {
-            Ok(Ok(o)) => (
-                RunStatus::Ok,
-                o.episodes,
-                o.eval_returns,
-                o.env_steps,
-                o.wall_s,
-            ),
+        if let Some(b) = &bar {
+            b.inc(PROGRESS_UNITS.saturating_sub(done.into_inner()));
+        }
+        let (status, outcome) = match outcome {
+            Ok(Ok(o)) => (RunStatus::Ok, o),
             Ok(Err(e)) => (
                 RunStatus::Failed {
                     reason: e.to_string(),
                 },
-                vec![],
-                vec![],
-                0,
-                0.0,
+                RunOutcome::default(),
             ),
             Err(panic) => {
                 let reason = panic
@@ -125,10 +128,7 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
                     RunStatus::Failed {
                         reason: format!("panicked: {reason}"),
                     },
-                    vec![],
-                    vec![],
-                    0,
-                    0.0,
+                    RunOutcome::default(),
                 )
             }
         };
@@ -140,11 +140,13 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
                 grid_point: label.clone(),
                 seed: cfg.seed,
                 status,
-                eval_returns,
-                env_steps,
-                wall_s,
+                eval_returns: outcome.eval_returns,
+                evaluations: outcome.evaluations,
+                env_steps: outcome.env_steps,
+                replay_bytes_per_transition: outcome.replay_bytes_per_transition,
+                wall_s: outcome.wall_s,
             },
-            episodes,
+            episodes: outcome.episodes,
         };
         dir.save_run(slug, &run)?;
         let msg = match &run.info.status {

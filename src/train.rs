@@ -1,16 +1,18 @@
-//! One training run, as the chapter's loop: reset, act ε-greedily, step, store, update once per
-//! step, sync the target network on schedule; then a greedy evaluation.
+//! One training run: the chapter's loop — reset, act ε-greedily, step, store, update, sync the
+//! target network on schedule — generic over the environment and the network, with the
+//! long-run options of the DQN and MinAtar papers (step budget, ε schedule, replay warm-up,
+//! update period, periodic evaluation). [`train`] holds the one dispatch from an env config to
+//! a monomorphised network.
 //!
 //! Every random draw comes from streams derived from the run's full config and seed
 //! ([`run_seed`]), so a run is bit-identical wherever and whenever it is executed.
 
-use crate::agent::network::{DuelingQNet, QFunction, QNetMlp};
-use crate::agent::replay::Transition;
+use crate::agent::network::{DuelingQNet, QNetKind, QNetMlp};
 use crate::agent::{AgentError, DqnAgent};
-use crate::config::{RunConfig, SyncUnit};
-use crate::env::{CartPole, Env};
-use dfdx::prelude::{BuildOnDevice, Cpu};
-use rand::SeedableRng;
+use crate::config::{AgentConfig, EnvConfig, RunConfig, SyncUnit};
+use crate::env::{self, AnyEnv, Env, EnvId, EnvSpec, ObsElem};
+use dfdx::prelude::Cpu;
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,6 +30,7 @@ pub struct EpisodeRecord {
     pub steps: u64,
     /// Mean loss of this episode's updates (NaN before the buffer holds a batch).
     pub loss: f64,
+    /// ε at the end of the episode.
     pub epsilon: f64,
     /// Mean over the held-out probe states of `max_a Q(s, a)`, at the episode's start.
     pub mean_max_q: f64,
@@ -42,13 +45,30 @@ pub struct EpisodeRecord {
     pub wall_s: f64,
 }
 
+/// One periodic evaluation: `returns` of evaluation episodes after `steps` env steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalPoint {
+    pub steps: u64,
+    pub returns: Vec<f64>,
+}
+
+impl EvalPoint {
+    pub fn mean(&self) -> f64 {
+        self.returns.iter().sum::<f64>() / self.returns.len().max(1) as f64
+    }
+}
+
 /// A finished run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RunOutcome {
     pub episodes: Vec<EpisodeRecord>,
-    /// Total reward of each greedy (ε = 0) evaluation episode.
+    /// Total reward of each evaluation episode after training.
     pub eval_returns: Vec<f64>,
+    /// Periodic evaluations during training (`train.eval_interval`).
+    pub evaluations: Vec<EvalPoint>,
     pub env_steps: u64,
+    /// Replay memory per stored transition at the end of training, in bytes.
+    pub replay_bytes_per_transition: f64,
     pub wall_s: f64,
 }
 
@@ -62,26 +82,9 @@ pub enum TrainError {
     },
 }
 
-/// The 32-byte seed of a run: SHA-256 of the canonical JSON of everything that shapes its
-/// training (env, agent, number of episodes, seed). Measurement-only settings (evaluation
-/// episodes, Q-probe interval and size) are left out so that changing them does not change
-/// the training trajectory.
+/// The 32-byte seed of a run: SHA-256 of [`RunConfig::seed_key`].
 pub fn run_seed(cfg: &RunConfig) -> [u8; 32] {
-    #[derive(Serialize)]
-    struct TrainingKey<'a> {
-        env: &'a crate::config::EnvConfig,
-        agent: &'a crate::config::AgentConfig,
-        episodes: u32,
-        seed: u64,
-    }
-    let key = TrainingKey {
-        env: &cfg.env,
-        agent: &cfg.agent,
-        episodes: cfg.train.episodes,
-        seed: cfg.seed,
-    };
-    let json = serde_json::to_vec(&key).expect("a RunConfig always serialises");
-    Sha256::digest(json).into()
+    Sha256::digest(cfg.seed_key().as_bytes()).into()
 }
 
 /// The seed of the held-out probe states: from the environment and seed only, so every
@@ -101,6 +104,13 @@ enum Stream {
     Probe = 5,
     QRollout = 6,
     WeightInit = 7,
+    /// Seeds of environments that own their RNG (MinAtar), one stream per env instance.
+    TrainEnvSeed = 8,
+    EvalEnvSeed = 9,
+    ProbeEnvSeed = 10,
+    QRolloutEnvSeed = 11,
+    PeriodicEval = 12,
+    PeriodicEvalEnvSeed = 13,
 }
 
 fn stream(seed: [u8; 32], s: Stream) -> ChaCha8Rng {
@@ -109,168 +119,374 @@ fn stream(seed: [u8; 32], s: Stream) -> ChaCha8Rng {
     rng
 }
 
-/// Train one agent as configured. `on_episode` is called after every training episode.
-pub fn train(cfg: &RunConfig, on_episode: &(dyn Fn() + Sync)) -> Result<RunOutcome, TrainError> {
-    if cfg.agent.variant.dueling {
-        train_with::<DuelingQNet<4, 2>>(cfg, on_episode)
-    } else {
-        train_with::<QNetMlp<4, 2>>(cfg, on_episode)
+/// Network inputs of the MinAtar CNN: 8×8 output positions × 3×3×C patch values.
+const fn minatar_input(channels: usize) -> usize {
+    64 * 9 * channels
+}
+
+/// Whether [`train`] has a network for this env and agent; the error says what is supported.
+pub fn check_supported(env: &EnvConfig, agent: &AgentConfig) -> Result<(), String> {
+    let _ = agent;
+    match env.id {
+        EnvId::CartPole(_) => {
+            let n = match env.observe {
+                env::Observe::Full => 4,
+                env::Observe::Positions => 2,
+            } * env.frame_stack;
+            if MLP_INPUTS.contains(&n) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} observations of {n} values ({} × frame_stack {}) have no compiled network; supported sizes: {MLP_INPUTS:?}",
+                    env.id,
+                    n / env.frame_stack,
+                    env.frame_stack
+                ))
+            }
+        }
+        EnvId::MinAtar(_) if env.frame_stack == 1 => Ok(()),
+        EnvId::MinAtar(_) => Err(format!(
+            "{}: frame_stack must be 1 (MinAtar states already carry motion trails)",
+            env.id
+        )),
     }
 }
 
-fn train_with<B>(cfg: &RunConfig, on_episode: &(dyn Fn() + Sync)) -> Result<RunOutcome, TrainError>
-where
-    B: BuildOnDevice<Cpu, f32>,
-    B::Built: QFunction<4, 2>,
-{
-    let start = Instant::now();
-    let seed = run_seed(cfg);
-    let mut reset_rng = stream(seed, Stream::EnvReset);
-    let mut policy_rng = stream(seed, Stream::Policy);
-    let mut replay_rng = stream(seed, Stream::Replay);
-    let init_seed = u64::from_le_bytes(seed[..8].try_into().expect("8 bytes"));
-    let mut agent: DqnAgent<B::Built, 4, 2> = DqnAgent::new::<B>(
-        Cpu::seed_from_u64(init_seed),
-        &cfg.agent,
-        &mut stream(seed, Stream::WeightInit),
-    );
-    let probes = probe_states(cfg, &mut stream(probe_seed(cfg), Stream::Probe));
-    let mut q_rollout_rng = stream(seed, Stream::QRollout);
+/// Input sizes of the compiled MLPs (CartPole full or positions-only, stacked 1–4 deep).
+const MLP_INPUTS: [usize; 6] = [2, 4, 6, 8, 12, 16];
 
-    let a = &cfg.agent;
-    let mut env = CartPole::new(cfg.env.id);
-    let total_episodes = cfg.train.episodes;
-    let mut episodes = Vec::with_capacity(total_episodes as usize);
-    let mut total_steps: u64 = 0;
-    for episode in 0..total_episodes {
-        let mean_max_q = mean_max_q(&agent, &probes);
-        let probe_q =
-            cfg.train.q_probe_interval > 0 && (episode + 1) % cfg.train.q_probe_interval == 0;
-        let mut state = env.reset(&mut reset_rng);
-        let (mut ret, mut length, mut loss_sum, mut updates) = (0.0, 0u32, 0.0f64, 0u32);
-        // β anneals from per_beta_start at the first episode to per_beta_end at the last.
-        let progress = f64::from(episode) / f64::from(total_episodes.saturating_sub(1).max(1));
-        loop {
-            let action = agent.act(&state, a.epsilon, &mut policy_rng);
-            let step = env.step(action);
-            agent.remember(Transition {
-                state,
-                action,
-                reward: step.reward as f32,
-                next_state: step.observation,
-                terminated: step.terminated,
-                truncated: step.truncated,
-            });
-            total_steps += 1;
-            match agent.update(progress, &mut replay_rng) {
-                Ok(Some(l)) => {
-                    loss_sum += f64::from(l);
-                    updates += 1;
+/// Train one agent as configured. `on_progress` gets the fraction of the run done (0–1) after
+/// every training episode.
+pub fn train(
+    cfg: &RunConfig,
+    on_progress: &(dyn Fn(f64) + Sync),
+) -> Result<RunOutcome, TrainError> {
+    if let Err(m) = check_supported(&cfg.env, &cfg.agent) {
+        panic!("unsupported configuration reached training: {m}");
+    }
+    let dueling = cfg.agent.variant.dueling;
+    macro_rules! mlp {
+        ($($n:literal)*) => {
+            match cfg.env.observe_len() {
+                $($n => if dueling {
+                    Loop::<DuelingQNet<$n, 2>, f32, $n, 2>::run(cfg, on_progress)
+                } else {
+                    Loop::<QNetMlp<$n, 2>, f32, $n, 2>::run(cfg, on_progress)
+                },)*
+                n => unreachable!("checked: {n}"),
+            }
+        };
+    }
+    macro_rules! minatar {
+        ($($c:literal)*) => {
+            match cfg.env.observe_len() / 100 {
+                $($c => if dueling {
+                    Loop::<MinAtarDuelingQNet<$c, {9 * $c}, {minatar_input($c)}, 6>, u8, {minatar_input($c)}, 6>::run(cfg, on_progress)
+                } else {
+                    Loop::<MinAtarQNet<$c, {9 * $c}, {minatar_input($c)}, 6>, u8, {minatar_input($c)}, 6>::run(cfg, on_progress)
+                },)*
+                c => unreachable!("MinAtar games have 4, 6, 7 or 10 channels, not {c}"),
+            }
+        };
+    }
+    match cfg.env.id {
+        EnvId::CartPole(_) => mlp!(2 4 6 8 12 16),
+        EnvId::MinAtar(_) => todo!("conv"),
+    }
+}
+
+impl EnvConfig {
+    /// Scalars in one (stacked) observation.
+    pub fn observe_len(&self) -> usize {
+        let frame = match (self.id, self.observe) {
+            (EnvId::CartPole(_), env::Observe::Full) => 4,
+            (EnvId::CartPole(_), env::Observe::Positions) => 2,
+            (EnvId::MinAtar(g), _) => g.channels() * 100,
+        };
+        frame * self.frame_stack
+    }
+}
+
+/// Build an env of element type `E` from `spec`, seeded (where it owns its RNG) from `stream`.
+fn make_env<E: ObsElem>(spec: &EnvSpec, seed: [u8; 32], s: Stream) -> Box<dyn Env<Elem = E>> {
+    let env_seed = stream(seed, s).next_u32();
+    let any: Box<dyn std::any::Any> = match env::make(spec, env_seed) {
+        AnyEnv::Vector(e) => Box::new(e),
+        AnyEnv::Pixels(e) => Box::new(e),
+    };
+    *any.downcast::<Box<dyn Env<Elem = E>>>()
+        .expect("the dispatch picks the element type of the env")
+}
+
+/// The training loop for network kind `N` over observations of `E`.
+struct Loop<N, E, const IN: usize, const ACT: usize>(std::marker::PhantomData<(N, E)>);
+
+/// Counters of the episode in progress.
+#[derive(Default)]
+struct EpisodeTally {
+    ret: f64,
+    length: u32,
+    loss_sum: f64,
+    updates: u32,
+}
+
+impl<N, E, const IN: usize, const ACT: usize> Loop<N, E, IN, ACT>
+where
+    N: QNetKind<E, IN, ACT>,
+    E: ObsElem,
+{
+    fn run(cfg: &RunConfig, on_progress: &(dyn Fn(f64) + Sync)) -> Result<RunOutcome, TrainError> {
+        let start = Instant::now();
+        let seed = run_seed(cfg);
+        let spec = cfg.env.spec();
+        let mut env: Box<dyn Env<Elem = E>> = make_env(&spec, seed, Stream::TrainEnvSeed);
+        assert_eq!(
+            env.num_actions(),
+            ACT,
+            "the dispatch matches the env's actions"
+        );
+        let frame_len = env.obs_shape().len() / cfg.env.frame_stack;
+        let mut reset_rng = stream(seed, Stream::EnvReset);
+        let mut policy_rng = stream(seed, Stream::Policy);
+        let mut replay_rng = stream(seed, Stream::Replay);
+        let init_seed = u64::from_le_bytes(seed[..8].try_into().expect("8 bytes"));
+        let mut agent: DqnAgent<N, E, IN, ACT> = DqnAgent::new(
+            Cpu::seed_from_u64(init_seed),
+            &cfg.agent,
+            &mut stream(seed, Stream::WeightInit),
+            frame_len,
+            cfg.env.frame_stack,
+        );
+        let probes = Self::probe_states(cfg, &spec);
+        let mut q_rollout_rng = stream(seed, Stream::QRollout);
+        let mut periodic = PeriodicEval::new(cfg, &spec, seed);
+
+        let (a, t) = (&cfg.agent, &cfg.train);
+        let max_episodes = t.episodes.unwrap_or(u32::MAX);
+        let budget = t.steps.unwrap_or(u64::MAX);
+        let mut episodes = Vec::new();
+        let mut evaluations = Vec::new();
+        let mut total_steps: u64 = 0;
+        let mut obs = vec![E::default(); env.obs_shape().len()];
+        let mut next = obs.clone();
+        let mut episode = 0u32;
+        'training: while episode < max_episodes && total_steps < budget {
+            let mean_max_q = mean_max_q(&agent, &probes);
+            env.reset_into(&mut reset_rng, &mut obs);
+            agent.begin_episode(&obs);
+            let mut tally = EpisodeTally::default();
+            // β anneals from per_beta_start at the first episode (or step) to per_beta_end at
+            // the last.
+            let progress_at = |steps: u64| match t.steps {
+                Some(b) => steps as f64 / b as f64,
+                None => f64::from(episode) / f64::from(max_episodes.saturating_sub(1).max(1)),
+            };
+            loop {
+                let action = if total_steps < a.learning_starts {
+                    policy_rng.gen_range(0..ACT)
+                } else {
+                    agent.act(&obs, a.epsilon_at(total_steps), &mut policy_rng)
+                };
+                let step = env.step_into(action, &mut next);
+                agent.remember(
+                    action,
+                    step.reward as f32,
+                    &next,
+                    step.terminated,
+                    step.truncated,
+                );
+                total_steps += 1;
+                if total_steps >= a.learning_starts && total_steps % a.update_period == 0 {
+                    match agent.update(progress_at(total_steps), &mut replay_rng) {
+                        Ok(Some(l)) => {
+                            tally.loss_sum += f64::from(l);
+                            tally.updates += 1;
+                        }
+                        Ok(None) => {}
+                        Err(source) => {
+                            return Err(TrainError::Agent {
+                                episode,
+                                step: total_steps,
+                                source,
+                            })
+                        }
+                    }
                 }
-                Ok(None) => {}
-                Err(source) => {
-                    return Err(TrainError::Agent {
-                        episode,
-                        step: total_steps,
-                        source,
-                    })
+                if agent.sync_due(SyncUnit::Steps, u64::from(episode), total_steps) {
+                    agent.sync_target();
+                }
+                if let Some(point) = periodic.due(&agent, total_steps) {
+                    evaluations.push(point);
+                }
+                tally.ret += step.reward;
+                tally.length += 1;
+                std::mem::swap(&mut obs, &mut next);
+                if total_steps >= budget && !step.done() {
+                    break 'training; // the budget cuts this episode: not recorded
+                }
+                if step.done() {
+                    break;
                 }
             }
-            if agent.sync_due(SyncUnit::Steps, u64::from(episode), total_steps) {
+            if agent.sync_due(SyncUnit::Episodes, u64::from(episode), total_steps) {
                 agent.sync_target();
             }
-            ret += step.reward;
-            length += 1;
-            state = step.observation;
-            if step.done() {
-                break;
-            }
-        }
-        if agent.sync_due(SyncUnit::Episodes, u64::from(episode), total_steps) {
-            agent.sync_target();
-        }
-        let q = if probe_q {
-            q_accuracy(&agent, cfg, &mut q_rollout_rng)
-        } else {
-            QAccuracy::NAN
-        };
-        episodes.push(EpisodeRecord {
-            episode,
-            ret,
-            length,
-            steps: total_steps,
-            loss: if updates > 0 {
-                loss_sum / f64::from(updates)
+            let probe_q = t.q_probe_interval > 0 && (episode + 1) % t.q_probe_interval == 0;
+            let q = if probe_q {
+                q_accuracy(&agent, cfg, seed, &mut q_rollout_rng)
             } else {
-                f64::NAN
-            },
-            epsilon: a.epsilon,
-            mean_max_q,
-            q_pred: q.predicted,
-            q_mc: q.actual,
-            q_abs_err: q.abs_err,
-            wall_s: start.elapsed().as_secs_f64(),
-        });
-        on_episode();
-    }
-
-    let mut eval_rng = stream(seed, Stream::EvalReset);
-    let eval_returns = (0..cfg.train.eval_episodes)
-        .map(|_| greedy_episode(&agent, &mut env, &mut eval_rng))
-        .collect();
-    Ok(RunOutcome {
-        episodes,
-        eval_returns,
-        env_steps: total_steps,
-        wall_s: start.elapsed().as_secs_f64(),
-    })
-}
-
-/// One episode with ε = 0; returns its total reward.
-fn greedy_episode<M: QFunction<4, 2>>(
-    agent: &DqnAgent<M, 4, 2>,
-    env: &mut CartPole,
-    rng: &mut ChaCha8Rng,
-) -> f64 {
-    let mut state = env.reset(rng);
-    let mut ret = 0.0;
-    loop {
-        let step = env.step(agent.act(&state, 0.0, rng));
-        ret += step.reward;
-        state = step.observation;
-        if step.done() {
-            return ret;
+                QAccuracy::NAN
+            };
+            episodes.push(EpisodeRecord {
+                episode,
+                ret: tally.ret,
+                length: tally.length,
+                steps: total_steps,
+                loss: if tally.updates > 0 {
+                    tally.loss_sum / f64::from(tally.updates)
+                } else {
+                    f64::NAN
+                },
+                epsilon: a.epsilon_at(total_steps),
+                mean_max_q,
+                q_pred: q.predicted,
+                q_mc: q.actual,
+                q_abs_err: q.abs_err,
+                wall_s: start.elapsed().as_secs_f64(),
+            });
+            episode += 1;
+            on_progress(match t.steps {
+                Some(b) => total_steps as f64 / b as f64,
+                None => f64::from(episode) / f64::from(max_episodes),
+            });
         }
-    }
-}
 
-/// States visited by a uniformly random policy before training: the held-out set on which
-/// the DQN paper tracks the average predicted max-Q.
-fn probe_states(cfg: &RunConfig, rng: &mut ChaCha8Rng) -> Vec<[f32; 4]> {
-    use rand::Rng;
-    let mut env = CartPole::new(cfg.env.id);
-    let mut states = Vec::with_capacity(cfg.train.probe_states);
-    while states.len() < cfg.train.probe_states {
-        let mut s = env.reset(rng);
-        loop {
-            states.push(s);
-            let step = env.step(rng.gen_range(0..2));
-            s = step.observation;
-            if step.done() || states.len() >= cfg.train.probe_states {
-                break;
+        let mut eval_env = make_env::<E>(&spec, seed, Stream::EvalEnvSeed);
+        let mut eval_rng = stream(seed, Stream::EvalReset);
+        let eval_returns = (0..t.eval_episodes)
+            .map(|_| eval_episode(&agent, &mut *eval_env, t.eval_epsilon, &mut eval_rng))
+            .collect();
+        Ok(RunOutcome {
+            episodes,
+            eval_returns,
+            evaluations,
+            env_steps: total_steps,
+            replay_bytes_per_transition: agent.replay_bytes_per_transition(),
+            wall_s: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Observations visited by a uniformly random policy before training: the held-out set on
+    /// which the DQN paper tracks the average predicted max-Q; laid end to end.
+    fn probe_states(cfg: &RunConfig, spec: &EnvSpec) -> Vec<E> {
+        let pseed = probe_seed(cfg);
+        let mut rng = stream(pseed, Stream::Probe);
+        let mut env = make_env::<E>(spec, pseed, Stream::ProbeEnvSeed);
+        let n = env.obs_shape().len();
+        let mut states: Vec<E> = Vec::with_capacity(cfg.train.probe_states * n);
+        let mut obs = vec![E::default(); n];
+        while states.len() < cfg.train.probe_states * n {
+            env.reset_into(&mut rng, &mut obs);
+            loop {
+                states.extend_from_slice(&obs);
+                let step = env.step_into(rng.gen_range(0..ACT), &mut obs);
+                if step.done() || states.len() >= cfg.train.probe_states * n {
+                    break;
+                }
             }
         }
+        states
     }
-    states
 }
 
-fn mean_max_q<M: QFunction<4, 2>>(agent: &DqnAgent<M, 4, 2>, probes: &[[f32; 4]]) -> f64 {
+/// Evaluation during training: every `eval_interval` env steps, `eval_episodes` episodes with
+/// ε = `eval_epsilon` on an env and RNG of its own (so it never changes training).
+struct PeriodicEval<E> {
+    interval: u64,
+    episodes: u32,
+    epsilon: f64,
+    env: Option<Box<dyn Env<Elem = E>>>,
+    rng: ChaCha8Rng,
+}
+
+impl<E: ObsElem> PeriodicEval<E> {
+    fn new(cfg: &RunConfig, spec: &EnvSpec, seed: [u8; 32]) -> Self {
+        let t = &cfg.train;
+        PeriodicEval {
+            interval: t.eval_interval,
+            episodes: t.eval_episodes,
+            epsilon: t.eval_epsilon,
+            env: (t.eval_interval > 0).then(|| make_env(spec, seed, Stream::PeriodicEvalEnvSeed)),
+            rng: stream(seed, Stream::PeriodicEval),
+        }
+    }
+
+    fn due<N, const IN: usize, const ACT: usize>(
+        &mut self,
+        agent: &DqnAgent<N, E, IN, ACT>,
+        steps: u64,
+    ) -> Option<EvalPoint>
+    where
+        N: QNetKind<E, IN, ACT>,
+    {
+        let env = self.env.as_mut()?;
+        if steps % self.interval != 0 {
+            return None;
+        }
+        let returns = (0..self.episodes)
+            .map(|_| eval_episode(agent, &mut **env, self.epsilon, &mut self.rng))
+            .collect();
+        Some(EvalPoint { steps, returns })
+    }
+}
+
+/// Evaluation episodes of envs without a time limit are cut here (27,000 agent steps: the
+/// 108,000-frame cap of Atari evaluation protocols).
+pub const EVAL_STEP_CAP: u32 = 27_000;
+
+/// One episode with ε-greedy actions (`epsilon = 0`: greedy); returns its total reward.
+fn eval_episode<N, E, const IN: usize, const ACT: usize>(
+    agent: &DqnAgent<N, E, IN, ACT>,
+    env: &mut dyn Env<Elem = E>,
+    epsilon: f64,
+    rng: &mut ChaCha8Rng,
+) -> f64
+where
+    N: QNetKind<E, IN, ACT>,
+    E: ObsElem,
+{
+    let mut obs = vec![E::default(); env.obs_shape().len()];
+    env.reset_into(rng, &mut obs);
+    let cap = env.time_limit().unwrap_or(EVAL_STEP_CAP);
+    let mut ret = 0.0;
+    for _ in 0..cap {
+        let step = env.step_into(agent.act(&obs, epsilon, rng), &mut obs);
+        ret += step.reward;
+        if step.done() {
+            break;
+        }
+    }
+    ret
+}
+
+fn mean_max_q<N, E, const IN: usize, const ACT: usize>(
+    agent: &DqnAgent<N, E, IN, ACT>,
+    probes: &[E],
+) -> f64
+where
+    N: QNetKind<E, IN, ACT>,
+    E: ObsElem,
+{
     if probes.is_empty() {
         return f64::NAN;
     }
     let q = agent.q_values(probes);
-    let sum: f64 = q.chunks(2).map(|row| f64::from(row[0].max(row[1]))).sum();
-    sum / probes.len() as f64
+    let rows = q.len() / ACT;
+    let sum: f64 = q
+        .chunks(ACT)
+        .map(|row| f64::from(row.iter().copied().fold(f32::NEG_INFINITY, f32::max)))
+        .sum();
+    sum / rows as f64
 }
 
 /// Predicted against actual discounted value of the greedy policy (van Hasselt et al. 2015).
@@ -288,37 +504,49 @@ impl QAccuracy {
     };
 }
 
+/// States measured by a Q probe in envs without a registered time limit.
+const Q_PROBE_STATES: u32 = 1000;
+
 /// Roll out the current network greedily (ε = 0, no learning) from a fresh start and compare,
-/// over the first `time_limit` states, its `Q(s_t, a_t)` with the discounted return
-/// `G_t = Σ_k γ^k r_{t+k}` actually obtained.
+/// over the first `time_limit` states (1000 without one), its `Q(s_t, a_t)` with the discounted
+/// return `G_t = Σ_k γ^k r_{t+k}` actually obtained.
 ///
 /// The rollout ignores the time limit and continues `H` steps past the measured states, with
 /// `γ^H < 10⁻³`, so every `G_t` is the return of the untruncated discounted MDP — the quantity
 /// Q-learning estimates — up to a relative error below 10⁻³. (With the chapter's
 /// `bootstrap_mask = "done"`, Q is also cut at time limits, which shows up here as
 /// underestimation.)
-fn q_accuracy<M: QFunction<4, 2>>(
-    agent: &DqnAgent<M, 4, 2>,
+fn q_accuracy<N, E, const IN: usize, const ACT: usize>(
+    agent: &DqnAgent<N, E, IN, ACT>,
     cfg: &RunConfig,
+    seed: [u8; 32],
     rng: &mut ChaCha8Rng,
-) -> QAccuracy {
+) -> QAccuracy
+where
+    N: QNetKind<E, IN, ACT>,
+    E: ObsElem,
+{
     let gamma = cfg.agent.gamma;
-    let measured = cfg.env.id.time_limit() as usize;
+    let measured = cfg.env.time_limit().unwrap_or(Q_PROBE_STATES) as usize;
     let horizon = if gamma < 1.0 {
         ((1e-3f64).ln() / gamma.ln()).ceil().min(10_000.0) as usize
     } else {
         10_000
     };
-    let mut env = CartPole::without_time_limit(cfg.env.id);
-    let mut state = env.reset(rng);
+    let spec = EnvSpec {
+        unlimited: true,
+        ..cfg.env.spec()
+    };
+    let mut env = make_env::<E>(&spec, seed, Stream::QRolloutEnvSeed);
+    let mut obs = vec![E::default(); env.obs_shape().len()];
+    env.reset_into(rng, &mut obs);
     let (mut predicted, mut rewards) = (Vec::new(), Vec::new());
     for _ in 0..measured + horizon {
-        let q = agent.q_values(std::slice::from_ref(&state));
+        let q = agent.q_values(&obs);
         let action = crate::agent::argmax(&q);
-        let step = env.step(action);
+        let step = env.step_into(action, &mut obs);
         predicted.push(f64::from(q[action]));
         rewards.push(step.reward);
-        state = step.observation;
         if step.terminated {
             break;
         }

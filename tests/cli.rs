@@ -118,7 +118,7 @@ fn smoke_sweep_writes_every_output_and_each_parses() {
     for d in run_dirs {
         let cfg: RunConfig =
             serde_json::from_slice(&std::fs::read(d.join("config.json")).unwrap()).unwrap();
-        assert_eq!(cfg.train.episodes, 30);
+        assert_eq!(cfg.train.episodes, Some(30));
         let info: serde_json::Value =
             serde_json::from_slice(&std::fs::read(d.join("run.json")).unwrap()).unwrap();
         assert_eq!(info["status"], "ok", "{}", d.display());

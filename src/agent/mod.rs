@@ -4,17 +4,20 @@
 //! (compile-time shapes), [`TargetRule`] picks the max or Double-DQN target, and the replay is
 //! uniform or prioritized. The update rule lives in [`DqnAgent::update`], on one screen.
 
+pub mod frames;
 pub mod network;
 pub mod prioritized;
 pub mod replay;
 
-use crate::config::{AgentConfig, BootstrapMask, LossKind, SyncUnit};
-use dfdx::optim::Adam;
+use crate::config::{AgentConfig, BootstrapMask, LossKind, OptimizerKind, SyncUnit};
+use crate::env::ObsElem;
+use dfdx::optim::{Adam, RMSprop};
 use dfdx::prelude::*;
-use network::{Batch, QFunction};
-use prioritized::{PerConfig, PrioritizedReplay};
+use frames::{FrameReplay, Sampled};
+use network::{Batch, QNetKind};
+use prioritized::PerConfig;
 use rand::Rng;
-use replay::{ReplayBuffer, Transition};
+use std::marker::PhantomData;
 
 /// How the bootstrap action in the TD target is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,69 +43,100 @@ fn tensor_err<E: std::fmt::Debug>(e: E) -> AgentError {
     AgentError::Tensor(format!("{e:?}"))
 }
 
-/// Uniform (the chapter's) or prioritized replay.
-enum Replay<const OBS: usize> {
-    Uniform(ReplayBuffer<Transition<OBS>>),
-    Prioritized(PrioritizedReplay<Transition<OBS>>),
+/// Adam (the chapter's) or RMSProp (the DQN and MinAtar papers').
+enum Optim<M> {
+    Adam(Adam<M, f32, Cpu>),
+    RmsProp(RMSprop<M, f32, Cpu>),
 }
 
-/// A sampled minibatch: transitions, their slots (PER) and importance weights (1 for uniform).
-struct Minibatch<const OBS: usize> {
-    items: Vec<Transition<OBS>>,
-    slots: Option<Vec<usize>>,
-    weights: Vec<f32>,
+impl<M: TensorCollection<f32, Cpu>> Optim<M> {
+    fn new(net: &M, cfg: &AgentConfig) -> Self {
+        match cfg.optimizer {
+            OptimizerKind::Adam => Optim::Adam(Adam::new(
+                net,
+                AdamConfig {
+                    lr: cfg.lr,
+                    ..Default::default()
+                },
+            )),
+            // PyTorch's RMSprop(alpha, eps, centered), as MinAtar's dqn.py configures it.
+            OptimizerKind::Rmsprop => Optim::RmsProp(RMSprop::new(
+                net,
+                RMSpropConfig {
+                    lr: cfg.lr,
+                    alpha: cfg.rms_alpha,
+                    eps: cfg.rms_eps,
+                    momentum: None,
+                    centered: cfg.rms_centered,
+                    weight_decay: None,
+                },
+            )),
+        }
+    }
+
+    fn step(&mut self, net: &mut M, grads: &Gradients<f32, Cpu>) -> Result<(), AgentError> {
+        match self {
+            Optim::Adam(o) => o.update(net, grads).map_err(tensor_err),
+            Optim::RmsProp(o) => o.update(net, grads).map_err(tensor_err),
+        }
+    }
 }
 
-/// A DQN-family agent with online network `M`, `OBS` observations and `ACT` actions.
-pub struct DqnAgent<M, const OBS: usize, const ACT: usize> {
+/// A DQN-family agent with network kind `N` over observations of `E`, network input width
+/// `IN` and `ACT` actions.
+pub struct DqnAgent<N: QNetKind<E, IN, ACT>, E: ObsElem, const IN: usize, const ACT: usize> {
     dev: Cpu,
-    qnet: M,
-    qnet_target: M,
-    optimizer: Adam<M, f32, Cpu>,
+    qnet: N::Built,
+    qnet_target: N::Built,
+    optimizer: Optim<N::Built>,
     grads: Option<Gradients<f32, Cpu>>,
-    replay: Replay<OBS>,
+    replay: FrameReplay<E>,
     rule: TargetRule,
     cfg: AgentConfig,
     per: PerConfig,
+    /// Scalars in one (stacked) observation.
+    obs_len: usize,
+    kind: PhantomData<N>,
 }
 
-impl<M: QFunction<OBS, ACT>, const OBS: usize, const ACT: usize> DqnAgent<M, OBS, ACT> {
-    /// Build the agent. `dev` (dfdx's own init) and `init_rng` (DeZero init) must be seeded
-    /// from the run's RNG.
-    pub fn new<B: BuildOnDevice<Cpu, f32, Built = M>>(
+impl<N, E, const IN: usize, const ACT: usize> DqnAgent<N, E, IN, ACT>
+where
+    N: QNetKind<E, IN, ACT>,
+    E: ObsElem,
+{
+    /// Build the agent for observations of `frames × frame_len` scalars (`frames` stacked
+    /// frames). `dev` (dfdx's own init) and `init_rng` (DeZero init) must be seeded from the
+    /// run's RNG.
+    pub fn new(
         dev: Cpu,
         cfg: &AgentConfig,
         init_rng: &mut impl Rng,
+        frame_len: usize,
+        frames: usize,
     ) -> Self {
-        let qnet = network::build::<B, _>(&dev, cfg.init, init_rng);
+        let qnet = network::build::<N, _>(&dev, cfg.init, init_rng);
         // As the chapter: the target net starts as its own random network and first becomes a
         // copy at the first sync (end of episode 0). The DQN paper starts it as a copy (θ⁻ = θ);
         // the two differ only in updates made before that first sync.
-        let qnet_target = network::build::<B, _>(&dev, cfg.init, init_rng);
-        let optimizer = Adam::new(
-            &qnet,
-            AdamConfig {
-                lr: cfg.lr,
-                ..Default::default()
-            },
-        );
+        let qnet_target = network::build::<N, _>(&dev, cfg.init, init_rng);
         let per = PerConfig {
             alpha: cfg.per_alpha,
             beta_start: cfg.per_beta_start,
             beta_end: cfg.per_beta_end,
             eps: cfg.per_eps,
         };
-        let replay = if cfg.variant.per {
-            Replay::Prioritized(PrioritizedReplay::new(cfg.buffer_size, per))
-        } else {
-            Replay::Uniform(ReplayBuffer::new(cfg.buffer_size))
-        };
+        let replay = FrameReplay::new(
+            cfg.buffer_size,
+            frame_len,
+            frames,
+            cfg.variant.per.then_some(per),
+        );
         DqnAgent {
             grads: Some(qnet.alloc_grads()),
+            optimizer: Optim::new(&qnet, cfg),
             dev,
             qnet,
             qnet_target,
-            optimizer,
             replay,
             rule: if cfg.variant.double {
                 TargetRule::Double
@@ -111,37 +145,54 @@ impl<M: QFunction<OBS, ACT>, const OBS: usize, const ACT: usize> DqnAgent<M, OBS
             },
             cfg: cfg.clone(),
             per,
+            obs_len: frame_len * frames,
+            kind: PhantomData,
         }
     }
 
-    /// Q-values of a batch of states under the online network, row-major `states.len() × ACT`.
-    pub fn q_values(&self, states: &[[f32; OBS]]) -> Vec<f32> {
-        forward(&self.dev, &self.qnet, states)
+    /// Q-values of observations laid end to end, under the online network; row-major
+    /// `n × ACT`.
+    pub fn q_values(&self, observations: &[E]) -> Vec<f32> {
+        self.qnet
+            .forward(self.encode(observations.chunks_exact(self.obs_len)))
+            .as_vec()
     }
 
     /// The chapter's `get_action`: a uniform random action with probability ε, else greedy.
-    pub fn act<R: Rng + ?Sized>(&self, state: &[f32; OBS], epsilon: f64, rng: &mut R) -> usize {
+    pub fn act<R: Rng + ?Sized>(&self, obs: &[E], epsilon: f64, rng: &mut R) -> usize {
         if rng.gen::<f64>() < epsilon {
             rng.gen_range(0..ACT)
         } else {
-            argmax(&self.q_values(std::slice::from_ref(state)))
+            argmax(&self.q_values(obs))
         }
     }
 
-    /// Store a transition.
-    pub fn remember(&mut self, t: Transition<OBS>) {
-        match &mut self.replay {
-            Replay::Uniform(b) => b.push(t),
-            Replay::Prioritized(b) => b.push(t),
-        }
+    /// Start an episode in replay with its first observation.
+    pub fn begin_episode(&mut self, obs: &[E]) {
+        self.replay.begin_episode(obs);
+    }
+
+    /// Store the transition from the last observation by `action` to `next_obs`.
+    pub fn remember(
+        &mut self,
+        action: usize,
+        reward: f32,
+        next_obs: &[E],
+        terminated: bool,
+        truncated: bool,
+    ) {
+        self.replay
+            .push(action, reward, next_obs, terminated, truncated);
     }
 
     /// Transitions stored so far.
     pub fn replay_len(&self) -> usize {
-        match &self.replay {
-            Replay::Uniform(b) => b.len(),
-            Replay::Prioritized(b) => b.len(),
-        }
+        self.replay.len()
+    }
+
+    /// Replay memory per stored transition, in bytes.
+    pub fn replay_bytes_per_transition(&self) -> f64 {
+        self.replay.bytes_per_transition()
     }
 
     /// `sync_qnet`: deep copy of the online weights into the target network.
@@ -177,18 +228,17 @@ impl<M: QFunction<OBS, ACT>, const OBS: usize, const ACT: usize> DqnAgent<M, OBS
         rng: &mut R,
     ) -> Result<Option<f32>, AgentError> {
         let b = self.cfg.batch_size;
-        if self.replay_len() < b {
+        if self.replay.len() < b {
             return Ok(None);
         }
-        let batch = self.sample(b, progress, rng);
-        let states: Vec<[f32; OBS]> = batch.items.iter().map(|t| t.state).collect();
-        let next_states: Vec<[f32; OBS]> = batch.items.iter().map(|t| t.next_state).collect();
+        let batch = self.replay.sample(b, self.per.beta_at(progress), rng);
+        let (states, next_states) = self.batch_inputs(&batch);
 
         // Targets, computed outside the tape.
-        let next_q_target = forward(&self.dev, &self.qnet_target, &next_states);
+        let next_q_target = self.qnet_target.forward(next_states.clone()).as_vec();
         let next_q_online = match self.rule {
             TargetRule::Max => None,
-            TargetRule::Double => Some(forward(&self.dev, &self.qnet, &next_states)),
+            TargetRule::Double => Some(self.qnet.forward(next_states).as_vec()),
         };
         let gamma = self.cfg.gamma as f32;
         let targets: Vec<f32> = batch
@@ -206,15 +256,15 @@ impl<M: QFunction<OBS, ACT>, const OBS: usize, const ACT: usize> DqnAgent<M, OBS
             })
             .collect();
 
-        // Prediction with the tape, loss, Adam step.
-        let x: Batch<OBS> = self.dev.tensor_from_vec(states.concat(), (b, Const));
-        let actions = self
-            .dev
-            .tensor_from_vec(batch.items.iter().map(|t| t.action).collect(), (b,));
+        // Prediction with the tape, loss, optimizer step.
+        let actions = self.dev.tensor_from_vec(
+            batch.items.iter().map(|t| t.action as usize).collect(),
+            (b,),
+        );
         let y = self.dev.tensor_from_vec(targets.clone(), (b,));
         let w = self.dev.tensor_from_vec(batch.weights.clone(), (b,));
         let grads = self.grads.take().unwrap_or_else(|| self.qnet.alloc_grads());
-        let q = self.qnet.forward_mut(x.traced(grads)).select(actions);
+        let q = self.qnet.forward_mut(states.traced(grads)).select(actions);
         let q_now = q.as_vec();
         let per_sample = match self.cfg.loss {
             LossKind::Mse => (q - y).square(),
@@ -226,39 +276,46 @@ impl<M: QFunction<OBS, ACT>, const OBS: usize, const ACT: usize> DqnAgent<M, OBS
             return Err(AgentError::NonFiniteLoss(loss_value));
         }
         let mut grads = loss.backward();
-        self.optimizer
-            .update(&mut self.qnet, &grads)
-            .map_err(tensor_err)?;
+        self.optimizer.step(&mut self.qnet, &grads)?;
         self.qnet.zero_grads(&mut grads);
         self.grads = Some(grads);
 
-        if let (Replay::Prioritized(buffer), Some(slots)) = (&mut self.replay, &batch.slots) {
+        if let Some(slots) = &batch.slots {
             let td: Vec<f64> = targets
                 .iter()
                 .zip(&q_now)
                 .map(|(y, q)| f64::from(y - q))
                 .collect();
-            buffer.update_priorities(slots, &td)?;
+            self.replay.update_priorities(slots, &td)?;
         }
         Ok(Some(loss_value))
     }
 
-    fn sample<R: Rng + ?Sized>(&self, b: usize, progress: f64, rng: &mut R) -> Minibatch<OBS> {
-        match &self.replay {
-            Replay::Uniform(buffer) => Minibatch {
-                items: buffer.sample(b, rng),
-                slots: None,
-                weights: vec![1.0; b],
-            },
-            Replay::Prioritized(buffer) => {
-                let s = buffer.sample(b, self.per.beta_at(progress), rng);
-                Minibatch {
-                    items: s.items,
-                    slots: Some(s.indices),
-                    weights: s.weights.iter().map(|w| *w as f32).collect(),
-                }
-            }
+    /// The network inputs of the sampled states and next states.
+    fn batch_inputs(&self, batch: &Sampled) -> (Batch<IN>, Batch<IN>) {
+        let mut obs = vec![E::default(); self.obs_len * batch.items.len()];
+        let mut next = obs.clone();
+        let rows = obs
+            .chunks_exact_mut(self.obs_len)
+            .zip(next.chunks_exact_mut(self.obs_len));
+        for (t, (s, s2)) in batch.items.iter().zip(rows) {
+            self.replay.write_observation(t, false, s);
+            self.replay.write_observation(t, true, s2);
         }
+        (
+            self.encode(obs.chunks_exact(self.obs_len)),
+            self.encode(next.chunks_exact(self.obs_len)),
+        )
+    }
+
+    /// Encode observations into one input batch for the network.
+    fn encode<'a>(&self, observations: impl ExactSizeIterator<Item = &'a [E]>) -> Batch<IN> {
+        let n = observations.len();
+        let mut input = vec![0.0f32; n * IN];
+        for (obs, row) in observations.zip(input.chunks_exact_mut(IN)) {
+            N::encode(obs, row);
+        }
+        self.dev.tensor_from_vec(input, (n, Const))
     }
 }
 
@@ -277,16 +334,6 @@ pub fn td_target(
     }
     let a_star = argmax(q_online_next.unwrap_or(q_target_next));
     reward + gamma * q_target_next[a_star]
-}
-
-/// Forward a batch of states without a tape; row-major `states.len() × ACT`.
-fn forward<M: QFunction<OBS, ACT>, const OBS: usize, const ACT: usize>(
-    dev: &Cpu,
-    net: &M,
-    states: &[[f32; OBS]],
-) -> Vec<f32> {
-    let x: Batch<OBS> = dev.tensor_from_vec(states.concat(), (states.len(), Const));
-    net.forward(x).as_vec()
 }
 
 /// Index of the largest value; the first one on ties (as `np.argmax`).

@@ -99,6 +99,29 @@ impl<M, const OBS: usize, const ACT: usize> QFunction<OBS, ACT> for M where
 {
 }
 
+/// A kind of Q-network for observations of element type `E`: a dfdx builder whose built
+/// module maps `Batch<IN>` to `Batch<ACT>`, plus the host-side encoding of one observation
+/// into the network's `IN` input values (a copy for the MLP; im2col patches for a CNN, whose
+/// first layer then needs no gradient with respect to its input).
+pub trait QNetKind<E, const IN: usize, const ACT: usize>:
+    BuildOnDevice<Cpu, f32, Built: QFunction<IN, ACT>>
+{
+    /// Write the `IN` network inputs of one observation (`obs` as the env writes it).
+    fn encode(obs: &[E], out: &mut [f32]);
+}
+
+impl<const OBS: usize, const ACT: usize> QNetKind<f32, OBS, ACT> for QNetMlp<OBS, ACT> {
+    fn encode(obs: &[f32], out: &mut [f32]) {
+        out.copy_from_slice(obs);
+    }
+}
+
+impl<const OBS: usize, const ACT: usize> QNetKind<f32, OBS, ACT> for DuelingQNet<OBS, ACT> {
+    fn encode(obs: &[f32], out: &mut [f32]) {
+        out.copy_from_slice(obs);
+    }
+}
+
 /// Build a network on `dev` and initialise its weights as `init` says.
 ///
 /// [`WeightInit::Uniform`] keeps dfdx's initialisation (seeded by `dev`); [`WeightInit::Dezero`]

@@ -267,6 +267,15 @@ impl<T: Clone> PrioritizedReplay<T> {
         self.items.get(index)
     }
 
+    /// The oldest stored transition (the next to be overwritten once full).
+    pub fn oldest(&self) -> Option<&T> {
+        if self.items.len() < self.capacity {
+            self.items.first()
+        } else {
+            self.items.get(self.next)
+        }
+    }
+
     /// Stored priority `p^α` of slot `index` (0 for an empty slot). Panics if
     /// `index >= capacity`.
     pub fn priority(&self, index: usize) -> f64 {

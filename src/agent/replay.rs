@@ -69,6 +69,15 @@ impl<T: Clone> ReplayBuffer<T> {
             .collect()
     }
 
+    /// The oldest stored entry (the next to be overwritten once full).
+    pub fn oldest(&self) -> Option<&T> {
+        self.items.get(if self.items.len() < self.capacity {
+            0
+        } else {
+            self.next
+        })
+    }
+
     /// The stored entries, oldest first.
     pub fn iter_oldest_first(&self) -> impl Iterator<Item = &T> {
         let (newer, older) = self.items.split_at(self.next.min(self.items.len()));

@@ -4,7 +4,7 @@
 //! The internal state is kept in `f64` exactly as Gym keeps it; observations handed to the
 //! agent are cast to `f32` as Gym's `np.array(state, dtype=np.float32)` does.
 
-use super::{Env, Step};
+use super::{Env, ObsShape, Step};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -136,18 +136,15 @@ impl CartPole {
     }
 }
 
-impl Env<4> for CartPole {
-    fn num_actions(&self) -> usize {
-        2
-    }
-
+impl CartPole {
     /// Uniform in ±0.05 for each of the four state variables, as Gym's `reset`.
-    fn reset(&mut self, rng: &mut dyn rand::RngCore) -> [f32; 4] {
+    pub fn reset(&mut self, rng: &mut dyn rand::RngCore) -> [f32; 4] {
         let state = [(); 4].map(|_| rng.gen_range(-0.05..0.05));
         self.reset_to(state)
     }
 
-    fn step(&mut self, action: usize) -> Step<[f32; 4]> {
+    /// Gym's `step`: physics, reward, `terminated`, and the `TimeLimit`'s `truncated`.
+    pub fn step(&mut self, action: usize) -> Step<[f32; 4]> {
         assert!(action < 2, "CartPole action must be 0 or 1, got {action}");
         let terminated = self.integrate(action);
         // Gym: 1.0 while in bounds and for the first out-of-bounds step; 0.0 for out-of-bounds
@@ -173,8 +170,40 @@ impl Env<4> for CartPole {
         }
     }
 
-    fn max_return(&self) -> Option<f64> {
+    /// The largest total reward of an episode: one per step up to the time limit.
+    pub fn max_return(&self) -> Option<f64> {
         self.time_limit.map(f64::from)
+    }
+}
+
+impl Env for CartPole {
+    type Elem = f32;
+
+    fn obs_shape(&self) -> ObsShape {
+        ObsShape::vector(4)
+    }
+
+    fn num_actions(&self) -> usize {
+        2
+    }
+
+    fn reset_into(&mut self, rng: &mut dyn rand::RngCore, obs: &mut [f32]) {
+        obs.copy_from_slice(&self.reset(rng));
+    }
+
+    fn step_into(&mut self, action: usize, obs: &mut [f32]) -> Step<()> {
+        let s = self.step(action);
+        obs.copy_from_slice(&s.observation);
+        Step {
+            observation: (),
+            reward: s.reward,
+            terminated: s.terminated,
+            truncated: s.truncated,
+        }
+    }
+
+    fn time_limit(&self) -> Option<u32> {
+        self.time_limit
     }
 }
 

@@ -1,13 +1,21 @@
-//! Environments the agents train on.
+//! Environments the agents train on, and the registry from `env.id` to a concrete type.
 //!
-//! [`Env`] is the interface the training loop needs: reset from the run's RNG, step with a
-//! discrete action, and the Gym-style `terminated` / `truncated` distinction. CartPole is the
-//! first implementation; a pixel environment (Atari-style frame stacks) can implement the same
-//! trait with a different observation size.
+//! [`Env`] is what the training loop needs: an observation of a fixed [`ObsShape`] written into
+//! a caller's buffer (no allocation per step), a discrete action count, a reset from the run's
+//! RNG, and Gym's `terminated` / `truncated` distinction. Implementations: Gym-exact CartPole
+//! (`f32` state vector) and MinAtar (`u8` 0/1 channels). Wrappers (frame stacking, hidden
+//! components, time limits) compose on any of them; [`make`] builds the configured stack.
 
 pub mod cartpole;
+#[path = "minatar_stub.rs"]
+pub mod minatar;
+pub mod wrappers;
 
 pub use cartpole::{CartPole, CartPoleVersion};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
 
 /// What one environment step returns (Gym 0.26 / Gymnasium semantics).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,14 +35,278 @@ impl<O> Step<O> {
     }
 }
 
-/// A discrete-action environment with a fixed-size `f32` observation of `OBS` values.
-pub trait Env<const OBS: usize> {
+/// The scalar type of observations: `f32` for state vectors, `u8` for pixels and MinAtar's
+/// 0/1 channels (stored compactly in replay, converted to `f32` only for the network).
+pub trait ObsElem: Copy + Default + PartialEq + fmt::Debug + Send + Sync + 'static {
+    fn to_f32(self) -> f32;
+}
+
+impl ObsElem for f32 {
+    fn to_f32(self) -> f32 {
+        self
+    }
+}
+
+impl ObsElem for u8 {
+    fn to_f32(self) -> f32 {
+        f32::from(self)
+    }
+}
+
+/// Shape of one observation, channel-first: `(channels, height, width)`. A state vector of
+/// `n` values is `(n, 1, 1)`; stacking `k` frames multiplies `channels` by `k`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObsShape {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl ObsShape {
+    pub const fn vector(n: usize) -> Self {
+        ObsShape {
+            channels: n,
+            height: 1,
+            width: 1,
+        }
+    }
+
+    /// Number of scalars in one observation.
+    pub const fn len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A discrete-action environment with observations of a fixed shape.
+pub trait Env: Send {
+    type Elem: ObsElem;
+    /// Shape of the observations written by [`Env::reset_into`] and [`Env::step_into`].
+    fn obs_shape(&self) -> ObsShape;
     /// Number of discrete actions.
     fn num_actions(&self) -> usize;
-    /// Start a new episode, drawing the initial state from `rng`.
-    fn reset(&mut self, rng: &mut dyn rand::RngCore) -> [f32; OBS];
-    /// Apply `action` (0-based, `< num_actions()`).
-    fn step(&mut self, action: usize) -> Step<[f32; OBS]>;
-    /// The largest total reward an episode can earn (for score normalisation), if bounded.
-    fn max_return(&self) -> Option<f64>;
+    /// Start a new episode and write its first observation into `obs`. Environments whose
+    /// randomness is their own (MinAtar: numpy's `RandomState`, seeded at construction) ignore
+    /// `rng`; the others (CartPole) draw the initial state from it.
+    fn reset_into(&mut self, rng: &mut dyn rand::RngCore, obs: &mut [Self::Elem]);
+    /// Apply `action` (0-based, `< num_actions()`) and write the next observation into `obs`.
+    fn step_into(&mut self, action: usize, obs: &mut [Self::Elem]) -> Step<()>;
+    /// The registered episode step limit, if any (CartPole-v0: 200).
+    fn time_limit(&self) -> Option<u32>;
+}
+
+impl<E: Env + ?Sized> Env for Box<E> {
+    type Elem = E::Elem;
+    fn obs_shape(&self) -> ObsShape {
+        (**self).obs_shape()
+    }
+    fn num_actions(&self) -> usize {
+        (**self).num_actions()
+    }
+    fn reset_into(&mut self, rng: &mut dyn rand::RngCore, obs: &mut [Self::Elem]) {
+        (**self).reset_into(rng, obs)
+    }
+    fn step_into(&mut self, action: usize, obs: &mut [Self::Elem]) -> Step<()> {
+        (**self).step_into(action, obs)
+    }
+    fn time_limit(&self) -> Option<u32> {
+        (**self).time_limit()
+    }
+}
+
+/// A registered environment id, as written in `env.id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EnvId {
+    /// `"CartPole-v0"` (200-step limit) or `"CartPole-v1"` (500).
+    CartPole(CartPoleVersion),
+    /// `"MinAtar/Breakout"`, `"MinAtar/SpaceInvaders"`, `"MinAtar/Freeway"`,
+    /// `"MinAtar/Asterix"`, `"MinAtar/Seaquest"`.
+    MinAtar(minatar::Game),
+}
+
+impl EnvId {
+    pub const VALID: &'static str = "\"CartPole-v0\", \"CartPole-v1\", \"MinAtar/Breakout\", \"MinAtar/SpaceInvaders\", \"MinAtar/Freeway\", \"MinAtar/Asterix\", \"MinAtar/Seaquest\"";
+
+    /// Every MinAtar game, in the order of the MinAtar paper's tables.
+    pub const MINATAR: [EnvId; 5] = [
+        EnvId::MinAtar(minatar::Game::Asterix),
+        EnvId::MinAtar(minatar::Game::Breakout),
+        EnvId::MinAtar(minatar::Game::Freeway),
+        EnvId::MinAtar(minatar::Game::Seaquest),
+        EnvId::MinAtar(minatar::Game::SpaceInvaders),
+    ];
+
+    /// The registration's "solved" average return (Gym's `reward_threshold`), if it has one.
+    pub fn reward_threshold(self) -> Option<f64> {
+        match self {
+            EnvId::CartPole(v) => Some(v.reward_threshold()),
+            EnvId::MinAtar(_) => None,
+        }
+    }
+
+    /// The registered episode step limit (CartPole's `TimeLimit`; MinAtar has none).
+    pub fn time_limit(self) -> Option<u32> {
+        match self {
+            EnvId::CartPole(v) => Some(v.time_limit()),
+            EnvId::MinAtar(_) => None,
+        }
+    }
+
+    /// The largest return an episode can earn, if bounded (CartPole: one per step).
+    pub fn max_return(self) -> Option<f64> {
+        self.time_limit().map(f64::from)
+    }
+
+    /// Camel-case MinAtar names as in `env.id` (`SpaceInvaders`).
+    fn minatar_id(game: minatar::Game) -> &'static str {
+        use minatar::Game::*;
+        match game {
+            Breakout => "Breakout",
+            SpaceInvaders => "SpaceInvaders",
+            Freeway => "Freeway",
+            Asterix => "Asterix",
+            Seaquest => "Seaquest",
+        }
+    }
+}
+
+impl fmt::Display for EnvId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvId::CartPole(v) => f.write_str(v.id()),
+            EnvId::MinAtar(g) => write!(f, "MinAtar/{}", EnvId::minatar_id(*g)),
+        }
+    }
+}
+
+impl FromStr for EnvId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        for v in [CartPoleVersion::V0, CartPoleVersion::V1] {
+            if s == v.id() {
+                return Ok(EnvId::CartPole(v));
+            }
+        }
+        if let Some(id) = EnvId::MINATAR.iter().find(|id| id.to_string() == s) {
+            return Ok(*id);
+        }
+        Err(format!(
+            "unknown environment \"{s}\"; valid: {}",
+            EnvId::VALID
+        ))
+    }
+}
+
+impl Serialize for EnvId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for EnvId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Which components of a state vector the agent observes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Observe {
+    /// The full state (the default).
+    Full,
+    /// CartPole's positions `(x, θ)` only: the velocities are hidden, so one observation is
+    /// not a Markov state (the chapter's argument for frame stacking).
+    Positions,
+}
+
+/// Everything [`make`] needs to build an environment stack.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EnvSpec {
+    pub id: EnvId,
+    pub observe: Observe,
+    pub frame_stack: usize,
+    pub max_episode_steps: Option<u32>,
+    /// MinAtar: probability of repeating the previous action (the package's 0.1).
+    pub sticky_action_prob: f64,
+    /// MinAtar: games speed up over time (the package's default, true).
+    pub difficulty_ramping: bool,
+    /// Registered time limits are lifted (to measure untruncated discounted returns).
+    pub unlimited: bool,
+}
+
+/// An environment of either observation type, as built from a config.
+pub enum AnyEnv {
+    /// State vectors (CartPole).
+    Vector(Box<dyn Env<Elem = f32>>),
+    /// Images and channel grids (MinAtar).
+    Pixels(Box<dyn Env<Elem = u8>>),
+}
+
+/// Build the configured environment: base env, then hidden components, time limit and frame
+/// stack, in that order. `seed` seeds environments that own their RNG (MinAtar).
+pub fn make(spec: &EnvSpec, seed: u32) -> AnyEnv {
+    use wrappers::{FrameStack, KeepComponents, TimeLimit};
+    fn finish<E: ObsElem>(env: Box<dyn Env<Elem = E>>, spec: &EnvSpec) -> Box<dyn Env<Elem = E>> {
+        let env: Box<dyn Env<Elem = E>> = match spec.max_episode_steps {
+            Some(limit) if !spec.unlimited => Box::new(TimeLimit::new(env, limit)),
+            _ => env,
+        };
+        if spec.frame_stack > 1 {
+            Box::new(FrameStack::new(env, spec.frame_stack))
+        } else {
+            env
+        }
+    }
+    match spec.id {
+        EnvId::CartPole(v) => {
+            let base = if spec.unlimited {
+                CartPole::without_time_limit(v)
+            } else {
+                CartPole::new(v)
+            };
+            let env: Box<dyn Env<Elem = f32>> = match spec.observe {
+                Observe::Full => Box::new(base),
+                Observe::Positions => Box::new(KeepComponents::new(base, &[0, 2])),
+            };
+            AnyEnv::Vector(finish(env, spec))
+        }
+        EnvId::MinAtar(game) => {
+            let env = minatar::MinAtarEnv::new(
+                game,
+                spec.sticky_action_prob,
+                spec.difficulty_ramping,
+                seed,
+            );
+            AnyEnv::Pixels(finish(Box::new(env), spec))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_ids_round_trip_and_reject_unknowns() {
+        for s in [
+            "CartPole-v0",
+            "CartPole-v1",
+            "MinAtar/SpaceInvaders",
+            "MinAtar/Breakout",
+        ] {
+            assert_eq!(s.parse::<EnvId>().unwrap().to_string(), s);
+        }
+        let e = "MinAtar/Pong".parse::<EnvId>().unwrap_err();
+        assert!(e.contains("MinAtar/Seaquest"), "{e}");
+        assert_eq!(
+            serde_json::to_string(&EnvId::CartPole(CartPoleVersion::V0)).unwrap(),
+            "\"CartPole-v0\""
+        );
+    }
 }

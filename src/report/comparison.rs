@@ -462,10 +462,17 @@ pub fn charts(
     )?);
 
     // Performance profiles (Agarwal et al. 2021): fraction of runs with final return > τ.
+    // Up to the env's largest return, or the best final return seen (unbounded envs).
+    let best = scores
+        .iter()
+        .map(|s| s.final_return)
+        .filter(|x| x.is_finite())
+        .fold(1.0, f64::max);
     let max = exp
         .points
         .first()
-        .map_or(200.0, |p| f64::from(p.env.id.time_limit()));
+        .and_then(|p| p.env.id.max_return())
+        .unwrap_or(best);
     let taus = stats::linspace(0.0, max, 101);
     let profiles: Vec<Series> = (0..exp.points.len())
         .map(|p| {

@@ -170,7 +170,7 @@ pub fn run_scores_frame(exp: &Experiment, scores: &[RunScores]) -> PolarsResult<
         "seed" => scores.iter().map(|s| s.seed).collect::<Vec<u64>>(),
         "ok" => scores.iter().map(|s| s.ok).collect::<Vec<bool>>(),
         "final_return" => f(|s| s.final_return),
-        "max_return" => scores.iter().map(|s| f64::from(exp.points[s.point].env.id.time_limit())).collect::<Vec<f64>>(),
+        "max_return" => scores.iter().map(|s| exp.points[s.point].env.id.max_return().unwrap_or(f64::NAN)).collect::<Vec<f64>>(),
         "eval_return" => f(|s| s.eval_return),
         "auc" => f(|s| s.auc),
         "episodes_to_solve" => f(|s| opt(s.episodes_to_solve)),
@@ -396,6 +396,7 @@ pub fn solved_line(exp: &Experiment) -> Vec<(f64, String)> {
             let t = scores::threshold_for(&exp.report, &p.env);
             (t, format!("solved ({t})"))
         })
+        .filter(|(t, _)| t.is_finite())
         .into_iter()
         .collect()
 }

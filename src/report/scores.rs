@@ -93,9 +93,11 @@ pub fn solved_threshold(report: &ReportConfig, run: &RunConfig) -> f64 {
     threshold_for(report, &run.env)
 }
 
-/// The configured solved threshold, or the environment's Gym `reward_threshold`.
+/// The configured solved threshold, or the environment's Gym `reward_threshold`; NaN when
+/// there is neither (MinAtar): then nothing counts as solved or collapsed.
 pub fn threshold_for(report: &ReportConfig, env: &EnvConfig) -> f64 {
     report
         .solved_threshold
-        .unwrap_or_else(|| env.id.reward_threshold())
+        .or(env.id.reward_threshold())
+        .unwrap_or(f64::NAN)
 }

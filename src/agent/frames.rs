@@ -1,0 +1,358 @@
+//! Replay memory for observations of any size: every frame is stored once, in its compact
+//! element type (`u8` for pixels), and a transition holds only frame ids.
+//!
+//! An observation is a stack of `k` frames, oldest first (`k = 1` without frame stacking). The
+//! env pushes one new frame per step, so consecutive observations share `k − 1` frames; storing
+//! `(s, s')` per transition would store each frame `2k` times. Here a transition records the id
+//! of its state's newest frame `f` and of its episode's first frame `e`; its state is frames
+//! `max(e, f − k + 1) ..= f` (the episode's first frame repeated as padding, as
+//! [`crate::env::wrappers::FrameStack`] pads after a reset) and its next state ends at `f + 1`.
+//! Transitions live in the same uniform ([`ReplayBuffer`]) or prioritized
+//! ([`PrioritizedReplay`]) rings as before, so sampling draws the same slots; frames that no
+//! live transition needs any more are released.
+
+use super::prioritized::{PerConfig, PerError, PrioritizedReplay};
+use super::replay::ReplayBuffer;
+use crate::env::ObsElem;
+use rand::Rng;
+
+/// One stored transition: frame ids plus `(a, r, terminated, truncated)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameTransition {
+    /// Id of the newest frame of the state `s`; `s'` ends at `frame + 1`.
+    pub frame: u64,
+    /// Id of the first frame of the episode (stack padding).
+    pub episode_start: u64,
+    pub action: u32,
+    pub reward: f32,
+    pub terminated: bool,
+    pub truncated: bool,
+}
+
+/// Frames by id in a ring that grows when live transitions still need its oldest frame.
+#[derive(Debug, Clone)]
+pub struct FrameStore<E> {
+    data: Vec<E>,
+    frame_len: usize,
+    /// Capacity in frames (`data` grows up to `capacity * frame_len`, then wraps).
+    capacity: usize,
+    /// Slot of the oldest stored frame.
+    head: usize,
+    /// Frames stored.
+    len: usize,
+    /// Id of the oldest stored frame.
+    first_id: u64,
+}
+
+impl<E: ObsElem> FrameStore<E> {
+    pub fn new(frame_len: usize, capacity: usize) -> Self {
+        FrameStore {
+            data: Vec::new(),
+            frame_len,
+            capacity: capacity.max(1),
+            head: 0,
+            len: 0,
+            first_id: 0,
+        }
+    }
+
+    /// Store a frame; returns its id (ids count up from 0).
+    pub fn push(&mut self, frame: &[E]) -> u64 {
+        debug_assert_eq!(frame.len(), self.frame_len);
+        if self.len == self.capacity {
+            self.grow();
+        }
+        let slot = (self.head + self.len) % self.capacity;
+        let at = slot * self.frame_len;
+        if at == self.data.len() {
+            self.data.extend_from_slice(frame);
+        } else {
+            self.data[at..at + self.frame_len].copy_from_slice(frame);
+        }
+        self.len += 1;
+        self.first_id + self.len as u64 - 1
+    }
+
+    /// Make room: unroll the ring so the oldest frame is at slot 0, then add an eighth.
+    fn grow(&mut self) {
+        self.data.rotate_left(self.head * self.frame_len);
+        self.head = 0;
+        self.capacity += (self.capacity / 8).max(64);
+    }
+
+    /// The frame with id `id`. Panics if it was released or not yet stored.
+    pub fn get(&self, id: u64) -> &[E] {
+        assert!(
+            id >= self.first_id && id < self.first_id + self.len as u64,
+            "frame {id} is not stored (ids {}..{})",
+            self.first_id,
+            self.first_id + self.len as u64
+        );
+        let slot = (self.head + (id - self.first_id) as usize) % self.capacity;
+        &self.data[slot * self.frame_len..(slot + 1) * self.frame_len]
+    }
+
+    /// Forget every frame with an id below `id`.
+    pub fn release_before(&mut self, id: u64) {
+        let n = (id.saturating_sub(self.first_id) as usize).min(self.len);
+        self.head = (self.head + n) % self.capacity;
+        self.len -= n;
+        self.first_id += n as u64;
+    }
+
+    /// Frames currently stored.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes held by frame data (allocated, not only used).
+    pub fn bytes(&self) -> usize {
+        self.data.capacity() * std::mem::size_of::<E>()
+    }
+}
+
+/// Uniform or prioritized ring of [`FrameTransition`]s.
+enum Ring {
+    Uniform(ReplayBuffer<FrameTransition>),
+    Prioritized(PrioritizedReplay<FrameTransition>),
+}
+
+/// A sampled minibatch: the transitions, their slots (for PER updates) and IS weights.
+pub struct Sampled {
+    pub items: Vec<FrameTransition>,
+    pub slots: Option<Vec<usize>>,
+    pub weights: Vec<f32>,
+}
+
+/// Experience replay over stacked observations with each frame stored once.
+pub struct FrameReplay<E> {
+    frames: FrameStore<E>,
+    ring: Ring,
+    /// Frames per observation.
+    stack: usize,
+    /// Id of the current episode's first frame, and of the newest frame pushed.
+    episode_start: u64,
+    newest: Option<u64>,
+}
+
+impl<E: ObsElem> FrameReplay<E> {
+    /// Room for `capacity` transitions of observations made of `stack` frames of `frame_len`
+    /// values; `per` selects prioritized replay.
+    pub fn new(capacity: usize, frame_len: usize, stack: usize, per: Option<PerConfig>) -> Self {
+        let ring = match per {
+            Some(cfg) => Ring::Prioritized(PrioritizedReplay::new(capacity, cfg)),
+            None => Ring::Uniform(ReplayBuffer::new(capacity)),
+        };
+        FrameReplay {
+            // One frame per transition, plus the frames an episode's first state adds.
+            frames: FrameStore::new(frame_len, capacity + stack + 64),
+            ring,
+            stack: stack.max(1),
+            episode_start: 0,
+            newest: None,
+        }
+    }
+
+    fn newest_frame<'a>(&self, obs: &'a [E]) -> &'a [E] {
+        &obs[obs.len() - self.frames.frame_len..]
+    }
+
+    /// Start an episode with its first observation.
+    pub fn begin_episode(&mut self, obs: &[E]) {
+        let id = self.frames.push(self.newest_frame(obs));
+        self.episode_start = id;
+        self.newest = Some(id);
+    }
+
+    /// Store the transition from the last observation to `next_obs`.
+    pub fn push(
+        &mut self,
+        action: usize,
+        reward: f32,
+        next_obs: &[E],
+        terminated: bool,
+        truncated: bool,
+    ) {
+        let frame = self.newest.expect("begin_episode before push");
+        let next = self.frames.push(self.newest_frame(next_obs));
+        self.newest = Some(next);
+        let t = FrameTransition {
+            frame,
+            episode_start: self.episode_start,
+            action: action as u32,
+            reward,
+            terminated,
+            truncated,
+        };
+        let oldest = match &mut self.ring {
+            Ring::Uniform(b) => {
+                b.push(t);
+                b.oldest().copied()
+            }
+            Ring::Prioritized(b) => {
+                b.push(t);
+                b.oldest().copied()
+            }
+        };
+        if let Some(o) = oldest {
+            self.frames.release_before(self.first_frame(&o));
+        }
+    }
+
+    /// The oldest frame id `t`'s state uses.
+    fn first_frame(&self, t: &FrameTransition) -> u64 {
+        t.frame
+            .saturating_sub(self.stack as u64 - 1)
+            .max(t.episode_start)
+    }
+
+    /// Write the state (`next = false`) or next state of `t`, oldest frame first.
+    pub fn write_observation(&self, t: &FrameTransition, next: bool, out: &mut [E]) {
+        let newest = t.frame + u64::from(next);
+        let n = self.frames.frame_len;
+        for (j, chunk) in out.chunks_exact_mut(n).enumerate() {
+            let back = (self.stack - 1 - j) as u64;
+            let id = newest.saturating_sub(back).max(t.episode_start);
+            chunk.copy_from_slice(self.frames.get(id));
+        }
+    }
+
+    /// Transitions stored.
+    pub fn len(&self) -> usize {
+        match &self.ring {
+            Ring::Uniform(b) => b.len(),
+            Ring::Prioritized(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `batch` transitions: uniformly without replacement (the chapter's `random.sample`), or
+    /// proportionally to priority with IS weights at exponent `beta` (PER).
+    pub fn sample<R: Rng + ?Sized>(&self, batch: usize, beta: f64, rng: &mut R) -> Sampled {
+        match &self.ring {
+            Ring::Uniform(b) => Sampled {
+                items: b.sample(batch, rng),
+                slots: None,
+                weights: vec![1.0; batch],
+            },
+            Ring::Prioritized(b) => {
+                let s = b.sample(batch, beta, rng);
+                Sampled {
+                    items: s.items,
+                    slots: Some(s.indices),
+                    weights: s.weights.iter().map(|w| *w as f32).collect(),
+                }
+            }
+        }
+    }
+
+    /// PER: new priorities from the TD errors of sampled slots (no-op for uniform replay).
+    pub fn update_priorities(&mut self, slots: &[usize], td: &[f64]) -> Result<(), PerError> {
+        match &mut self.ring {
+            Ring::Prioritized(b) => b.update_priorities(slots, td),
+            Ring::Uniform(_) => Ok(()),
+        }
+    }
+
+    /// Bytes held per stored transition: frame data plus the transition ring, as allocated.
+    pub fn bytes_per_transition(&self) -> f64 {
+        let ring = self.len() * std::mem::size_of::<FrameTransition>();
+        (self.frames.bytes() + ring) as f64 / self.len().max(1) as f64
+    }
+
+    /// Frames currently stored (for tests and memory reports).
+    pub fn frames_stored(&self) -> usize {
+        self.frames.len()
+    }
+}
+
+/// Bytes a full buffer of `capacity` transitions takes when each frame has `frame_len`
+/// elements of type `E` and episodes average `mean_episode` steps (each adds one first frame).
+pub fn planned_bytes<E>(capacity: usize, frame_len: usize, stack: usize, mean_episode: f64) -> f64 {
+    let frames = capacity as f64 * (1.0 + 1.0 / mean_episode.max(1.0)) + stack as f64;
+    frames * (frame_len * std::mem::size_of::<E>()) as f64
+        + (capacity * std::mem::size_of::<FrameTransition>()) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// The stacked observation at the end of `history` (one-value frames), padded with the
+    /// episode's first frame as FrameStack pads.
+    fn stacked(history: &[u8], k: usize) -> Vec<u8> {
+        (0..k)
+            .map(|j| history[history.len().saturating_sub(k - j)])
+            .collect()
+    }
+
+    #[test]
+    fn stacks_are_rebuilt_exactly_across_episode_boundaries_and_wraparound() {
+        let k = 3;
+        let mut replay = FrameReplay::<u8>::new(5, 1, k, None);
+        let mut expected = Vec::new();
+        let mut value = 0u8;
+        for episode_len in [4usize, 1, 6, 2] {
+            let mut history = vec![value];
+            replay.begin_episode(&stacked(&history, k));
+            for step in 0..episode_len {
+                value += 1;
+                let s = stacked(&history, k);
+                history.push(value);
+                let s2 = stacked(&history, k);
+                replay.push(step, 0.0, &s2, step + 1 == episode_len, false);
+                expected.push((s, s2));
+            }
+            value += 1;
+        }
+        // The ring keeps the last 5 transitions; each must rebuild its own (s, s').
+        let live = &expected[expected.len() - 5..];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let batch = replay.sample(5, 0.0, &mut rng);
+        let mut seen = Vec::new();
+        for t in &batch.items {
+            let (mut s, mut s2) = (vec![0u8; k], vec![0u8; k]);
+            replay.write_observation(t, false, &mut s);
+            replay.write_observation(t, true, &mut s2);
+            seen.push((s, s2));
+        }
+        for pair in live {
+            assert!(seen.contains(pair), "{pair:?} not rebuilt; got {seen:?}");
+        }
+        // Released frames: only what the live transitions need (plus at most the stack).
+        assert!(
+            replay.frames_stored() <= 5 + 3 + k,
+            "{}",
+            replay.frames_stored()
+        );
+    }
+
+    #[test]
+    fn the_store_grows_instead_of_overwriting_needed_frames() {
+        let mut store = FrameStore::<u8>::new(2, 2);
+        let ids: Vec<u64> = (0..5u8).map(|i| store.push(&[i, i])).collect();
+        assert_eq!(ids, [0, 1, 2, 3, 4]);
+        assert_eq!(store.get(0), [0, 0]);
+        store.release_before(3);
+        assert_eq!(store.len(), 2);
+        store.push(&[5, 5]);
+        assert_eq!((store.get(3), store.get(5)), (&[3u8, 3][..], &[5u8, 5][..]));
+    }
+
+    #[test]
+    fn an_atari_sized_million_transition_buffer_fits_in_8_gb() {
+        // 84×84 u8 frames, stack 4, Pong-length episodes (~800 agent steps).
+        let bytes = planned_bytes::<u8>(1_000_000, 84 * 84, 4, 800.0);
+        assert!(bytes < 8e9, "{bytes}");
+        // A 100k MinAtar buffer (Seaquest: 10 channels of 10×10) is tiny.
+        assert!(planned_bytes::<u8>(100_000, 1000, 1, 100.0) < 0.2e9);
+    }
+}
