@@ -257,6 +257,8 @@ pub struct AgentConfig {
     pub rms_eps: f64,
     /// Centered RMSProp (as MinAtar's dqn.py and the DQN paper's variant).
     pub rms_centered: bool,
+    /// RMSProp momentum (PyTorch `momentum`; MinAtar's dqn.py: 0.95); `None`: none.
+    pub rms_momentum: Option<f64>,
     pub buffer_size: usize,
     pub batch_size: usize,
     pub sync_interval: u64,
@@ -289,6 +291,7 @@ impl Default for AgentConfig {
             rms_alpha: 0.95,
             rms_eps: 0.01,
             rms_centered: true,
+            rms_momentum: None,
             buffer_size: 10_000,
             batch_size: 32,
             sync_interval: 20,
@@ -428,6 +431,7 @@ const LATER_KEYS: [(&str, &[&str]); 2] = [
             "rms_alpha",
             "rms_eps",
             "rms_centered",
+            "rms_momentum",
         ],
     ),
 ];
@@ -996,6 +1000,9 @@ fn validate_schedule(a: &AgentConfig) -> Result<(), (String, String)> {
     if !(a.rms_alpha >= 0.0 && a.rms_alpha < 1.0) {
         return err("rms_alpha", "expected a decay in [0, 1)");
     }
+    if a.rms_momentum.is_some_and(|m| !(0.0..1.0).contains(&m)) {
+        return err("rms_momentum", "expected a momentum in [0, 1)");
+    }
     if !(a.rms_eps > 0.0 && a.rms_eps.is_finite()) {
         return err("rms_eps", "expected a small positive number");
     }
@@ -1166,5 +1173,103 @@ mod tests {
         assert_eq!(parse("seeds = [7, 3]").unwrap().seeds, vec![7, 3]);
         assert_eq!(parse("seeds = 4").unwrap().seeds, vec![0, 1, 2, 3]);
         assert!(parse("seeds = [1, 1]").is_err());
+    }
+
+    #[test]
+    fn linear_epsilon_schedule_starts_after_learning_starts() {
+        let a = AgentConfig {
+            epsilon: 0.1,
+            epsilon_start: Some(1.0),
+            epsilon_decay_steps: 100,
+            learning_starts: 50,
+            ..AgentConfig::default()
+        };
+        assert_eq!(a.epsilon_at(0), 1.0);
+        assert_eq!(a.epsilon_at(50), 1.0);
+        assert!((a.epsilon_at(100) - 0.55).abs() < 1e-12);
+        assert_eq!(a.epsilon_at(150), 0.1);
+        assert_eq!(a.epsilon_at(10_000), 0.1);
+        // Without a start the chapter's constant ε.
+        assert_eq!(AgentConfig::default().epsilon_at(7), 0.1);
+    }
+
+    #[test]
+    fn new_keys_are_validated_with_file_and_key() {
+        for (text, key, says) in [
+            (
+                "[env]\nid = \"MinAtar/Pong\"\n",
+                "env.id",
+                "MinAtar/Breakout",
+            ),
+            ("[env]\nobserve = \"pixels\"\n", "env.observe", "positions"),
+            (
+                "[env]\nid = \"MinAtar/Breakout\"\nobserve = \"positions\"\n",
+                "env.observe",
+                "CartPole only",
+            ),
+            ("[env]\nframe_stack = 0\n", "env.frame_stack", "1 to 16"),
+            ("[env]\nframe_stack = 5\n", "env.id", "supported sizes"),
+            (
+                "[env]\nsticky_action_prob = 0.25\n",
+                "env.sticky_action_prob",
+                "MinAtar settings",
+            ),
+            (
+                "[agent]\nupdate_period = 0\n",
+                "agent.update_period",
+                "at least 1",
+            ),
+            (
+                "[agent]\nepsilon_decay_steps = 10\n",
+                "agent.epsilon_decay_steps",
+                "epsilon_start",
+            ),
+            (
+                "[agent]\noptimizer = \"sgd\"\n",
+                "agent.optimizer",
+                "rmsprop",
+            ),
+            (
+                "[agent]\nrms_momentum = 1.5\n",
+                "agent.rms_momentum",
+                "[0, 1)",
+            ),
+            ("[train]\nsteps = 0\n", "train.steps", "at least 1"),
+            (
+                "[train]\neval_epsilon = 2.0\n",
+                "train.eval_epsilon",
+                "[0, 1]",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(key) && e.contains(says), "{text}: {e}");
+            assert!(e.contains("experiments/test.toml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_step_budget_lifts_the_default_episode_count() {
+        let e = parse("[env]\nid = \"MinAtar/Breakout\"\n[train]\nsteps = 1000\n").unwrap();
+        assert_eq!(e.points[0].train.episodes, None);
+        assert_eq!(e.points[0].train.steps, Some(1000));
+        let e = parse("[train]\nsteps = 1000\nepisodes = 5\n").unwrap();
+        assert_eq!(e.points[0].train.episodes, Some(5));
+    }
+
+    #[test]
+    fn later_keys_at_their_defaults_leave_the_seed_key_as_before() {
+        // The seed key of the chapter's config as the first release wrote it: runs recorded
+        // then keep their seeds, hence their results.
+        let run = parse("").unwrap().points[0].run(3);
+        let key = run.seed_key();
+        assert!(key.starts_with("{\"env\":{\"id\":\"CartPole-v0\"},\"agent\":{\"variant\":\"dqn\",\"gamma\":0.98,\"lr\":0.0005,\"epsilon\":0.1,\"buffer_size\":10000,"), "{key}");
+        assert!(
+            key.ends_with("\"per_eps\":1e-6},\"episodes\":300,\"seed\":3}"),
+            "{key}"
+        );
+        // A non-default later key changes it.
+        let mut other = run.clone();
+        other.agent.update_period = 4;
+        assert!(other.seed_key().contains("\"update_period\":4"));
     }
 }

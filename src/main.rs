@@ -17,7 +17,11 @@ const TOML_HELP: &str = r#"EXPERIMENT FILES (TOML)
   Tables [env], [agent], [train] hold the run's settings; every key is optional and
   defaults to the chapter's value. A LIST value is swept: the grid is the cartesian
   product of all lists, in file order; scalars are fixed.
-    [env]    id = "CartPole-v0" | "CartPole-v1"
+    [env]    id = "CartPole-v0" | "CartPole-v1" | "MinAtar/Breakout" | "MinAtar/SpaceInvaders"
+                  | "MinAtar/Freeway" | "MinAtar/Asterix" | "MinAtar/Seaquest"
+             observe = "full" | "positions" (CartPole: x and θ only)   frame_stack = 1
+             max_episode_steps = 1000 (default: none beyond the registered limit)
+             sticky_action_prob = 0.1   difficulty_ramping = true (MinAtar, as the package)
     [agent]  variant = "dqn" | "double" | "per" | "dueling" | "double+per+dueling" (any '+' set)
              gamma = 0.98   lr = 0.0005   epsilon = 0.1   buffer_size = 10000   batch_size = 32
              sync_interval = 20   sync_unit = "episodes" | "steps"
@@ -25,7 +29,13 @@ const TOML_HELP: &str = r#"EXPERIMENT FILES (TOML)
              bootstrap_mask = "done" (chapter: terminated|truncated) | "terminated" (time-limit aware)
              init = "dezero" (chapter: W ~ N(0, 1/fan_in), b = 0) | "uniform" (dfdx / PyTorch)
              per_alpha = 0.6   per_beta_start = 0.4   per_beta_end = 1.0   per_eps = 1e-6
-    [train]  episodes = 300   eval_episodes = 10   q_probe_interval = 10   probe_states = 256
+             epsilon_start = 1.0 + epsilon_decay_steps = 100000: linear ε schedule to `epsilon`
+             learning_starts = 0 (random actions, no updates before)   update_period = 1
+             optimizer = "adam" | "rmsprop"   rms_alpha = 0.95   rms_eps = 0.01
+             rms_centered = true   rms_momentum = 0.95 (default: none)
+    [train]  episodes = 300 (default without `steps`)   steps = 500000 (env-step budget)
+             eval_episodes = 10   eval_interval = 0 (every N env steps)   eval_epsilon = 0.0
+             q_probe_interval = 10   probe_states = 256
     [report] resamples = 2000   confidence = 0.95   final_window = 100   collapse_floor = 100
              solved_threshold = 195 (default: Gym's reward_threshold, 195 for v0 / 475 for v1)
              baseline_variant = "dqn"

@@ -66,7 +66,7 @@ impl<M: TensorCollection<f32, Cpu>> Optim<M> {
                     lr: cfg.lr,
                     alpha: cfg.rms_alpha,
                     eps: cfg.rms_eps,
-                    momentum: None,
+                    momentum: cfg.rms_momentum,
                     centered: cfg.rms_centered,
                     weight_decay: None,
                 },

@@ -7,7 +7,6 @@
 //! components, time limits) compose on any of them; [`make`] builds the configured stack.
 
 pub mod cartpole;
-#[path = "minatar_stub.rs"]
 pub mod minatar;
 pub mod wrappers;
 

@@ -4,6 +4,7 @@
 pub mod comparison;
 pub mod plots;
 pub mod scores;
+pub mod step_curves;
 
 use crate::config::{Experiment, ReportConfig};
 use crate::stats::{self, Interval};
@@ -505,5 +506,6 @@ fn charts(
     };
     files.extend(plots::line_chart(&chart, &dir.file("learning_curves"))?);
     files.extend(comparison::charts(exp, results, scores, dir)?);
+    files.extend(step_curves::charts(exp, results, dir)?);
     Ok(files)
 }
