@@ -218,8 +218,23 @@ fn make_env<E: ObsElem>(spec: &EnvSpec, seed: [u8; 32], s: Stream) -> Box<dyn En
         .expect("the dispatch picks the element type of the env")
 }
 
-/// The training loop for network kind `N` over observations of `E`.
-struct Loop<N, E, const IN: usize, const ACT: usize>(std::marker::PhantomData<(N, E)>);
+/// The training loop for network kind `N` over observations of `E`: the run's state between
+/// episodes.
+struct Loop<'c, N: QNetKind<E, IN, ACT>, E: ObsElem, const IN: usize, const ACT: usize> {
+    cfg: &'c RunConfig,
+    seed: [u8; 32],
+    start: Instant,
+    env: Box<dyn Env<Elem = E>>,
+    agent: DqnAgent<N, E, IN, ACT>,
+    reset_rng: ChaCha8Rng,
+    policy_rng: ChaCha8Rng,
+    replay_rng: ChaCha8Rng,
+    q_rollout_rng: ChaCha8Rng,
+    probes: Vec<E>,
+    periodic: PeriodicEval<E>,
+    evaluations: Vec<EvalPoint>,
+    total_steps: u64,
+}
 
 /// Counters of the episode in progress.
 #[derive(Default)]
@@ -228,152 +243,188 @@ struct EpisodeTally {
     length: u32,
     loss_sum: f64,
     updates: u32,
+    /// The step budget ran out before the episode ended.
+    cut: bool,
 }
 
-impl<N, E, const IN: usize, const ACT: usize> Loop<N, E, IN, ACT>
+impl<'c, N, E, const IN: usize, const ACT: usize> Loop<'c, N, E, IN, ACT>
 where
     N: QNetKind<E, IN, ACT>,
     E: ObsElem,
 {
     fn run(cfg: &RunConfig, on_progress: &(dyn Fn(f64) + Sync)) -> Result<RunOutcome, TrainError> {
-        let start = Instant::now();
+        let mut run = Loop::<N, E, IN, ACT>::new(cfg);
+        let t = &cfg.train;
+        let max_episodes = t.episodes.unwrap_or(u32::MAX);
+        let budget = t.steps.unwrap_or(u64::MAX);
+        let mut episodes = Vec::new();
+        let mut episode = 0u32;
+        while episode < max_episodes && run.total_steps < budget {
+            let mean_max_q = mean_max_q(&run.agent, &run.probes);
+            let tally = run.episode(episode, max_episodes)?;
+            if tally.cut {
+                break; // the budget cut this episode: not recorded
+            }
+            episodes.push(run.record(episode, &tally, mean_max_q));
+            episode += 1;
+            on_progress(match t.steps {
+                Some(b) => run.total_steps as f64 / b as f64,
+                None => f64::from(episode) / f64::from(max_episodes),
+            });
+        }
+        Ok(run.finish(episodes))
+    }
+
+    fn new(cfg: &'c RunConfig) -> Self {
         let seed = run_seed(cfg);
         let spec = cfg.env.spec();
-        let mut env: Box<dyn Env<Elem = E>> = make_env(&spec, seed, Stream::TrainEnvSeed);
+        let env: Box<dyn Env<Elem = E>> = make_env(&spec, seed, Stream::TrainEnvSeed);
         assert_eq!(
             env.num_actions(),
             ACT,
             "the dispatch matches the env's actions"
         );
         let frame_len = env.obs_shape().len() / cfg.env.frame_stack;
-        let mut reset_rng = stream(seed, Stream::EnvReset);
-        let mut policy_rng = stream(seed, Stream::Policy);
-        let mut replay_rng = stream(seed, Stream::Replay);
         let init_seed = u64::from_le_bytes(seed[..8].try_into().expect("8 bytes"));
-        let mut agent: DqnAgent<N, E, IN, ACT> = DqnAgent::new(
-            Cpu::seed_from_u64(init_seed),
-            &cfg.agent,
-            &mut stream(seed, Stream::WeightInit),
-            frame_len,
-            cfg.env.frame_stack,
-        );
-        let probes = Self::probe_states(cfg, &spec);
-        let mut q_rollout_rng = stream(seed, Stream::QRollout);
-        let mut periodic = PeriodicEval::new(cfg, &spec, seed);
+        Loop {
+            agent: DqnAgent::new(
+                Cpu::seed_from_u64(init_seed),
+                &cfg.agent,
+                &mut stream(seed, Stream::WeightInit),
+                frame_len,
+                cfg.env.frame_stack,
+            ),
+            env,
+            reset_rng: stream(seed, Stream::EnvReset),
+            policy_rng: stream(seed, Stream::Policy),
+            replay_rng: stream(seed, Stream::Replay),
+            q_rollout_rng: stream(seed, Stream::QRollout),
+            probes: Self::probe_states(cfg, &spec),
+            periodic: PeriodicEval::new(cfg, &spec, seed),
+            evaluations: Vec::new(),
+            total_steps: 0,
+            start: Instant::now(),
+            cfg,
+            seed,
+        }
+    }
 
-        let (a, t) = (&cfg.agent, &cfg.train);
-        let max_episodes = t.episodes.unwrap_or(u32::MAX);
-        let budget = t.steps.unwrap_or(u64::MAX);
-        let mut episodes = Vec::new();
-        let mut evaluations = Vec::new();
-        let mut total_steps: u64 = 0;
-        let mut obs = vec![E::default(); env.obs_shape().len()];
+    /// One training episode: act, step, store, update every `update_period` steps after
+    /// `learning_starts`, sync on schedule, evaluate when due.
+    fn episode(&mut self, episode: u32, max_episodes: u32) -> Result<EpisodeTally, TrainError> {
+        let (a, t) = (&self.cfg.agent, &self.cfg.train);
+        let mut obs = vec![E::default(); self.env.obs_shape().len()];
         let mut next = obs.clone();
-        let mut episode = 0u32;
-        'training: while episode < max_episodes && total_steps < budget {
-            let mean_max_q = mean_max_q(&agent, &probes);
-            env.reset_into(&mut reset_rng, &mut obs);
-            agent.begin_episode(&obs);
-            let mut tally = EpisodeTally::default();
-            // β anneals from per_beta_start at the first episode (or step) to per_beta_end at
-            // the last.
-            let progress_at = |steps: u64| match t.steps {
-                Some(b) => steps as f64 / b as f64,
-                None => f64::from(episode) / f64::from(max_episodes.saturating_sub(1).max(1)),
+        self.env.reset_into(&mut self.reset_rng, &mut obs);
+        self.agent.begin_episode(&obs);
+        // β anneals from per_beta_start at the first episode (or step) to per_beta_end at the
+        // last.
+        let progress_at = |steps: u64| match t.steps {
+            Some(b) => steps as f64 / b as f64,
+            None => f64::from(episode) / f64::from(max_episodes.saturating_sub(1).max(1)),
+        };
+        let mut tally = EpisodeTally::default();
+        loop {
+            let action = if self.total_steps < a.learning_starts {
+                self.policy_rng.gen_range(0..ACT)
+            } else {
+                let eps = a.epsilon_at(self.total_steps);
+                self.agent.act(&obs, eps, &mut self.policy_rng)
             };
-            loop {
-                let action = if total_steps < a.learning_starts {
-                    policy_rng.gen_range(0..ACT)
-                } else {
-                    agent.act(&obs, a.epsilon_at(total_steps), &mut policy_rng)
-                };
-                let step = env.step_into(action, &mut next);
-                agent.remember(
-                    action,
-                    step.reward as f32,
-                    &next,
-                    step.terminated,
-                    step.truncated,
-                );
-                total_steps += 1;
-                if total_steps >= a.learning_starts && total_steps % a.update_period == 0 {
-                    match agent.update(progress_at(total_steps), &mut replay_rng) {
-                        Ok(Some(l)) => {
-                            tally.loss_sum += f64::from(l);
-                            tally.updates += 1;
-                        }
-                        Ok(None) => {}
-                        Err(source) => {
-                            return Err(TrainError::Agent {
-                                episode,
-                                step: total_steps,
-                                source,
-                            })
-                        }
+            let step = self.env.step_into(action, &mut next);
+            let (term, trunc) = (step.terminated, step.truncated);
+            self.agent
+                .remember(action, step.reward as f32, &next, term, trunc);
+            self.total_steps += 1;
+            let steps = self.total_steps;
+            if steps >= a.learning_starts && steps % a.update_period == 0 {
+                match self.agent.update(progress_at(steps), &mut self.replay_rng) {
+                    Ok(Some(l)) => {
+                        tally.loss_sum += f64::from(l);
+                        tally.updates += 1;
+                    }
+                    Ok(None) => {}
+                    Err(source) => {
+                        return Err(TrainError::Agent {
+                            episode,
+                            step: steps,
+                            source,
+                        })
                     }
                 }
-                if agent.sync_due(SyncUnit::Steps, u64::from(episode), total_steps) {
-                    agent.sync_target();
-                }
-                if let Some(point) = periodic.due(&agent, total_steps) {
-                    evaluations.push(point);
-                }
-                tally.ret += step.reward;
-                tally.length += 1;
-                std::mem::swap(&mut obs, &mut next);
-                if total_steps >= budget && !step.done() {
-                    break 'training; // the budget cuts this episode: not recorded
-                }
-                if step.done() {
-                    break;
-                }
             }
-            if agent.sync_due(SyncUnit::Episodes, u64::from(episode), total_steps) {
-                agent.sync_target();
+            if self
+                .agent
+                .sync_due(SyncUnit::Steps, u64::from(episode), steps)
+            {
+                self.agent.sync_target();
             }
-            let probe_q = t.q_probe_interval > 0 && (episode + 1) % t.q_probe_interval == 0;
-            let q = if probe_q {
-                q_accuracy(&agent, cfg, seed, &mut q_rollout_rng)
-            } else {
-                QAccuracy::NAN
-            };
-            episodes.push(EpisodeRecord {
-                episode,
-                ret: tally.ret,
-                length: tally.length,
-                steps: total_steps,
-                loss: if tally.updates > 0 {
-                    tally.loss_sum / f64::from(tally.updates)
-                } else {
-                    f64::NAN
-                },
-                epsilon: a.epsilon_at(total_steps),
-                mean_max_q,
-                q_pred: q.predicted,
-                q_mc: q.actual,
-                q_abs_err: q.abs_err,
-                wall_s: start.elapsed().as_secs_f64(),
-            });
-            episode += 1;
-            on_progress(match t.steps {
-                Some(b) => total_steps as f64 / b as f64,
-                None => f64::from(episode) / f64::from(max_episodes),
-            });
+            if let Some(point) = self.periodic.due(&self.agent, steps) {
+                self.evaluations.push(point);
+            }
+            tally.ret += step.reward;
+            tally.length += 1;
+            std::mem::swap(&mut obs, &mut next);
+            if step.done() {
+                break;
+            }
+            if t.steps.is_some_and(|b| steps >= b) {
+                tally.cut = true;
+                return Ok(tally);
+            }
         }
+        if self
+            .agent
+            .sync_due(SyncUnit::Episodes, u64::from(episode), self.total_steps)
+        {
+            self.agent.sync_target();
+        }
+        Ok(tally)
+    }
 
-        let mut eval_env = make_env::<E>(&spec, seed, Stream::EvalEnvSeed);
-        let mut eval_rng = stream(seed, Stream::EvalReset);
+    /// The record of a finished episode (and its Q probe, when due).
+    fn record(&mut self, episode: u32, tally: &EpisodeTally, mean_max_q: f64) -> EpisodeRecord {
+        let interval = self.cfg.train.q_probe_interval;
+        let q = if interval > 0 && (episode + 1) % interval == 0 {
+            q_accuracy(&self.agent, self.cfg, self.seed, &mut self.q_rollout_rng)
+        } else {
+            QAccuracy::NAN
+        };
+        EpisodeRecord {
+            episode,
+            ret: tally.ret,
+            length: tally.length,
+            steps: self.total_steps,
+            loss: if tally.updates > 0 {
+                tally.loss_sum / f64::from(tally.updates)
+            } else {
+                f64::NAN
+            },
+            epsilon: self.cfg.agent.epsilon_at(self.total_steps),
+            mean_max_q,
+            q_pred: q.predicted,
+            q_mc: q.actual,
+            q_abs_err: q.abs_err,
+            wall_s: self.start.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// The evaluation episodes after training, and the outcome.
+    fn finish(self, episodes: Vec<EpisodeRecord>) -> RunOutcome {
+        let t = &self.cfg.train;
+        let mut eval_env = make_env::<E>(&self.cfg.env.spec(), self.seed, Stream::EvalEnvSeed);
+        let mut eval_rng = stream(self.seed, Stream::EvalReset);
         let eval_returns = (0..t.eval_episodes)
-            .map(|_| eval_episode(&agent, &mut *eval_env, t.eval_epsilon, &mut eval_rng))
+            .map(|_| eval_episode(&self.agent, &mut *eval_env, t.eval_epsilon, &mut eval_rng))
             .collect();
-        Ok(RunOutcome {
+        RunOutcome {
             episodes,
             eval_returns,
-            evaluations,
-            env_steps: total_steps,
-            replay_bytes_per_transition: agent.replay_bytes_per_transition(),
-            wall_s: start.elapsed().as_secs_f64(),
-        })
+            evaluations: self.evaluations,
+            env_steps: self.total_steps,
+            replay_bytes_per_transition: self.agent.replay_bytes_per_transition(),
+            wall_s: self.start.elapsed().as_secs_f64(),
+        }
     }
 
     /// Observations visited by a uniformly random policy before training: the held-out set on
