@@ -1,13 +1,15 @@
-//! `sweep bench`: throughput of the pieces a sweep spends its time in, measured on this
-//! machine — raw CartPole steps, replay sampling, one agent update per variant, and whole
+//! `sweep bench`: throughput and memory of the pieces a sweep spends its time in, measured on this
+//! machine — raw CartPole and MinAtar steps, replay sampling and memory, one agent update per
+//! variant and network (MLP, MinAtar CNN, Nature CNN), and whole
 //! training runs per variant. Figures, not assertions: speed is never checked by unit tests.
 
-use crate::agent::frames::FrameReplay;
+use crate::agent::conv::{MinAtarDuelingQNet, MinAtarQNet, NatureQNet};
+use crate::agent::frames::{planned_bytes, FrameReplay};
 use crate::agent::network::{DuelingQNet, QNetKind, QNetMlp};
 use crate::agent::prioritized::PerConfig;
 use crate::agent::DqnAgent;
-use crate::config::{AgentConfig, EnvConfig, RunConfig, TrainConfig, Variant};
-use crate::env::{CartPole, CartPoleVersion, ObsElem};
+use crate::config::{AgentConfig, EnvConfig, OptimizerKind, RunConfig, TrainConfig, Variant};
+use crate::env::{AnyEnv, CartPole, CartPoleVersion, EnvId, ObsElem};
 use dfdx::prelude::Cpu;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -17,7 +19,8 @@ use std::time::Instant;
 #[derive(Debug, Clone)]
 pub struct Measurement {
     pub what: String,
-    pub per_second: f64,
+    /// Per second for throughputs; bytes or GB for memory figures.
+    pub value: f64,
     pub unit: &'static str,
 }
 
@@ -48,7 +51,153 @@ pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
             n(60.0) as u32,
         ));
     }
+    out.extend(pixels(scale));
     out
+}
+
+/// MinAtar and the CNNs: env steps per game, network updates, replay memory, a training run.
+fn pixels(scale: f64) -> Vec<Measurement> {
+    let n = |base: f64| ((base * scale).max(1.0)) as usize;
+    let mut out: Vec<Measurement> = EnvId::MINATAR
+        .iter()
+        .map(|id| minatar_steps(*id, n(300_000.0)))
+        .collect();
+    let cfg = |variant: &str| AgentConfig {
+        variant: variant.parse().expect("valid variant"),
+        optimizer: OptimizerKind::Rmsprop,
+        lr: 0.00025,
+        ..AgentConfig::default()
+    };
+    let bit = |rng: &mut ChaCha8Rng| u8::from(rng.gen::<f32>() < 0.1);
+    out.push(updates::<MinAtarQNet<4, 36, 2304, 6>, u8, 2304, 6>(
+        "MinAtar CNN, 4 channels",
+        cfg("dqn"),
+        400,
+        bit,
+        n(1_000.0),
+    ));
+    out.push(updates::<MinAtarDuelingQNet<4, 36, 2304, 6>, u8, 2304, 6>(
+        "MinAtar CNN, 4 channels",
+        cfg("dueling"),
+        400,
+        bit,
+        n(1_000.0),
+    ));
+    let pixel = |rng: &mut ChaCha8Rng| rng.gen::<u8>();
+    out.push(updates::<NatureQNet<4, 256, 102400, 6>, u8, 102400, 6>(
+        "Nature CNN, 84×84×4",
+        cfg("dqn"),
+        4 * 84 * 84,
+        pixel,
+        n(30.0),
+    ));
+    out.push(minatar_replay_bytes());
+    out.push(Measurement {
+        what: "planned replay, 1M transitions of 84×84 u8 frames, stack 4 (Pong-length episodes)"
+            .into(),
+        value: planned_bytes::<u8>(1_000_000, 84 * 84, 4, 800.0) / 1e9,
+        unit: "GB",
+    });
+    out.push(minatar_training(n(5_000.0) as u64));
+    out
+}
+
+/// Random-action steps of one MinAtar game through the `Env` trait (state written each step).
+fn minatar_steps(id: EnvId, count: usize) -> Measurement {
+    let spec = EnvConfig {
+        id,
+        ..EnvConfig::default()
+    }
+    .spec();
+    let AnyEnv::Pixels(mut env) = crate::env::make(&spec, 0) else {
+        unreachable!("MinAtar observations are u8");
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut obs = vec![0u8; env.obs_shape().len()];
+    timed(
+        format!("{id} env.step (random actions)"),
+        "steps/s",
+        count,
+        || {
+            env.reset_into(&mut rng, &mut obs);
+            for _ in 0..count {
+                if env.step_into(rng.gen_range(0..6), &mut obs).done() {
+                    env.reset_into(&mut rng, &mut obs);
+                }
+            }
+            std::hint::black_box(&obs);
+        },
+    )
+}
+
+/// Bytes per transition of a full 100k replay of real Seaquest frames (10 channels).
+fn minatar_replay_bytes() -> Measurement {
+    let spec = EnvConfig {
+        id: EnvId::MinAtar(crate::env::minatar::Game::Seaquest),
+        ..EnvConfig::default()
+    }
+    .spec();
+    let AnyEnv::Pixels(mut env) = crate::env::make(&spec, 0) else {
+        unreachable!("MinAtar observations are u8");
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut replay = FrameReplay::<u8>::new(100_000, 1000, 1, None);
+    let mut obs = vec![0u8; 1000];
+    env.reset_into(&mut rng, &mut obs);
+    replay.begin_episode(&obs);
+    for _ in 0..120_000 {
+        let a = rng.gen_range(0..6);
+        let step = env.step_into(a, &mut obs);
+        replay.push(a, step.reward as f32, &obs, step.terminated, step.truncated);
+        if step.done() {
+            env.reset_into(&mut rng, &mut obs);
+            replay.begin_episode(&obs);
+        }
+    }
+    Measurement {
+        what: "replay memory, 100k MinAtar Seaquest transitions (10×10×10 u8 frames, measured)"
+            .into(),
+        value: replay.bytes_per_transition(),
+        unit: "bytes/transition",
+    }
+}
+
+/// A short DQN run on MinAtar Breakout with the MinAtar paper's settings.
+fn minatar_training(steps: u64) -> Measurement {
+    let cfg = RunConfig {
+        env: EnvConfig {
+            id: EnvId::MinAtar(crate::env::minatar::Game::Breakout),
+            ..EnvConfig::default()
+        },
+        agent: AgentConfig {
+            gamma: 0.99,
+            optimizer: OptimizerKind::Rmsprop,
+            lr: 0.00025,
+            rms_momentum: Some(0.95),
+            buffer_size: 100_000,
+            learning_starts: 500,
+            epsilon_start: Some(1.0),
+            epsilon_decay_steps: 10_000,
+            sync_unit: crate::config::SyncUnit::Steps,
+            sync_interval: 1000,
+            ..AgentConfig::default()
+        },
+        train: TrainConfig {
+            steps: Some(steps),
+            episodes: None,
+            eval_episodes: 0,
+            q_probe_interval: 0,
+            probe_states: 32,
+            ..TrainConfig::default()
+        },
+        seed: 0,
+    };
+    let outcome = crate::train::train(&cfg, &|_| {}).expect("benchmark run trains");
+    Measurement {
+        what: format!("training run, {steps} steps of MinAtar/Breakout (dqn, one update per step), one thread"),
+        value: outcome.env_steps as f64 / outcome.wall_s,
+        unit: "env steps/s",
+    }
 }
 
 fn timed(what: String, unit: &'static str, count: usize, f: impl FnOnce()) -> Measurement {
@@ -56,7 +205,7 @@ fn timed(what: String, unit: &'static str, count: usize, f: impl FnOnce()) -> Me
     f();
     Measurement {
         what,
-        per_second: count as f64 / start.elapsed().as_secs_f64(),
+        value: count as f64 / start.elapsed().as_secs_f64(),
         unit,
     }
 }
@@ -198,7 +347,7 @@ fn training(variant: Variant, episodes: u32) -> Measurement {
     let outcome = crate::train::train(&cfg, &|_| {}).expect("benchmark run trains");
     Measurement {
         what: format!("training run, {episodes} episodes of CartPole-v0 ({variant}), one thread"),
-        per_second: outcome.env_steps as f64 / outcome.wall_s,
+        value: outcome.env_steps as f64 / outcome.wall_s,
         unit: "env steps/s",
     }
 }

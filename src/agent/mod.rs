@@ -4,6 +4,7 @@
 //! (compile-time shapes), [`TargetRule`] picks the max or Double-DQN target, and the replay is
 //! uniform or prioritized. The update rule lives in [`DqnAgent::update`], on one screen.
 
+pub mod conv;
 pub mod frames;
 pub mod network;
 pub mod prioritized;

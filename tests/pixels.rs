@@ -1,0 +1,59 @@
+//! Pixels end to end, as a user runs them: a MinAtar sweep with the CNN, a step budget, an ε
+//! schedule and periodic evaluation writes every table and chart; and DQN learns MinAtar
+//! Breakout within a small budget.
+
+use dqn_sweep::config::Experiment;
+use dqn_sweep::run_experiment;
+use dqn_sweep::sweep::{Progress, SweepOptions};
+use std::path::Path;
+
+fn load(path: &str) -> Experiment {
+    Experiment::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).expect("experiment parses")
+}
+
+fn opts(results: &Path) -> SweepOptions {
+    SweepOptions {
+        results: results.to_owned(),
+        threads: Some(2),
+        progress: Progress::Quiet,
+        reuse: false,
+    }
+}
+
+#[test]
+fn minatar_smoke_sweep_writes_step_curves_evaluations_and_comparison() {
+    let exp = load("experiments/minatar-smoke.toml");
+    let tmp = tempfile::tempdir().unwrap();
+    let results = dqn_sweep::sweep::run_sweep(&exp, &opts(tmp.path())).unwrap();
+    assert_eq!(results.len(), 10);
+    for r in &results {
+        assert!(r.ok(), "run failed: {:?}", r.run.info.status);
+        assert_eq!(r.run.info.env_steps, 1500, "the step budget ends training");
+        let at: Vec<u64> = r.run.info.evaluations.iter().map(|e| e.steps).collect();
+        assert_eq!(at, [500, 1000, 1500], "evaluation every 500 steps");
+        assert!(r.run.info.evaluations.iter().all(|e| e.returns.len() == 2));
+        // ε falls from 1 towards 0.1 after the 200 warm-up steps.
+        let eps: Vec<f64> = r.run.episodes.iter().map(|e| e.epsilon).collect();
+        assert!(eps.windows(2).all(|w| w[1] <= w[0]), "{eps:?}");
+        assert_eq!(*eps.last().unwrap(), 0.1);
+        // Breakout frames are 4 channels of 10×10 bytes, stored once each.
+        let bytes = r.run.info.replay_bytes_per_transition;
+        assert!(
+            (400.0..700.0).contains(&bytes),
+            "{bytes} bytes per transition"
+        );
+    }
+    run_experiment(&exp, &opts(tmp.path())).unwrap();
+    let root = tmp.path().join("minatar-smoke");
+    for f in [
+        "summary.md",
+        "comparison.md",
+        "learning_curves_steps.png",
+        "eval_curves.svg",
+        "final_return_distribution.png",
+    ] {
+        assert!(root.join(f).exists(), "{f} missing");
+    }
+    let summary = std::fs::read_to_string(root.join("summary.md")).unwrap();
+    assert!(summary.contains("variant=double+per+dueling"), "{summary}");
+}
