@@ -2,7 +2,7 @@
 //! schedule and periodic evaluation writes every table and chart; and DQN learns MinAtar
 //! Breakout within a small budget.
 
-use dqn_sweep::config::Experiment;
+use dqn_sweep::config::{Experiment, Variant};
 use dqn_sweep::run_experiment;
 use dqn_sweep::sweep::{Progress, SweepOptions};
 use std::path::Path;
@@ -56,4 +56,41 @@ fn minatar_smoke_sweep_writes_step_curves_evaluations_and_comparison() {
     }
     let summary = std::fs::read_to_string(root.join("summary.md")).unwrap();
     assert!(summary.contains("variant=double+per+dueling"), "{summary}");
+}
+
+/// DQN with the committed MinAtar ablation settings learns Breakout within 40k env steps.
+///
+/// Measured on this port: the uniformly random policy scores 0.505 per episode (sd 0.734,
+/// 53,787 episodes; MinAtar's README: 0.5), so the mean of 100 random episodes has sd 0.073
+/// and stays below 0.505 + 8 × 0.073 ≈ 1.1 with overwhelming probability (0.81 was the
+/// largest of 2,000 resampled 100-episode means). Every seed must clear 1.5, a factor of 3
+/// over random; DQN measured 3.24, 3.43 and 3.37 on seeds 0–2 here, so the threshold keeps a
+/// wide margin on the other side too.
+#[test]
+fn dqn_learns_minatar_breakout_far_beyond_the_random_policy() {
+    let mut exp = load("experiments/minatar-ablation.toml");
+    exp.points
+        .retain(|p| p.label.contains("MinAtar/Breakout") && p.agent.variant == Variant::DQN);
+    assert_eq!(exp.points.len(), 1, "one DQN point on Breakout");
+    for p in &mut exp.points {
+        p.train.steps = Some(40_000);
+        p.train.eval_interval = 0;
+        p.train.q_probe_interval = 0;
+    }
+    exp.seeds = vec![0, 1, 2];
+    let tmp = tempfile::tempdir().unwrap();
+    let results = dqn_sweep::sweep::run_sweep(&exp, &opts(tmp.path())).unwrap();
+    let last100: Vec<f64> = results
+        .iter()
+        .map(|r| {
+            assert!(r.ok(), "run failed: {:?}", r.run.info.status);
+            let rets: Vec<f64> = r.run.episodes.iter().map(|e| e.ret).collect();
+            rets[rets.len() - 100..].iter().sum::<f64>() / 100.0
+        })
+        .collect();
+    eprintln!("last-100 mean returns at 40k steps: {last100:?}");
+    assert!(
+        last100.iter().all(|&m| m > 1.5),
+        "a seed stayed near the random policy (0.5): {last100:?}"
+    );
 }
