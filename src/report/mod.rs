@@ -80,19 +80,27 @@ pub fn write_report(
         t.dedup();
         t
     };
+    let solved = if thresholds.iter().all(|t| t == "–") {
+        "solved and collapse: not defined (the environment has no solved threshold; set \
+         `[report] solved_threshold` to define them)"
+            .to_owned()
+    } else {
+        format!(
+            "solved = first episode at which the {}-episode average reaches {}; collapse = the \
+             20-episode average reached it and later fell below {}",
+            rc.final_window,
+            thresholds.join(" / "),
+            rc.collapse_floor
+        )
+    };
     md.push_str(&format!(
         "{} grid point(s) × {} seed(s); final = mean return of the last {} episodes; \
-         IQM with a {:.0}% bootstrap interval ({} resamples); solved = first episode at which \
-         the {}-episode average reaches {}; collapse = the 20-episode average reached it and \
-         later fell below {}.\n\n",
+         IQM with a {:.0}% bootstrap interval ({} resamples); {solved}.\n\n",
         exp.points.len(),
         exp.seeds.len(),
         rc.final_window,
         rc.confidence * 100.0,
         rc.resamples,
-        rc.final_window,
-        thresholds.join(" / "),
-        rc.collapse_floor
     ));
     md.push_str(&markdown_table(&summary)?);
     if !failed.is_empty() {
