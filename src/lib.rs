@@ -38,6 +38,71 @@ pub enum Error {
     Report(#[from] report::ReportError),
 }
 
+/// What `sweep report` found on disk.
+pub struct StoredReport {
+    pub report: report::Report,
+    /// Runs of the grid with no finished result (`grid point label`, seed).
+    pub missing: Vec<(String, u64)>,
+    /// Finished runs trained by other training code than this build's, by fingerprint.
+    pub other_code: Vec<(String, usize)>,
+}
+
+/// Errors of `sweep report`.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportOnlyError {
+    #[error("{} of {total} runs have no finished result (first: {} seed {}); train them, or report with --partial", missing.len(), missing[0].0, missing[0].1)]
+    Missing {
+        missing: Vec<(String, u64)>,
+        total: usize,
+    },
+    #[error(transparent)]
+    Report(#[from] report::ReportError),
+}
+
+/// Build every table and chart from the finished runs on disk; train nothing. Runs are taken
+/// whatever training code trained them (the result says which other fingerprints it used).
+/// Without `partial`, any missing run is an error and nothing is written.
+pub fn report_experiment(
+    exp: &Experiment,
+    results_root: &std::path::Path,
+    partial: bool,
+) -> Result<StoredReport, ReportOnlyError> {
+    let dir = ExperimentDir::new(results_root, &exp.name);
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for (point, cfg) in exp.runs() {
+        let p = &exp.points[point];
+        match dir.load_stored(&p.slug, &cfg) {
+            Some(run) => found.push(sweep::RunResult {
+                point,
+                run,
+                reused: true,
+            }),
+            None => missing.push((p.label.clone(), cfg.seed)),
+        }
+    }
+    if !missing.is_empty() && (!partial || found.is_empty()) {
+        let total = exp.runs().len();
+        return Err(ReportOnlyError::Missing { missing, total });
+    }
+    let mut other_code: Vec<(String, usize)> = Vec::new();
+    for r in found
+        .iter()
+        .filter(|r| r.run.info.code != store::TRAINING_CODE)
+    {
+        match other_code.iter_mut().find(|(c, _)| *c == r.run.info.code) {
+            Some((_, n)) => *n += 1,
+            None => other_code.push((r.run.info.code.clone(), 1)),
+        }
+    }
+    let report = report::write_report(exp, &found, &dir)?;
+    Ok(StoredReport {
+        report,
+        missing,
+        other_code,
+    })
+}
+
 /// Run every run of the experiment (reusing finished ones if asked), then write its reports.
 pub fn run_experiment(exp: &Experiment, opts: &SweepOptions) -> Result<report::Report, Error> {
     let results = run_sweep(exp, opts)?;

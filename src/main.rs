@@ -86,12 +86,30 @@ enum Command {
         #[arg(long, default_value_t = dqn_sweep::check::DEFAULT_TOLERANCE)]
         tolerance: f64,
     },
-    /// Measure throughput on this machine (env steps, replay, updates, training runs).
+    /// Build every table and chart from the finished runs on disk; train nothing.
+    ///
+    /// Runs are taken whatever training code trained them; the command says how many came from
+    /// other code than this build's. Exit status: 0 ok, 1 runs missing (nothing written unless
+    /// --partial), 2 error.
+    Report(ReportArgs),
+    /// Measure throughput and memory on this machine (env steps, replay, updates, runs).
     Bench {
         /// Multiply the amount of work (1.0 takes about 10 s on 2 cores).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// The experiment file (TOML).
+    experiment: PathBuf,
+    /// Results root (the experiment's runs are under <out>/<name>/runs/).
+    #[arg(short, long, default_value = "results")]
+    out: PathBuf,
+    /// Report the finished runs even when some are missing.
+    #[arg(long)]
+    partial: bool,
 }
 
 /// Where results go and how the sweep runs (shared by every command that trains).
@@ -153,6 +171,7 @@ fn main() -> ExitCode {
         Some(Command::Bench { scale }) => bench(scale),
         Some(Command::Bless(args)) => bless(args),
         Some(Command::Check { args, tolerance }) => check(args, tolerance),
+        Some(Command::Report(args)) => report(args),
         None => run(cli.run),
     };
     match result {
@@ -161,6 +180,33 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn report(args: ReportArgs) -> Result<ExitCode> {
+    use dqn_sweep::ReportOnlyError;
+    let exp = Experiment::load(&args.experiment)?;
+    match dqn_sweep::report_experiment(&exp, &args.out, args.partial) {
+        Ok(r) => {
+            for (code, n) in &r.other_code {
+                eprintln!(
+                    "note: {n} runs were trained by other training code (fingerprint {code})"
+                );
+            }
+            if !r.missing.is_empty() {
+                eprintln!(
+                    "note: {} runs missing; reported the others",
+                    r.missing.len()
+                );
+            }
+            println!("results written to {}", r.report.dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ ReportOnlyError::Missing { .. }) => {
+            eprintln!("error: {}: {e}", args.experiment.display());
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e).with_context(|| format!("experiment {}", args.experiment.display())),
     }
 }
 

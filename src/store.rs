@@ -177,14 +177,21 @@ impl ExperimentDir {
     }
 
     /// A finished, successful run with exactly this config, if one is stored.
+    /// A finished run of `config` trained by this build's training code, if stored.
     pub fn load_finished(&self, slug: &str, config: &RunConfig) -> Option<StoredRun> {
+        self.load_stored(slug, config)
+            .filter(|r| r.info.code == TRAINING_CODE)
+    }
+
+    /// A finished, complete run of exactly `config`, whatever training code trained it
+    /// (`info.code` says which).
+    pub fn load_stored(&self, slug: &str, config: &RunConfig) -> Option<StoredRun> {
         let dir = self.run_dir(slug, config.seed);
         let info: RunInfo =
             serde_json::from_slice(&std::fs::read(dir.join("run.json")).ok()?).ok()?;
         let stored: RunConfig =
             serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
         let complete = info.status == RunStatus::Ok
-            && info.code == TRAINING_CODE
             && info.eval_returns.len() == config.train.eval_episodes as usize;
         if !complete || &stored != config {
             return None;
@@ -202,7 +209,6 @@ impl ExperimentDir {
     }
 }
 
-/// Column names of the per-episode table, in order.
 pub const EPISODE_COLUMNS: [&str; 10] = [
     "episode",
     "return",

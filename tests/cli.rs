@@ -288,3 +288,44 @@ fn bless_then_check_round_trip_through_the_binary() {
     assert!(o.status.success(), "{stdout}");
     assert_eq!(stdout.matches("IDENTICAL").count(), 5, "{stdout}");
 }
+
+/// `sweep report` rebuilds the tables from the runs on disk without training, and refuses (exit
+/// 1, nothing written) while a run is missing unless `--partial`.
+#[test]
+fn report_rebuilds_tables_from_finished_runs_and_refuses_missing_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let o = sweep(&["experiments/smoke.toml", "--out", out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = tmp.path().join("smoke");
+    let summary = std::fs::read(dir.join("summary.csv")).unwrap();
+    let episodes = dir.join("runs/variant-dqn/seed-0/episodes.csv");
+    let trained_at = std::fs::metadata(&episodes).unwrap().modified().unwrap();
+
+    std::fs::remove_file(dir.join("summary.csv")).unwrap();
+    let o = sweep(&["report", "experiments/smoke.toml", "--out", out]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(dir.join("summary.csv")).unwrap(), summary);
+    let unchanged = std::fs::metadata(&episodes).unwrap().modified().unwrap();
+    assert_eq!(unchanged, trained_at, "nothing was trained again");
+
+    std::fs::remove_file(dir.join("runs/variant-per/seed-1/run.json")).unwrap();
+    std::fs::remove_file(dir.join("summary.csv")).unwrap();
+    let o = sweep(&["report", "experiments/smoke.toml", "--out", out]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("1 of 10 runs") && err.contains("variant=per seed 1"),
+        "{err}"
+    );
+    assert!(!dir.join("summary.csv").exists(), "nothing written");
+    let o = sweep(&[
+        "report",
+        "experiments/smoke.toml",
+        "--out",
+        out,
+        "--partial",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir.join("summary.csv").exists());
+}

@@ -65,6 +65,11 @@ impl<E: ObsElem> FrameStore<E> {
         let slot = (self.head + self.len) % self.capacity;
         let at = slot * self.frame_len;
         if at == self.data.len() {
+            // Reserve the planned capacity exactly (a doubling Vec would hold up to twice the
+            // frames); pages are only touched as frames arrive.
+            let planned = self.capacity * self.frame_len;
+            self.data
+                .reserve_exact(planned.saturating_sub(self.data.len()));
             self.data.extend_from_slice(frame);
         } else {
             self.data[at..at + self.frame_len].copy_from_slice(frame);
