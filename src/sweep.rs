@@ -148,7 +148,11 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
             },
             episodes: outcome.episodes,
         };
-        dir.save_run(slug, &run)?;
+        if let Err(e) = dir.save_run(slug, &run) {
+            // Say so at once: the sweep only reports its first error when every run is done.
+            eprintln!("FAILED to save {label} seed {}: {e}", cfg.seed);
+            return Err(e.into());
+        }
         let msg = match &run.info.status {
             RunStatus::Ok => format!(
                 "done   {label} seed {}: last return {:.0}, {:.1}s, {:.0} steps/s",

@@ -1,0 +1,113 @@
+//! Host-side im2col: how one channel-first `u8` observation becomes the first layer's patch
+//! matrix (the network input), for the MinAtar and Nature networks.
+
+use std::fmt;
+
+// ---------------------------------------------------------------------------------------------
+// Observation encoding (host-side im2col of the first layer)
+// ---------------------------------------------------------------------------------------------
+
+/// Why an observation could not be encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EncodeError {
+    /// The observation slice does not hold `C × side × side` bytes.
+    ObsLen { expected: usize, got: usize },
+    /// The output slice does not hold the network's `IN` values.
+    OutLen { expected: usize, got: usize },
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EncodeError::ObsLen { expected, got } => {
+                write!(
+                    f,
+                    "observation has {got} bytes, the network expects {expected}"
+                )
+            }
+            EncodeError::OutLen { expected, got } => {
+                write!(
+                    f,
+                    "encoding buffer has {got} values, the network takes {expected}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// How one observation (channel-first `u8`) becomes the network's `IN` input values.
+pub trait EncodeObs {
+    /// Bytes of one observation: `C × side × side`, channel-first `(c, y, x)`.
+    const OBS_LEN: usize;
+    /// Input values per observation (the `IN` of `Batch<IN>`).
+    const IN: usize;
+
+    /// Encode one observation into `out` (`IN` values).
+    fn try_encode(obs: &[u8], out: &mut [f32]) -> Result<(), EncodeError>;
+
+    /// Encode a batch of observations into `out`, row-major `observations.len() × IN`.
+    fn try_encode_batch(observations: &[&[u8]], out: &mut [f32]) -> Result<(), EncodeError> {
+        let expected = observations.len() * Self::IN;
+        if out.len() != expected {
+            return Err(EncodeError::OutLen {
+                expected,
+                got: out.len(),
+            });
+        }
+        for (obs, row) in observations.iter().zip(out.chunks_exact_mut(Self::IN)) {
+            Self::try_encode(obs, row)?;
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn check_lengths(
+    obs: &[u8],
+    out: &[f32],
+    obs_len: usize,
+    inp: usize,
+) -> Result<(), EncodeError> {
+    if obs.len() != obs_len {
+        return Err(EncodeError::ObsLen {
+            expected: obs_len,
+            got: obs.len(),
+        });
+    }
+    if out.len() != inp {
+        return Err(EncodeError::OutLen {
+            expected: inp,
+            got: out.len(),
+        });
+    }
+    Ok(())
+}
+
+/// im2col of one channel-first `C × SIDE × SIDE` image for a `K × K`, stride-`S` convolution
+/// without padding. Output row `p = oy·OUT + ox` (`OUT = (SIDE − K)/S + 1`) is the patch under
+/// that position in `(c, ky, kx)` order, each byte mapped through `value`:
+/// `out[p·C·K² + (c·K + ky)·K + kx] = value(obs[c, S·oy + ky, S·ox + kx])`.
+/// Lengths must have been checked by the caller.
+pub(super) fn im2col<const C: usize, const SIDE: usize, const K: usize, const S: usize>(
+    obs: &[u8],
+    out: &mut [f32],
+    value: impl Fn(u8) -> f32,
+) {
+    let image: Vec<f32> = obs.iter().map(|&v| value(v)).collect();
+    let (side_out, patch) = ((SIDE - K) / S + 1, C * K * K);
+    for c in 0..C {
+        for ky in 0..K {
+            for oy in 0..side_out {
+                // Image line S·oy + ky of channel c feeds kernel row ky of every patch of
+                // output row oy: patch ox takes its K values from column S·ox on.
+                let line = &image[(c * SIDE + S * oy + ky) * SIDE..][..SIDE];
+                let first = oy * side_out * patch + (c * K + ky) * K;
+                let runs = out[first..].chunks_mut(patch);
+                for (src, dst) in line.windows(K).step_by(S).zip(runs) {
+                    dst[..K].copy_from_slice(src);
+                }
+            }
+        }
+    }
+}
