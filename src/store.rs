@@ -75,7 +75,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 /// A DataFrame as CSV text (header included).
 pub fn csv_bytes(df: &mut DataFrame) -> Result<Vec<u8>, PolarsError> {
     let mut buf = Vec::new();
-    CsvWriter::new(&mut buf).include_header(true).finish(df)?;
+    // One thread: with more, polars waits on its own rayon pool, and a sweep worker waiting
+    // there steals and runs another whole training run before this one's files are written.
+    CsvWriter::new(&mut buf)
+        .include_header(true)
+        .n_threads(1)
+        .finish(df)?;
     Ok(buf)
 }
 
@@ -87,6 +92,7 @@ pub fn write_csv(path: &Path, df: &mut DataFrame) -> Result<(), StoreError> {
 pub fn read_csv(path: &Path) -> Result<DataFrame, StoreError> {
     CsvReadOptions::default()
         .with_has_header(true)
+        .with_n_threads(Some(1))
         .with_infer_schema_length(None)
         .try_into_reader_with_file_path(Some(path.to_owned()))
         .and_then(|r| r.finish())
