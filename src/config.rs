@@ -657,15 +657,7 @@ impl Experiment {
             if point_train.episodes.is_none() && point_train.steps.is_none() {
                 point_train.episodes = Some(DEFAULT_EPISODES);
             }
-            let label = if values.is_empty() {
-                "default".to_owned()
-            } else {
-                values
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
+            let label = point_label(&values);
             validate_run(&point_env, &point_agent, &point_train)
                 .map_err(|(k, m)| key_err(&k, format!("{m} (at grid point {label})")))?;
             points.push(GridPoint {
@@ -1044,8 +1036,20 @@ fn display_value(v: &toml::Value) -> String {
     }
 }
 
+/// `[(variant, double), (lr, 0.001)]` → `variant=double, lr=0.001`; `default` when empty.
+pub fn point_label(values: &[(String, String)]) -> String {
+    if values.is_empty() {
+        return "default".to_owned();
+    }
+    values
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `variant=double+per, lr=0.001` → `variant-double+per_lr-0.001` (file-system safe).
-fn slugify(values: &[(String, String)]) -> String {
+pub fn slugify(values: &[(String, String)]) -> String {
     if values.is_empty() {
         return "default".into();
     }

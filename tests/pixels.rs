@@ -56,6 +56,18 @@ fn minatar_smoke_sweep_writes_step_curves_evaluations_and_comparison() {
     }
     let summary = std::fs::read_to_string(root.join("summary.md")).unwrap();
     assert!(summary.contains("variant=double+per+dueling"), "{summary}");
+    // MinAtar has no solved threshold: the comparison tests every other claim and leaves the
+    // collapse rate out rather than calling it inconclusive.
+    let comparison = std::fs::read_to_string(root.join("comparison.md")).unwrap();
+    assert!(
+        comparison.contains("| Δ area under the learning curve"),
+        "{comparison}"
+    );
+    assert!(!comparison.contains("collapse rate ("), "{comparison}");
+    assert!(
+        comparison.contains("collapse rate is not defined"),
+        "{comparison}"
+    );
 }
 
 /// DQN with the committed MinAtar ablation settings learns Breakout within 40k env steps.
@@ -93,4 +105,38 @@ fn dqn_learns_minatar_breakout_far_beyond_the_random_policy() {
         last100.iter().all(|&m| m > 1.5),
         "a seed stayed near the random policy (0.5): {last100:?}"
     );
+}
+
+/// Two games on different return scales: the comparison charts are drawn again per game, with
+/// the game left out of the labels.
+#[test]
+fn a_sweep_over_two_games_also_draws_each_game_alone() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/minatar-smoke.toml"),
+    )
+    .unwrap()
+    .replace(
+        "id = \"MinAtar/Breakout\"",
+        "id = [\"MinAtar/Breakout\", \"MinAtar/Freeway\"]",
+    )
+    .replace(
+        "variant = [\"dqn\", \"double\", \"per\", \"dueling\", \"double+per+dueling\"]",
+        "variant = [\"dqn\", \"double\"]",
+    )
+    .replace("steps = 1500", "steps = 500");
+    let exp = Experiment::parse(&text, Path::new("two-games.toml")).expect("parses");
+    assert_eq!(exp.points.len(), 4);
+    let tmp = tempfile::tempdir().unwrap();
+    let report = run_experiment(&exp, &opts(tmp.path())).unwrap();
+    let by_env = tmp.path().join("minatar-smoke/by-env");
+    for game in ["MinAtar~Breakout", "MinAtar~Freeway"] {
+        for chart in ["learning_curves_steps.png", "final_return_distribution.svg"] {
+            assert!(by_env.join(game).join(chart).is_file(), "{game}/{chart}");
+        }
+        let svg = std::fs::read_to_string(by_env.join(game).join("final_return_distribution.svg"))
+            .unwrap();
+        assert!(svg.contains("variant=double"), "labels name the variant");
+        assert!(!svg.contains("id=MinAtar"), "labels leave the game out");
+    }
+    assert!(report.files.iter().any(|f| f.starts_with(&by_env)));
 }

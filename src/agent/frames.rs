@@ -114,9 +114,10 @@ impl<E: ObsElem> FrameStore<E> {
         self.len == 0
     }
 
-    /// Bytes held by frame data (allocated, not only used).
+    /// Bytes of frame data in use. (The planned capacity is reserved up front, but its pages
+    /// are only touched, and resident, as frames arrive.)
     pub fn bytes(&self) -> usize {
-        self.data.capacity() * std::mem::size_of::<E>()
+        self.len * self.frame_len * std::mem::size_of::<E>()
     }
 }
 
@@ -266,7 +267,7 @@ impl<E: ObsElem> FrameReplay<E> {
         }
     }
 
-    /// Bytes held per stored transition: frame data plus the transition ring, as allocated.
+    /// Bytes per stored transition: the frames in use plus the transition records.
     pub fn bytes_per_transition(&self) -> f64 {
         let ring = self.len() * std::mem::size_of::<FrameTransition>();
         (self.frames.bytes() + ring) as f64 / self.len().max(1) as f64
@@ -350,6 +351,29 @@ mod tests {
         assert_eq!(store.len(), 2);
         store.push(&[5, 5]);
         assert_eq!((store.get(3), store.get(5)), (&[3u8, 3][..], &[5u8, 5][..]));
+    }
+
+    #[test]
+    fn planned_bytes_match_a_filled_buffer_of_atari_frames() {
+        // 10k transitions of 84×84 frames, stack 4, 800-step episodes, past wrap-around: the
+        // measured bytes per transition are what `planned_bytes` says, within 1%.
+        let (capacity, frame) = (10_000, 84 * 84);
+        let mut replay = FrameReplay::<u8>::new(capacity, frame, 4, None);
+        let obs = vec![7u8; frame];
+        replay.begin_episode(&obs);
+        for t in 1..=13_000 {
+            let end = t % 800 == 0;
+            replay.push(0, 0.0, &obs, end, false);
+            if end {
+                replay.begin_episode(&obs);
+            }
+        }
+        let planned = planned_bytes::<u8>(capacity, frame, 4, 800.0) / capacity as f64;
+        let measured = replay.bytes_per_transition();
+        assert!(
+            (measured / planned - 1.0).abs() < 0.01,
+            "measured {measured} vs planned {planned} bytes/transition"
+        );
     }
 
     #[test]

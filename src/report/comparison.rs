@@ -238,9 +238,14 @@ pub fn comparison_markdown(
             .replace("{threshold}", &fmt_num(threshold, 0))
             .replace("{floor}", &fmt_num(rc.collapse_floor, 0))
     };
+    // Without a solved threshold (MinAtar) nothing collapses: that row is left out.
+    let metrics: Vec<&Metric> = METRICS
+        .iter()
+        .filter(|m| m.column != "collapsed" || threshold.is_finite())
+        .collect();
     // verdicts[m][pair]
     let mut verdicts: Vec<Vec<String>> = Vec::new();
-    for m in METRICS {
+    for m in &metrics {
         let mut level = Vec::new();
         let mut diff_cells = Vec::new();
         let mut v_row = Vec::new();
@@ -351,7 +356,7 @@ pub fn comparison_markdown(
                 claims(exp.points[*p].agent.variant)
                     .iter()
                     .map(|c| {
-                        let parts: Vec<String> = METRICS
+                        let parts: Vec<String> = metrics
                             .iter()
                             .enumerate()
                             .filter(|(_, m)| m.claimed_by.contains(&c.name))
@@ -368,14 +373,19 @@ pub fn comparison_markdown(
         &format!(
             "\nNotes: every `q_probe_interval` episodes the current network is rolled out greedily \
              without the time limit; its predicted Q(s, a) on the first `time_limit` states (200 on \
-             CartPole-v0, 500 on v1) is compared with the discounted return actually obtained \
-             from them. A run's over-estimation (predicted − actual; negative is \
-             under-estimation) and Q error (mean absolute difference per state) are the means \
-             over its probes in the last {} episodes. A claim to reduce over-estimation is \
-             **untestable** when the baseline or the variant under-estimates. The collapse rate \
-             counts only runs that reached the solved threshold. Variant combinations inherit \
-             the claims of each of their parts.\n",
-            rc.final_window
+             CartPole-v0, 500 on v1, 1000 for envs without a time limit) is compared with the \
+             discounted return actually obtained from them. A run's over-estimation (predicted − \
+             actual; negative is under-estimation) and Q error (mean absolute difference per \
+             state) are the means over its probes in the last {} episodes. A claim to reduce \
+             over-estimation is **untestable** when the baseline or the variant under-estimates. \
+             {} Variant combinations inherit the claims of each of their parts.\n",
+            rc.final_window,
+            if threshold.is_finite() {
+                "The collapse rate counts only runs that reached the solved threshold."
+            } else {
+                "The environment has no solved threshold, so the collapse rate is not defined \
+                 and not tested."
+            }
         ),
     );
     Ok(Some(md))

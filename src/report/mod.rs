@@ -2,6 +2,7 @@
 //! `summary.csv`), Markdown (`summary.md`, `comparison.md`) and plotters charts.
 
 pub mod comparison;
+pub mod per_env;
 pub mod plots;
 pub mod scores;
 pub mod step_curves;
@@ -436,7 +437,6 @@ fn charts(
     dir: &ExperimentDir,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let mut files = Vec::new();
-    let solved_line = solved_line(exp);
     // Figure 8-8 for each run.
     for r in results.iter().filter(|r| r.ok()) {
         let point = &exp.points[r.point];
@@ -488,6 +488,30 @@ fn charts(
         };
         files.extend(plots::line_chart(&chart, &dir.file(&name))?);
     }
+    files.extend(comparison_charts(exp, results, scores, dir)?);
+    for view in per_env::views(exp, results, scores) {
+        let sub = ExperimentDir {
+            root: dir.root.join("by-env").join(&view.slug),
+        };
+        files.extend(comparison_charts(
+            &view.exp,
+            &view.results,
+            &view.scores,
+            &sub,
+        )?);
+    }
+    Ok(files)
+}
+
+/// The charts that compare grid points: learning curves by episode and by env step,
+/// evaluation curves, Q over-estimation, final-return distribution, performance profile.
+fn comparison_charts(
+    exp: &Experiment,
+    results: &[RunResult],
+    scores: &[RunScores],
+    dir: &ExperimentDir,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let mut files = Vec::new();
     // Learning curves: one line per grid point, mean across seeds with an IQR band.
     let per_point =
         |p: usize| -> Vec<&RunScores> { scores.iter().filter(|s| s.point == p && s.ok).collect() };
@@ -509,7 +533,7 @@ fn charts(
         x_label: "Episode".into(),
         y_label: "Total reward (10-ep moving avg; mean, IQR band)".into(),
         series,
-        hlines: solved_line,
+        hlines: solved_line(exp),
         y_range: None,
     };
     files.extend(plots::line_chart(&chart, &dir.file("learning_curves"))?);
