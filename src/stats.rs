@@ -263,14 +263,27 @@ fn bootstrap_two_sample(
     confidence: f64,
     seed: u64,
 ) -> Interval {
-    if a.is_empty() || b.is_empty() {
-        return Interval::nan();
+    match two_sample_replicates(a, b, f, resamples, seed) {
+        Some((point, reps)) => percentile_interval(point, reps, confidence),
+        None => Interval::nan(),
     }
-    let point = f(a, b);
+}
+
+/// `f(a, b)` and its `resamples` bootstrap replicates; `None` when `a` or `b` is empty.
+fn two_sample_replicates(
+    a: &[f64],
+    b: &[f64],
+    f: &dyn Fn(&[f64], &[f64]) -> f64,
+    resamples: usize,
+    seed: u64,
+) -> Option<(f64, Vec<f64>)> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut ra = Vec::with_capacity(a.len());
     let mut rb = Vec::with_capacity(b.len());
-    let reps: Vec<f64> = (0..resamples)
+    let reps = (0..resamples)
         .map(|_| {
             ra.clear();
             rb.clear();
@@ -279,7 +292,63 @@ fn bootstrap_two_sample(
             f(&ra, &rb)
         })
         .collect();
-    percentile_interval(point, reps, confidence)
+    Some((f(a, b), reps))
+}
+
+/// A bootstrap interval of `stat(a) − stat(b)` with the two-sided p-value of "no
+/// difference" that matches it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DiffTest {
+    pub interval: Interval,
+    /// `min(1, 2 (k + 1) / (B + 1))` with `k` the number of the `B` replicates on the
+    /// smaller side of 0 (`≤ 0` or `≥ 0`): the percentile interval at level `1 − p`
+    /// just touches 0. NaN when the interval is.
+    pub p: f64,
+}
+
+/// [`bootstrap_diff_ci`] and the matching bootstrap p-value from the same replicates
+/// (inverting the percentile interval), for corrections such as [`holm_adjust`].
+pub fn bootstrap_diff_test(
+    a: &[f64],
+    b: &[f64],
+    stat: &dyn Fn(&[f64]) -> f64,
+    resamples: usize,
+    confidence: f64,
+    seed: u64,
+) -> DiffTest {
+    let f = |ra: &[f64], rb: &[f64]| stat(ra) - stat(rb);
+    let Some((point, reps)) = two_sample_replicates(a, b, &f, resamples, seed) else {
+        return DiffTest {
+            interval: Interval::nan(),
+            p: f64::NAN,
+        };
+    };
+    let below = reps.iter().filter(|&&d| d <= 0.0).count();
+    let above = reps.iter().filter(|&&d| d >= 0.0).count();
+    let interval = percentile_interval(point, reps, confidence);
+    let p = if interval.lo.is_nan() {
+        f64::NAN
+    } else {
+        (2.0 * (below.min(above) + 1) as f64 / (resamples + 1) as f64).min(1.0)
+    };
+    DiffTest { interval, p }
+}
+
+/// Holm–Bonferroni adjusted p-values (Holm 1979): with `p_(1) ≤ … ≤ p_(m)` the sorted
+/// finite p-values, `p̃_(i) = max_{j ≤ i} min(1, (m − j + 1) p_(j))`, in the input order.
+/// Rejecting where `p̃ ≤ α` controls the family-wise error rate at `α` over the `m`
+/// tests. NaN entries stay NaN and do not count in `m`.
+pub fn holm_adjust(p: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..p.len()).filter(|&i| !p[i].is_nan()).collect();
+    order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
+    let m = order.len();
+    let mut adjusted = vec![f64::NAN; p.len()];
+    let mut running = 0.0f64;
+    for (rank, &i) in order.iter().enumerate() {
+        running = running.max(((m - rank) as f64 * p[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
 }
 
 /// Percentile-bootstrap CI of the difference `stat(a) − stat(b)`, resampling
@@ -294,14 +363,7 @@ pub fn bootstrap_diff_ci(
     confidence: f64,
     seed: u64,
 ) -> Interval {
-    bootstrap_two_sample(
-        a,
-        b,
-        &|ra, rb| stat(ra) - stat(rb),
-        resamples,
-        confidence,
-        seed,
-    )
+    bootstrap_diff_test(a, b, stat, resamples, confidence, seed).interval
 }
 
 /// Probability of improvement `P(X > Y)` for one task (rliable): the normalised
@@ -516,6 +578,61 @@ mod tests {
     use super::*;
 
     const EPS: f64 = 1e-12;
+
+    #[test]
+    fn holm_adjusts_a_hand_worked_family() {
+        // sorted: 0.005·4 = 0.02; 0.01·3 = 0.03; 0.03·2 = 0.06; max(0.06, 0.04·1) = 0.06.
+        let adj = holm_adjust(&[0.01, 0.04, 0.03, 0.005]);
+        let want = [0.03, 0.06, 0.06, 0.02];
+        for (a, w) in adj.iter().zip(want) {
+            assert!(close(*a, w), "{adj:?}");
+        }
+        // At α = 0.05 only the two smallest are rejected (Bonferroni alone would keep one).
+        assert_eq!(adj.iter().filter(|&&a| a <= 0.05).count(), 2);
+        // NaN is not a test: it stays NaN and does not enlarge the family.
+        let adj = holm_adjust(&[f64::NAN, 0.02, 0.01]);
+        assert!(
+            adj[0].is_nan() && close(adj[1], 0.02) && close(adj[2], 0.02),
+            "{adj:?}"
+        );
+        // Adjusted values are capped at 1.
+        assert_eq!(holm_adjust(&[0.6, 0.7]), [1.0, 1.0]);
+    }
+
+    #[test]
+    fn bootstrap_p_value_matches_the_interval() {
+        // Disjoint samples: every replicate difference is negative, p is the smallest
+        // possible, 2 / (B + 1), and the interval excludes 0.
+        let t = bootstrap_diff_test(&[1.0, 2.0, 3.0], &[10.0, 11.0, 12.0], &mean, 999, 0.95, 1);
+        assert!(close(t.p, 2.0 / 1000.0), "{}", t.p);
+        assert!(t.interval.hi < 0.0);
+        assert_eq!(t.interval.point, -9.0);
+        // Identical samples: half the replicates on each side, p = 1.
+        let t = bootstrap_diff_test(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0], &mean, 999, 0.95, 1);
+        assert_eq!(t.p, 1.0);
+        // On overlapping samples p < 0.05 goes with a 95% interval that excludes 0, up to
+        // one replicate of the quantile's interpolation (2 / 2001 ≈ 0.001 of p).
+        let (a, b) = ([3.0, 4.0, 5.0, 6.0, 9.0], [1.0, 2.0, 4.0, 5.0, 3.0]);
+        for seed in 0..20 {
+            let t = bootstrap_diff_test(&a, &b, &mean, 2000, 0.95, seed);
+            let excludes = t.interval.lo > 0.0 || t.interval.hi < 0.0;
+            assert!(
+                t.p >= 0.049 || excludes,
+                "seed {seed}: p {} {:?}",
+                t.p,
+                t.interval
+            );
+            assert!(
+                t.p < 0.052 || !excludes,
+                "seed {seed}: p {} {:?}",
+                t.p,
+                t.interval
+            );
+        }
+        assert!(bootstrap_diff_test(&[], &[1.0], &mean, 10, 0.95, 0)
+            .p
+            .is_nan());
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= EPS * (1.0 + a.abs().max(b.abs()))

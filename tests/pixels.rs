@@ -117,7 +117,7 @@ fn a_sweep_over_two_games_also_draws_each_game_alone() {
     .unwrap()
     .replace(
         "id = \"MinAtar/Breakout\"",
-        "id = [\"MinAtar/Breakout\", \"MinAtar/Freeway\"]",
+        "id = [\"MinAtar/Breakout\", \"MinAtar/SpaceInvaders\"]",
     )
     .replace(
         "variant = [\"dqn\", \"double\", \"per\", \"dueling\", \"double+per+dueling\"]",
@@ -129,7 +129,7 @@ fn a_sweep_over_two_games_also_draws_each_game_alone() {
     let tmp = tempfile::tempdir().unwrap();
     let report = run_experiment(&exp, &opts(tmp.path())).unwrap();
     let by_env = tmp.path().join("minatar-smoke/by-env");
-    for game in ["MinAtar~Breakout", "MinAtar~Freeway"] {
+    for game in ["MinAtar~Breakout", "MinAtar~SpaceInvaders"] {
         for chart in ["learning_curves_steps.png", "final_return_distribution.svg"] {
             assert!(by_env.join(game).join(chart).is_file(), "{game}/{chart}");
         }
@@ -139,4 +139,47 @@ fn a_sweep_over_two_games_also_draws_each_game_alone() {
         assert!(!svg.contains("id=MinAtar"), "labels leave the game out");
     }
     assert!(report.files.iter().any(|f| f.starts_with(&by_env)));
+
+    // scores.json: {algorithm: seeds × games}, in rliable's shape, the final returns of the runs.
+    let root = tmp.path().join("minatar-smoke");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("scores.json")).unwrap()).unwrap();
+    assert_eq!(
+        doc["tasks"],
+        serde_json::json!(["MinAtar/Breakout", "MinAtar/SpaceInvaders"])
+    );
+    let scores = doc["scores"].as_object().unwrap();
+    assert_eq!(
+        scores.keys().collect::<Vec<_>>(),
+        ["variant=dqn", "variant=double"]
+    );
+    let results = dqn_sweep::sweep::run_sweep(
+        &exp,
+        &SweepOptions {
+            reuse: true,
+            ..opts(tmp.path())
+        },
+    )
+    .unwrap();
+    for r in &results {
+        let point = &exp.points[r.point];
+        let alg = format!("variant={}", point.values[1].1);
+        let task = usize::from(point.label.contains("SpaceInvaders"));
+        let seed = r.run.config.seed as usize;
+        let window = exp.report.final_window;
+        let returns: Vec<f64> = r.run.episodes.iter().map(|e| e.ret).collect();
+        let last = &returns[returns.len().saturating_sub(window)..];
+        let want = last.iter().sum::<f64>() / last.len() as f64;
+        let got = scores[&alg][seed][task].as_f64().unwrap();
+        assert!(
+            (got - want).abs() < 1e-9,
+            "{alg} seed {seed} task {task}: {got} vs {want}"
+        );
+    }
+    // The comparison table corrects its verdicts for multiplicity.
+    let comparison = std::fs::read_to_string(root.join("comparison.md")).unwrap();
+    assert!(
+        comparison.contains("Holm-corrected over the"),
+        "{comparison}"
+    );
 }

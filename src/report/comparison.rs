@@ -5,13 +5,14 @@
 //! Each variant is compared with the baseline variant (plain DQN by default) at the same values
 //! of the other swept keys. A claimed effect is *supported* when the 95% bootstrap interval of
 //! the difference lies entirely on the claimed side of zero, *not supported* when entirely on
-//! the other side, and *inconclusive* otherwise.
+//! the other side, and *inconclusive* otherwise; the verdicts of one table are also corrected
+//! for multiplicity (Holm–Bonferroni over all its tested cells).
 
 use super::plots::{self, Distribution, LineChart, Series};
 use super::scores::RunScores;
 use super::{curve_band, fmt_num, label_seed, ReportError};
 use crate::config::{Experiment, Variant};
-use crate::stats::{self, Interval, Verdict};
+use crate::stats::{self, Verdict};
 use crate::store::ExperimentDir;
 use crate::sweep::RunResult;
 use polars::prelude::*;
@@ -150,6 +151,113 @@ fn signed(v: f64) -> String {
     }
 }
 
+/// One Δ cell of the table: a metric of a variant against the baseline.
+struct Cell {
+    variant_mean: f64,
+    baseline_mean: f64,
+    test: stats::DiffTest,
+    higher_is_better: bool,
+    /// The test counts in the multiplicity family (enough runs, the claim applies).
+    tested: bool,
+    /// The verdict from the raw interval (or why there is none).
+    raw: String,
+    /// Holm-adjusted p-value (NaN when not tested).
+    adjusted_p: f64,
+    /// The verdict after the Holm correction.
+    corrected: String,
+}
+
+impl Cell {
+    fn test(m: &Metric, x: &[f64], y: &[f64], rc: &crate::config::ReportConfig, seed: u64) -> Cell {
+        let test =
+            stats::bootstrap_diff_test(x, y, &stats::mean, rc.resamples, rc.confidence, seed);
+        let underpowered = x.len() < MIN_RUNS_FOR_VERDICT || y.len() < MIN_RUNS_FOR_VERDICT;
+        // A claim to reduce over-estimation needs both sides to over-estimate: lowering an
+        // under-estimate, or trading over- for under-estimation, is no evidence for it.
+        // (Written so that a NaN mean, no data, also counts.)
+        let over = |v: &[f64]| stats::mean(v) > 0.0;
+        let untestable = m.needs_positive_baseline && (!over(y) || !over(x));
+        let raw = if untestable {
+            let who = if over(y) {
+                "the variant"
+            } else {
+                "the baseline"
+            };
+            format!("untestable ({who} under-estimates)")
+        } else if underpowered {
+            format!("{} (too few runs)", Verdict::Inconclusive)
+        } else {
+            stats::verdict(test.interval, m.higher_is_better).to_string()
+        };
+        Cell {
+            variant_mean: stats::mean(x),
+            baseline_mean: stats::mean(y),
+            test,
+            higher_is_better: m.higher_is_better,
+            tested: !untestable && !underpowered && test.p.is_finite(),
+            corrected: raw.clone(),
+            raw,
+            adjusted_p: f64::NAN,
+        }
+    }
+
+    fn levels(&self) -> String {
+        format!(
+            "{} vs {}",
+            fmt_num(self.variant_mean, 2),
+            fmt_num(self.baseline_mean, 2)
+        )
+    }
+
+    fn difference(&self) -> String {
+        let d = self.test.interval;
+        let mut text = format!(
+            "{} [{}, {}] {}",
+            signed(d.point),
+            signed(d.lo),
+            signed(d.hi),
+            self.raw
+        );
+        if self.tested {
+            text.push_str(&format!(
+                " (p {}; Holm p {}: {})",
+                fmt_p(self.test.p),
+                fmt_p(self.adjusted_p),
+                self.corrected
+            ));
+        }
+        text
+    }
+}
+
+fn fmt_p(p: f64) -> String {
+    if p < 0.001 {
+        "< 0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// Holm–Bonferroni over every tested cell: a cell keeps a direction (supported / not
+/// supported) only if its adjusted p-value is at most `alpha`. Returns the family size.
+fn holm_correct(cells: &mut [Vec<Cell>], alpha: f64) -> usize {
+    let mut tested: Vec<&mut Cell> = cells.iter_mut().flatten().filter(|c| c.tested).collect();
+    let p: Vec<f64> = tested.iter().map(|c| c.test.p).collect();
+    for (c, adj) in tested.iter_mut().zip(stats::holm_adjust(&p)) {
+        c.adjusted_p = adj;
+        let better = (c.test.interval.point > 0.0) == c.higher_is_better;
+        c.corrected = if adj > alpha {
+            Verdict::Inconclusive
+        } else if better {
+            Verdict::Supported
+        } else {
+            Verdict::NotSupported
+        }
+        .to_string();
+    }
+    p.len()
+}
+
 /// `comparison.md`, when the experiment sweeps `agent.variant` and includes the baseline.
 pub fn comparison_markdown(
     exp: &Experiment,
@@ -187,7 +295,11 @@ pub fn comparison_markdown(
          with a {pct}% bootstrap interval ({} resamples) and a verdict: **supported** when the \
          interval lies entirely on the better side of 0, **not supported** when entirely on the \
          worse side, **inconclusive** otherwise (always with fewer than {MIN_RUNS_FOR_VERDICT} \
-         runs a side), **untestable** when the claim does not apply to what was measured. Generated by `sweep` from `run_scores.csv`.\n\n",
+         runs a side), **untestable** when the claim does not apply to what was measured. In \
+         parentheses: the bootstrap p-value of no difference and its Holm–Bonferroni \
+         adjustment, the family being every tested Δ cell of this table (all rows and columns \
+         with enough runs and an applicable claim), and the verdict at that adjusted level; the \
+         verdict row uses the corrected verdicts. Generated by `sweep` from `run_scores.csv`.\n\n",
         exp.name,
         exp.seeds.len(),
         rc.resamples
@@ -243,49 +355,27 @@ pub fn comparison_markdown(
         .iter()
         .filter(|m| m.column != "collapsed" || threshold.is_finite())
         .collect();
-    // verdicts[m][pair]
-    let mut verdicts: Vec<Vec<String>> = Vec::new();
-    for m in &metrics {
-        let mut level = Vec::new();
-        let mut diff_cells = Vec::new();
-        let mut v_row = Vec::new();
-        for (p, b) in &pairs {
-            let (x, y) = (values(*p, m.column)?, values(*b, m.column)?);
-            let seed = label_seed(&format!("{}|{}", exp.points[*p].label, m.row));
-            let d: Interval =
-                stats::bootstrap_diff_ci(&x, &y, &stats::mean, rc.resamples, rc.confidence, seed);
-            let underpowered = x.len() < MIN_RUNS_FOR_VERDICT || y.len() < MIN_RUNS_FOR_VERDICT;
-            // A claim to reduce over-estimation needs both sides to over-estimate: lowering an
-            // under-estimate, or trading over- for under-estimation, is no evidence for it.
-            // (Written so that a NaN mean, no data, also counts.)
-            #[allow(clippy::neg_cmp_op_on_partial_ord)]
-            let untestable =
-                m.needs_positive_baseline && (!(stats::mean(&y) > 0.0) || !(stats::mean(&x) > 0.0));
-            let verdict = if untestable {
-                let who = if !(stats::mean(&y) > 0.0) {
-                    "the baseline"
-                } else {
-                    "the variant"
-                };
-                format!("untestable ({who} under-estimates)")
-            } else if underpowered {
-                format!("{} (too few runs)", Verdict::Inconclusive)
-            } else {
-                stats::verdict(d, m.higher_is_better).to_string()
-            };
-            level.push(format!(
-                "{} vs {}",
-                fmt_num(stats::mean(&x), 2),
-                fmt_num(stats::mean(&y), 2)
-            ));
-            diff_cells.push(format!(
-                "{} [{}, {}] {verdict}",
-                signed(d.point),
-                signed(d.lo),
-                signed(d.hi),
-            ));
-            v_row.push(verdict);
-        }
+    // cells[m][pair], then Holm over every tested cell of the table.
+    let mut cells: Vec<Vec<Cell>> = metrics
+        .iter()
+        .map(|m| {
+            pairs
+                .iter()
+                .map(|&(p, b)| {
+                    let seed = label_seed(&format!("{}|{}", exp.points[p].label, m.row));
+                    Ok(Cell::test(
+                        m,
+                        &values(p, m.column)?,
+                        &values(b, m.column)?,
+                        rc,
+                        seed,
+                    ))
+                })
+                .collect::<PolarsResult<Vec<Cell>>>()
+        })
+        .collect::<PolarsResult<_>>()?;
+    let family = holm_correct(&mut cells, 1.0 - rc.confidence);
+    for (m, row_cells) in metrics.iter().zip(&cells) {
         let better = if m.higher_is_better {
             "higher is better"
         } else {
@@ -293,14 +383,17 @@ pub fn comparison_markdown(
         };
         md.push_str(&row(
             &format!("{} ({better}): variant vs {base_variant}", name(m.row)),
-            level,
+            row_cells.iter().map(Cell::levels).collect(),
         ));
         md.push_str(&row(
             &format!("Δ {} vs {base_variant}", name(m.row)),
-            diff_cells,
+            row_cells.iter().map(Cell::difference).collect(),
         ));
-        verdicts.push(v_row);
     }
+    let verdicts: Vec<Vec<String>> = cells
+        .iter()
+        .map(|r| r.iter().map(|c| c.corrected.clone()).collect())
+        .collect();
     // Spread and probability of improvement.
     md.push_str(&row(
         "spread of final return across seeds (std): variant vs baseline",
@@ -348,7 +441,11 @@ pub fn comparison_markdown(
     ));
     // The verdict on each claimed effect, from the metrics the claim is about.
     md.push_str(&row(
-        &format!("**verdict on the claims** (at {} seeds)", exp.seeds.len()),
+        &format!(
+            "**verdict on the claims** (at {} seeds; Holm-corrected over the {family} tests \
+             of this table)",
+            exp.seeds.len()
+        ),
         pairs
             .iter()
             .enumerate()

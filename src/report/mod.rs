@@ -1,7 +1,9 @@
 //! Everything written after the runs: polars tables (`runs.csv`, `run_scores.csv`,
-//! `summary.csv`), Markdown (`summary.md`, `comparison.md`) and plotters charts.
+//! `summary.csv`), Markdown (`summary.md`, `comparison.md`), `scores.json` for rliable and
+//! plotters charts.
 
 pub mod comparison;
+pub mod export;
 pub mod per_env;
 pub mod plots;
 pub mod scores;
@@ -117,6 +119,12 @@ pub fn write_report(
     }
     let path = dir.file("summary.md");
     write_atomic(&path, md.as_bytes())?;
+    files.push(path);
+
+    let path = dir.file("scores.json");
+    let doc = serde_json::to_vec_pretty(&export::scores_json(exp, &scores))
+        .expect("a JSON value serialises");
+    write_atomic(&path, &doc)?;
     files.push(path);
 
     if let Some(text) = comparison::comparison_markdown(exp, &per_run)? {
