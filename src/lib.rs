@@ -10,6 +10,7 @@
 //! - [`stats`]: aggregate statistics with bootstrap intervals (rliable-style);
 //! - [`report`]: polars tables, Markdown reports and plotters charts;
 //! - [`check`]: baselines (`sweep bless`) and the learning-curve regression gate (`sweep check`);
+//! - [`power`]: how many seeds a comparison needs (`sweep power`);
 //! - [`bench`]: throughput figures (`sweep bench`).
 
 pub mod agent;
@@ -17,6 +18,7 @@ pub mod bench;
 pub mod check;
 pub mod config;
 pub mod env;
+pub mod power;
 pub mod report;
 pub mod stats;
 pub mod store;
@@ -68,19 +70,7 @@ pub fn report_experiment(
     partial: bool,
 ) -> Result<StoredReport, ReportOnlyError> {
     let dir = ExperimentDir::new(results_root, &exp.name);
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for (point, cfg) in exp.runs() {
-        let p = &exp.points[point];
-        match dir.load_stored(&p.slug, &cfg) {
-            Some(run) => found.push(sweep::RunResult {
-                point,
-                run,
-                reused: true,
-            }),
-            None => missing.push((p.label.clone(), cfg.seed)),
-        }
-    }
+    let (found, missing) = load_finished(exp, &dir);
     if !missing.is_empty() && (!partial || found.is_empty()) {
         let total = exp.runs().len();
         return Err(ReportOnlyError::Missing { missing, total });
@@ -101,6 +91,69 @@ pub fn report_experiment(
         missing,
         other_code,
     })
+}
+
+/// The experiment's finished runs on disk, and the (grid point label, seed) of those missing.
+fn load_finished(
+    exp: &Experiment,
+    dir: &ExperimentDir,
+) -> (Vec<sweep::RunResult>, Vec<(String, u64)>) {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for (point, cfg) in exp.runs() {
+        let p = &exp.points[point];
+        match dir.load_stored(&p.slug, &cfg) {
+            Some(run) => found.push(sweep::RunResult {
+                point,
+                run,
+                reused: true,
+            }),
+            None => missing.push((p.label.clone(), cfg.seed)),
+        }
+    }
+    (found, missing)
+}
+
+/// `sweep power`: for each grid point with finished runs (the pilot), the simulated power of
+/// the comparison table's test to detect `plan.delta` in the final return, by seeds per arm,
+/// as a Markdown table. `family` tests corrected together plan at Bonferroni's level.
+/// Errors when no run has finished.
+pub fn power_report(
+    exp: &Experiment,
+    results_root: &std::path::Path,
+    mut plan: power::PowerPlan,
+    family: usize,
+) -> Result<String, ReportOnlyError> {
+    use rayon::prelude::*;
+    let dir = ExperimentDir::new(results_root, &exp.name);
+    let (found, missing) = load_finished(exp, &dir);
+    if found.is_empty() {
+        let total = exp.runs().len();
+        return Err(ReportOnlyError::Missing { missing, total });
+    }
+    plan.confidence = 1.0 - (1.0 - plan.confidence) / family.max(1) as f64;
+    let pilots: Vec<(String, Vec<f64>)> = (0..exp.points.len())
+        .map(|p| {
+            let finals = found
+                .iter()
+                .filter(|r| r.point == p && r.ok())
+                .map(|r| report::scores::RunScores::of(r, &exp.report).final_return)
+                .filter(|v| v.is_finite())
+                .collect();
+            (exp.points[p].label.clone(), finals)
+        })
+        .filter(|(_, v): &(String, Vec<f64>)| !v.is_empty())
+        .collect();
+    let curves: Vec<power::PowerCurve> = pilots
+        .par_iter()
+        .map(|(label, v)| power::power_curve(v, &plan, report::label_seed(label)))
+        .collect();
+    let rows: Vec<(&str, &power::PowerCurve)> = pilots
+        .iter()
+        .map(|(l, _)| l.as_str())
+        .zip(&curves)
+        .collect();
+    Ok(power::markdown(&exp.name, &rows, &plan, family))
 }
 
 /// Run every run of the experiment (reusing finished ones if asked), then write its reports.

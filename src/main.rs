@@ -92,6 +92,27 @@ enum Command {
     /// other code than this build's. Exit status: 0 ok, 1 runs missing (nothing written unless
     /// --partial), 2 error.
     Report(ReportArgs),
+    /// Plan seeds: from finished runs (a pilot), how many seeds per variant the comparison
+    /// table's test needs to detect a difference in final return, printed as a table.
+    ///
+    /// Each grid point's runs give the spread; the variant is that spread shifted by --delta.
+    /// Exit status: 0 ok, 1 no finished runs, 2 error.
+    Power {
+        #[command(flatten)]
+        args: ReportArgs,
+        /// The difference to detect (variant − baseline), in return units.
+        #[arg(long, allow_hyphen_values = true)]
+        delta: f64,
+        /// Target power.
+        #[arg(long, default_value_t = 0.8)]
+        power: f64,
+        /// Tests corrected together (e.g. the comparison table's family): plan at level α/m.
+        #[arg(long, default_value_t = 1)]
+        tests: usize,
+        /// Simulated comparisons per seed count.
+        #[arg(long, default_value_t = 200)]
+        sims: usize,
+    },
     /// Measure throughput and memory on this machine (env steps, replay, updates, runs).
     Bench {
         /// Multiply the amount of work (1.0 takes about 10 s on 2 cores).
@@ -172,6 +193,13 @@ fn main() -> ExitCode {
         Some(Command::Bless(args)) => bless(args),
         Some(Command::Check { args, tolerance }) => check(args, tolerance),
         Some(Command::Report(args)) => report(args),
+        Some(Command::Power {
+            args,
+            delta,
+            power,
+            tests,
+            sims,
+        }) => plan_seeds(args, delta, power, tests, sims),
         None => run(cli.run),
     };
     match result {
@@ -203,6 +231,40 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(e @ ReportOnlyError::Missing { .. }) => {
+            eprintln!("error: {}: {e}", args.experiment.display());
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e).with_context(|| format!("experiment {}", args.experiment.display())),
+    }
+}
+
+fn plan_seeds(
+    args: ReportArgs,
+    delta: f64,
+    power: f64,
+    tests: usize,
+    sims: usize,
+) -> Result<ExitCode> {
+    use dqn_sweep::power::PowerPlan;
+    if !(0.0 < power && power < 1.0) || sims == 0 || tests == 0 || !delta.is_finite() {
+        anyhow::bail!(
+            "sweep power: --power must lie in (0, 1), --sims and --tests be at least 1, --delta finite"
+        );
+    }
+    let exp = Experiment::load(&args.experiment)?;
+    let plan = PowerPlan {
+        delta,
+        target: power,
+        confidence: exp.report.confidence,
+        resamples: exp.report.resamples.min(1000),
+        sims,
+    };
+    match dqn_sweep::power_report(&exp, &args.out, plan, tests) {
+        Ok(table) => {
+            println!("{table}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ dqn_sweep::ReportOnlyError::Missing { .. }) => {
             eprintln!("error: {}: {e}", args.experiment.display());
             Ok(ExitCode::from(1))
         }

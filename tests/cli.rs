@@ -329,3 +329,59 @@ fn report_rebuilds_tables_from_finished_runs_and_refuses_missing_ones() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(dir.join("summary.csv").exists());
 }
+
+#[test]
+fn power_plans_seeds_from_finished_runs_and_needs_some() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let power = |delta: &str| {
+        sweep(&[
+            "power",
+            "experiments/smoke.toml",
+            "--out",
+            out,
+            "--delta",
+            delta,
+            "--sims",
+            "50",
+        ])
+    };
+    let o = power("10");
+    assert_eq!(o.status.code(), Some(1), "no pilot runs yet");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 of 10 runs"));
+
+    let o = sweep(&["experiments/smoke.toml", "--out", out, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = power("10");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("difference of +10"), "{table}");
+    let rows: Vec<&str> = table
+        .lines()
+        .filter(|l| l.starts_with("| variant="))
+        .collect();
+    assert_eq!(rows.len(), 5, "one row per grid point:\n{table}");
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells[2], "2", "two pilot runs: {row}");
+        // 10 powers then the plan: every power is a percentage.
+        assert!(cells[4..14].iter().all(|c| c.ends_with('%')), "{row}");
+    }
+    let o = power("0.5");
+    assert!(o.status.success());
+    let o = sweep(&[
+        "power",
+        "experiments/smoke.toml",
+        "--out",
+        out,
+        "--delta",
+        "1",
+        "--power",
+        "2",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a power outside (0, 1) is bad input"
+    );
+}
