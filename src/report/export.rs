@@ -12,31 +12,33 @@
 //! An algorithm is a grid point without its environment; a task is an environment; rows are
 //! the experiment's seeds in order. A failed run is `null` (NaN in numpy).
 
+use super::per_env::without_env;
 use super::scores::RunScores;
 use crate::config::{point_label, Experiment};
 use serde_json::{json, Map, Value};
 
 /// The `scores.json` document: `tasks`, `seeds`, `metric` and `scores`.
 pub fn scores_json(exp: &Experiment, scores: &[RunScores]) -> Value {
-    let mut tasks: Vec<String> = Vec::new();
-    let mut algorithms: Vec<String> = Vec::new();
-    for p in &exp.points {
-        let task = p.env.id.to_string();
-        if !tasks.contains(&task) {
+    // (algorithm, task) of each grid point, and both lists in grid order.
+    let keys: Vec<(String, String)> = exp
+        .points
+        .iter()
+        .map(|p| (point_label(&without_env(&p.values)), p.env.id.to_string()))
+        .collect();
+    let mut tasks: Vec<&str> = Vec::new();
+    let mut algorithms: Vec<&str> = Vec::new();
+    for (alg, task) in &keys {
+        if !tasks.contains(&task.as_str()) {
             tasks.push(task);
         }
-        let alg = algorithm(&p.values);
-        if !algorithms.contains(&alg) {
+        if !algorithms.contains(&alg.as_str()) {
             algorithms.push(alg);
         }
     }
     let score = |alg: &str, task: &str, seed: u64| -> Value {
         scores
             .iter()
-            .find(|s| {
-                let p = &exp.points[s.point];
-                s.seed == seed && p.env.id.to_string() == task && algorithm(&p.values) == alg
-            })
+            .find(|s| s.seed == seed && keys[s.point].0 == alg && keys[s.point].1 == task)
             .filter(|s| s.ok && s.final_return.is_finite())
             .map_or(Value::Null, |s| json!(s.final_return))
     };
@@ -47,7 +49,7 @@ pub fn scores_json(exp: &Experiment, scores: &[RunScores]) -> Value {
             .iter()
             .map(|&seed| Value::Array(tasks.iter().map(|t| score(alg, t, seed)).collect()))
             .collect();
-        by_alg.insert(alg.clone(), Value::Array(rows));
+        by_alg.insert((*alg).to_owned(), Value::Array(rows));
     }
     json!({
         "experiment": exp.name,
@@ -56,10 +58,4 @@ pub fn scores_json(exp: &Experiment, scores: &[RunScores]) -> Value {
         "seeds": exp.seeds,
         "scores": by_alg,
     })
-}
-
-/// The grid point's label without the environment (`default` when only the env is swept).
-fn algorithm(values: &[(String, String)]) -> String {
-    let rest: Vec<(String, String)> = values.iter().filter(|(k, _)| k != "id").cloned().collect();
-    point_label(&rest)
 }

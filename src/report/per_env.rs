@@ -45,7 +45,7 @@ fn view(exp: &Experiment, results: &[RunResult], scores: &[RunScores], id: &str)
         .iter()
         .map(|&p| {
             let mut point = exp.points[p].clone();
-            point.values.retain(|(k, _)| k != "id");
+            point.values = without_env(&point.values);
             point.label = point_label(&point.values);
             point.slug = slugify(&point.values);
             point
@@ -63,4 +63,9 @@ fn view(exp: &Experiment, results: &[RunResult], scores: &[RunScores], id: &str)
             .filter_map(|s| new_index(s.point).map(|point| RunScores { point, ..s.clone() }))
             .collect(),
     }
+}
+
+/// A grid point's swept values without the environment id (`env.id` is stored as `id`).
+pub fn without_env(values: &[(String, String)]) -> Vec<(String, String)> {
+    values.iter().filter(|(k, _)| k != "id").cloned().collect()
 }
