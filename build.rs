@@ -1,12 +1,16 @@
-//! Fingerprints the code that determines a run's results (training, agents, environments,
-//! configs, the per-episode record), so that finished runs are reused only by the same code.
+//! Fingerprints what determines a run's results at build time: the training code (training,
+//! agents, environments, configs, the per-episode record) and the dependency versions
+//! (`Cargo.lock`), so that finished runs are reused only by the same code and dependencies.
 
 use std::path::{Path, PathBuf};
+
+#[path = "src/fingerprint/fnv.rs"]
+mod fnv;
 
 const TRAINING_CODE: [&str; 5] = [
     "src/train.rs",
     "src/config.rs",
-    "src/store.rs",
+    "src/store/mod.rs",
     "src/agent",
     "src/env",
 ];
@@ -32,14 +36,19 @@ fn main() {
         println!("cargo:rerun-if-changed={p}");
         files(Path::new(p), &mut all);
     }
-    // FNV-1a over the file names and contents, in a fixed order.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    // File names and contents, in a fixed order.
+    let mut code = fnv::FNV_START;
     for f in &all {
         let name = f.to_string_lossy().replace('\\', "/");
-        let bytes = std::fs::read(f).expect("readable source file");
-        for b in name.bytes().chain(bytes) {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
+        code = fnv::fnv1a(code, name.as_bytes());
+        code = fnv::fnv1a(code, &std::fs::read(f).expect("readable source file"));
     }
-    println!("cargo:rustc-env=DQN_SWEEP_TRAINING_CODE={hash:016x}");
+    println!("cargo:rustc-env=DQN_SWEEP_TRAINING_CODE={code:016x}");
+    // The resolved dependency versions; a build without a lock file (as a dependency) says so.
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    let lock = match std::fs::read("Cargo.lock") {
+        Ok(bytes) => format!("{:016x}", fnv::fnv1a(fnv::FNV_START, &bytes)),
+        Err(_) => "no-lock-file".to_owned(),
+    };
+    println!("cargo:rustc-env=DQN_SWEEP_CARGO_LOCK={lock}");
 }

@@ -397,7 +397,7 @@ impl Default for ReportConfig {
 }
 
 /// Everything one training run depends on. Its canonical JSON, seed included, seeds the run's RNG.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
     pub env: EnvConfig,

@@ -5,8 +5,11 @@
 //! - [`env`]: environments behind the [`env::Env`] trait (Gym-exact CartPole);
 //! - [`agent`]: replay buffers, dfdx Q-networks and the DQN / Double / PER / Dueling update;
 //! - [`train`]: one run's training loop and measurements;
-//! - [`sweep`]: the grid fanned out over rayon, failures isolated, results stored atomically;
-//! - [`store`]: the on-disk layout of results;
+//! - [`sweep`]: the grid fanned out over rayon, failures isolated, results stored atomically,
+//!   one writer per run; plans, costs and cluster shards of a sweep;
+//! - [`store`]: the on-disk layout of results, run locks, merging results folders;
+//! - [`fingerprint`]: run ids and the build fingerprint that decides reuse;
+//! - [`launch`]: SLURM array scripts and Kubernetes Indexed Job manifests for a sweep;
 //! - [`stats`]: aggregate statistics with bootstrap intervals (rliable-style);
 //! - [`report`]: polars tables, Markdown reports and plotters charts;
 //! - [`check`]: baselines (`sweep bless`) and the learning-curve regression gate (`sweep check`);
@@ -18,6 +21,8 @@ pub mod bench;
 pub mod check;
 pub mod config;
 pub mod env;
+pub mod fingerprint;
+pub mod launch;
 pub mod power;
 pub mod report;
 pub mod stats;
@@ -45,8 +50,8 @@ pub struct StoredReport {
     pub report: report::Report,
     /// Runs of the grid with no finished result (`grid point label`, seed).
     pub missing: Vec<(String, u64)>,
-    /// Finished runs trained by other training code than this build's, by fingerprint.
-    pub other_code: Vec<(String, usize)>,
+    /// Finished runs trained by other builds than this one: (build id, what differs, runs).
+    pub other_builds: Vec<(String, String, usize)>,
 }
 
 /// Errors of `sweep report`.
@@ -62,7 +67,7 @@ pub enum ReportOnlyError {
 }
 
 /// Build every table and chart from the finished runs on disk; train nothing. Runs are taken
-/// whatever training code trained them (the result says which other fingerprints it used).
+/// whatever build trained them (the result says which other builds it used).
 /// Without `partial`, any missing run is an error and nothing is written.
 pub fn report_experiment(
     exp: &Experiment,
@@ -75,40 +80,67 @@ pub fn report_experiment(
         let total = exp.runs().len();
         return Err(ReportOnlyError::Missing { missing, total });
     }
-    let mut other_code: Vec<(String, usize)> = Vec::new();
-    for r in found
+    let this = fingerprint::Build::current();
+    let mut other_builds: Vec<(String, String, usize)> = Vec::new();
+    for b in found
         .iter()
-        .filter(|r| r.run.info.code != store::TRAINING_CODE)
+        .map(|r| &r.run.info.build)
+        .filter(|b| **b != this)
     {
-        match other_code.iter_mut().find(|(c, _)| *c == r.run.info.code) {
-            Some((_, n)) => *n += 1,
-            None => other_code.push((r.run.info.code.clone(), 1)),
+        let id = b.id();
+        match other_builds.iter_mut().find(|(c, _, _)| *c == id) {
+            Some((_, _, n)) => *n += 1,
+            None => other_builds.push((id, b.differences(&this).join(", "), 1)),
         }
     }
-    let report = report::write_report(exp, &found, &dir)?;
+    let report = write_report_locked(exp, &found, &dir)?;
     Ok(StoredReport {
         report,
         missing,
-        other_code,
+        other_builds,
     })
 }
 
+/// Write the experiment's tables and charts as the one writer of its report files: under the
+/// experiment folder's lock, after removing what a killed writer left half-written.
+fn write_report_locked(
+    exp: &Experiment,
+    results: &[sweep::RunResult],
+    dir: &ExperimentDir,
+) -> Result<report::Report, report::ReportError> {
+    let _lock = store::lock::DirLock::claim(&dir.root).map_err(report::ReportError::from)?;
+    store::lock::remove_stale_temp_files_below(&dir.root, "runs")?;
+    report::write_report(exp, results, dir)
+}
+
 /// The experiment's finished runs on disk, and the (grid point label, seed) of those missing.
+/// Runs are read in parallel (10,000 runs: see the README's "Running on a cluster").
 fn load_finished(
     exp: &Experiment,
     dir: &ExperimentDir,
 ) -> (Vec<sweep::RunResult>, Vec<(String, u64)>) {
+    use rayon::prelude::*;
+    let loaded: Vec<Result<sweep::RunResult, (String, u64)>> = exp
+        .runs()
+        .into_par_iter()
+        .map(|(point, cfg)| {
+            let p = &exp.points[point];
+            match dir.load_stored(&p.slug, &cfg) {
+                Some(run) => Ok(sweep::RunResult {
+                    point,
+                    run,
+                    reused: true,
+                }),
+                None => Err((p.label.clone(), cfg.seed)),
+            }
+        })
+        .collect();
     let mut found = Vec::new();
     let mut missing = Vec::new();
-    for (point, cfg) in exp.runs() {
-        let p = &exp.points[point];
-        match dir.load_stored(&p.slug, &cfg) {
-            Some(run) => found.push(sweep::RunResult {
-                point,
-                run,
-                reused: true,
-            }),
-            None => missing.push((p.label.clone(), cfg.seed)),
+    for r in loaded {
+        match r {
+            Ok(run) => found.push(run),
+            Err(m) => missing.push(m),
         }
     }
     (found, missing)
@@ -160,5 +192,5 @@ pub fn power_report(
 pub fn run_experiment(exp: &Experiment, opts: &SweepOptions) -> Result<report::Report, Error> {
     let results = run_sweep(exp, opts)?;
     let dir = ExperimentDir::new(&opts.results, &exp.name);
-    Ok(report::write_report(exp, &results, &dir)?)
+    Ok(write_report_locked(exp, &results, &dir)?)
 }

@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use dqn_sweep::check::{self, CheckOptions};
 use dqn_sweep::config::Experiment;
 use dqn_sweep::store::ExperimentDir;
+use dqn_sweep::sweep::shard::{self, Shard};
 use dqn_sweep::sweep::{run_sweep, Progress, RunResult, SweepOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -113,12 +114,85 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         sims: usize,
     },
+    /// List every run (grid point, seed, run id, status on disk, shard) and the estimated cost
+    /// of the rest on this machine, in core-hours; trains nothing but short calibrations.
+    Plan {
+        /// The experiment file (TOML).
+        experiment: PathBuf,
+        /// Results root (the experiment's runs are under <out>/<name>/runs/).
+        #[arg(short, long, default_value = "results")]
+        out: PathBuf,
+        /// Show the split over this many shards (as `--shard K/N` would run it).
+        #[arg(long)]
+        shards: Option<usize>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the finished runs of results folders written elsewhere (e.g. cluster nodes' local
+    /// disks) into one; a run stored differently on both sides is refused.
+    ///
+    /// Exit status: 0 ok, 1 some runs refused, 2 error.
+    Merge {
+        /// Results roots to copy from (each holds <name>/runs/...).
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+        /// The results root to merge into.
+        #[arg(short, long, default_value = "results")]
+        out: PathBuf,
+    },
+    /// Write a SLURM job array (one task per shard) and its report job: train.sbatch,
+    /// report.sbatch and submit.sh under <dir>/<name>/.
+    Slurm {
+        #[command(flatten)]
+        launch: LaunchArgs,
+        /// The `sweep` binary the nodes run (default: this one).
+        #[arg(long)]
+        bin: Option<PathBuf>,
+        #[arg(long)]
+        partition: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Write a Kubernetes Indexed Job (one completion per shard) and its report Job:
+    /// train-job.yaml and report-job.yaml under <dir>/<name>/.
+    K8s {
+        #[command(flatten)]
+        launch: LaunchArgs,
+        /// Container image with `sweep` on its PATH.
+        #[arg(long)]
+        image: String,
+        /// ReadWriteMany PersistentVolumeClaim that holds the results.
+        #[arg(long, default_value = "dqn-sweep-results")]
+        pvc: String,
+        /// Pods at once (default: all shards).
+        #[arg(long)]
+        parallelism: Option<usize>,
+    },
     /// Measure throughput and memory on this machine (env steps, replay, updates, runs).
     Bench {
         /// Multiply the amount of work (1.0 takes about 10 s on 2 cores).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
+}
+
+#[derive(Args)]
+struct LaunchArgs {
+    /// The experiment file (TOML).
+    experiment: PathBuf,
+    /// Tasks to split the sweep into.
+    #[arg(long)]
+    shards: usize,
+    /// Cores per task.
+    #[arg(long, default_value_t = 4)]
+    cpus: usize,
+    /// Results root the tasks write to.
+    #[arg(short, long, default_value = "results")]
+    out: PathBuf,
+    /// Folder for the launch files (they go to <dir>/<name>/).
+    #[arg(long, default_value = "launch")]
+    dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -158,6 +232,7 @@ impl SweepArgs {
                 Progress::Auto
             },
             reuse,
+            shard: None,
         }
     }
 }
@@ -182,6 +257,15 @@ struct RunArgs {
     /// Train every run again instead of reusing finished runs with identical configs.
     #[arg(long)]
     fresh: bool,
+    /// Run only shard K of N (0-based), a fixed cost-balanced share of the grid, and train
+    /// only: report with `sweep report` once every shard is done. Without it, a SLURM job
+    /// array task or a Kubernetes Indexed Job pod (with --shards) finds its shard itself.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// The number of shards of a Kubernetes Indexed Job (its completions); the index comes
+    /// from JOB_COMPLETION_INDEX.
+    #[arg(long, value_name = "N")]
+    shards: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -190,6 +274,25 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
         Some(Command::Bench { scale }) => bench(scale),
+        Some(Command::Plan {
+            experiment,
+            out,
+            shards,
+            json,
+        }) => plan(&experiment, &out, shards, json),
+        Some(Command::Merge { sources, out }) => merge(&sources, &out),
+        Some(Command::Slurm {
+            launch,
+            bin,
+            partition,
+            account,
+        }) => slurm(launch, bin, partition, account),
+        Some(Command::K8s {
+            launch,
+            image,
+            pvc,
+            parallelism,
+        }) => k8s(launch, image, pvc, parallelism),
         Some(Command::Bless(args)) => bless(args),
         Some(Command::Check { args, tolerance }) => check(args, tolerance),
         Some(Command::Report(args)) => report(args),
@@ -216,9 +319,10 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
     let exp = Experiment::load(&args.experiment)?;
     match dqn_sweep::report_experiment(&exp, &args.out, args.partial) {
         Ok(r) => {
-            for (code, n) in &r.other_code {
+            for (id, what, n) in &r.other_builds {
                 eprintln!(
-                    "note: {n} runs were trained by other training code (fingerprint {code})"
+                    "note: {n} runs were trained by another build ({id}: differs in {what}); \
+                     their numbers may not match this build's bit for bit"
                 );
             }
             if !r.missing.is_empty() {
@@ -275,8 +379,13 @@ fn plan_seeds(
 fn run(args: RunArgs) -> Result<ExitCode> {
     let path = args
         .experiment
+        .clone()
         .context("no experiment file given (try `sweep experiments/chapter8.toml`, or --help)")?;
     let exp = Experiment::load(&path)?;
+    let found = shard::resolve(args.shard, args.shards, |v| std::env::var(v).ok())?;
+    if let Some((shard, source)) = found {
+        return run_shard(&exp, &path, &args, shard, source);
+    }
     let report = dqn_sweep::run_experiment(&exp, &args.sweep.options(!args.fresh))
         .with_context(|| format!("experiment {}", path.display()))?;
     if !args.sweep.quiet {
@@ -291,6 +400,149 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Train one shard's share of the sweep; no tables or charts (`sweep report` makes them).
+fn run_shard(
+    exp: &Experiment,
+    path: &std::path::Path,
+    args: &RunArgs,
+    shard: Shard,
+    source: &str,
+) -> Result<ExitCode> {
+    let opts = SweepOptions {
+        shard: Some(shard),
+        ..args.sweep.options(!args.fresh)
+    };
+    let results =
+        run_sweep(exp, &opts).with_context(|| format!("experiment {}", path.display()))?;
+    let reused = results.iter().filter(|r| r.reused).count();
+    let failed = results.iter().filter(|r| !r.ok()).count();
+    println!(
+        "{shard} of {} (from {source}): {} runs, {} trained, {reused} reused, {failed} failed; \
+         when every shard is done: sweep report {}",
+        exp.name,
+        results.len(),
+        results.len() - reused,
+        path.display()
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn plan(
+    experiment: &std::path::Path,
+    out: &std::path::Path,
+    shards: Option<usize>,
+    json: bool,
+) -> Result<ExitCode> {
+    anyhow::ensure!(shards != Some(0), "--shards must be at least 1");
+    let exp = Experiment::load(experiment)?;
+    let plan = dqn_sweep::sweep::plan::plan(&exp, out, shards);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print!("{}", dqn_sweep::sweep::plan::markdown(&plan));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge(sources: &[PathBuf], out: &std::path::Path) -> Result<ExitCode> {
+    let s = dqn_sweep::store::merge::merge(sources, out)?;
+    for c in &s.conflicts {
+        eprintln!(
+            "refused {} from {}: {}",
+            c.run.display(),
+            c.source.display(),
+            c.why
+        );
+    }
+    println!(
+        "merged into {}: {} runs copied, {} already there, {} unfinished or failed skipped, {} refused",
+        out.display(),
+        s.copied,
+        s.identical,
+        s.unfinished,
+        s.conflicts.len()
+    );
+    Ok(if s.conflicts.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The launch spec of `args`, sized from a plan of the same split.
+fn launch_spec(args: &LaunchArgs) -> Result<(Experiment, dqn_sweep::launch::LaunchSpec)> {
+    anyhow::ensure!(args.shards >= 1, "--shards must be at least 1");
+    let exp = Experiment::load(&args.experiment)?;
+    let plan = dqn_sweep::sweep::plan::plan(&exp, &args.out, Some(args.shards));
+    let spec =
+        dqn_sweep::launch::LaunchSpec::sized(&exp, &args.experiment, args.shards, args.cpus, &plan)
+            .with_context(|| format!("reading {}", args.experiment.display()))?;
+    Ok((exp, spec))
+}
+
+/// Write launch files under <dir>/<name>/ and list them.
+fn write_launch(
+    dir: &std::path::Path,
+    name: &str,
+    files: &[dqn_sweep::launch::LaunchFile],
+) -> Result<ExitCode> {
+    let dir = dir.join(name);
+    for f in files {
+        let path = dir.join(f.name);
+        dqn_sweep::store::write_atomic(&path, f.text.as_bytes())?;
+        #[cfg(unix)]
+        if f.executable {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("making {} executable", path.display()))?;
+        }
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn slurm(
+    args: LaunchArgs,
+    bin: Option<PathBuf>,
+    partition: Option<String>,
+    account: Option<String>,
+) -> Result<ExitCode> {
+    use dqn_sweep::launch::slurm::{files, SlurmOptions};
+    let (exp, spec) = launch_spec(&args)?;
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let opts = SlurmOptions {
+        bin: match bin {
+            Some(b) => b,
+            None => std::env::current_exe().context("locating this sweep binary")?,
+        },
+        workdir: absolute(std::path::Path::new(".")),
+        results: args.out.clone(),
+        partition,
+        account,
+    };
+    write_launch(&args.dir, &exp.name, &files(&spec, &opts))
+}
+
+fn k8s(
+    args: LaunchArgs,
+    image: String,
+    pvc: String,
+    parallelism: Option<usize>,
+) -> Result<ExitCode> {
+    use dqn_sweep::launch::k8s::{files, K8sOptions};
+    let (exp, spec) = launch_spec(&args)?;
+    let opts = K8sOptions {
+        image,
+        pvc,
+        parallelism: parallelism.unwrap_or(args.shards),
+    };
+    write_launch(&args.dir, &exp.name, &files(&spec, &opts))
 }
 
 /// Load the experiment and train (or reuse) its runs for bless / check.

@@ -25,6 +25,7 @@ fn run(exp: &Experiment, results: &Path) -> Vec<RunResult> {
         threads: None,
         progress: Progress::Quiet,
         reuse: false,
+        shard: None,
     };
     run_sweep(exp, &opts).expect("the sweep runs")
 }
@@ -87,6 +88,7 @@ fn bless_then_check_is_identical_and_blessing_is_byte_stable() {
             threads: Some(1),
             progress: Progress::Quiet,
             reuse: true,
+            shard: None,
         },
     )
     .unwrap();

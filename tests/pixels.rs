@@ -17,6 +17,7 @@ fn opts(results: &Path) -> SweepOptions {
         threads: Some(2),
         progress: Progress::Quiet,
         reuse: false,
+        shard: None,
     }
 }
 
@@ -157,6 +158,7 @@ fn a_sweep_over_two_games_also_draws_each_game_alone() {
         &exp,
         &SweepOptions {
             reuse: true,
+            shard: None,
             ..opts(tmp.path())
         },
     )

@@ -3,10 +3,11 @@
 
 use dqn_sweep::config::Experiment;
 use dqn_sweep::run_experiment;
-use dqn_sweep::store::{csv_bytes, read_csv};
 use dqn_sweep::sweep::{Progress, SweepOptions};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
+use common::assert_same_outputs;
 
 fn load(path: &str) -> Experiment {
     Experiment::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).expect("experiment parses")
@@ -18,55 +19,8 @@ fn opts(results: &Path, threads: usize) -> SweepOptions {
         threads: Some(threads),
         progress: Progress::Quiet,
         reuse: true,
+        shard: None,
     }
-}
-
-/// Timing columns and fields: the only outputs that may differ between two runs.
-const TIMING: [&str; 4] = ["wall_s", "steps_per_s", "wall_s_mean", "steps_per_s_mean"];
-
-/// Every output file under `dir`, keyed by relative path, with timing data removed.
-fn deterministic_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let name = p.file_name().unwrap().to_str().unwrap().to_owned();
-            let bytes = if name.ends_with(".csv") {
-                let mut df = read_csv(&p).unwrap();
-                for c in TIMING {
-                    if df.column(c).is_ok() {
-                        df = df.drop(c).unwrap();
-                    }
-                }
-                csv_bytes(&mut df).unwrap()
-            } else if name.ends_with(".json") {
-                let mut v: serde_json::Value =
-                    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-                if let Some(o) = v.as_object_mut() {
-                    for c in TIMING {
-                        o.remove(c);
-                    }
-                }
-                serde_json::to_vec(&v).unwrap()
-            } else if name == "summary.md" {
-                // Holds the timing columns too; summary.csv covers its numbers.
-                continue;
-            } else if name.ends_with(".md") {
-                let text = std::fs::read_to_string(&p).unwrap();
-                let kept: Vec<&str> = text.lines().filter(|l| !l.contains("per second")).collect();
-                kept.join("\n").into_bytes()
-            } else {
-                std::fs::read(&p).unwrap()
-            };
-            out.insert(p.strip_prefix(dir).unwrap().to_owned(), bytes);
-        }
-    }
-    out
 }
 
 #[test]
@@ -79,16 +33,6 @@ fn one_and_two_threads_give_identical_results() {
         run_experiment(&exp, &opts(a.path(), 1)).unwrap();
         run_experiment(&exp, &opts(b.path(), 2)).unwrap();
         assert_same_outputs(a.path(), b.path());
-    }
-}
-
-/// The two result trees hold the same files with the same deterministic contents.
-fn assert_same_outputs(a: &Path, b: &Path) {
-    let (ca, cb) = (deterministic_contents(a), deterministic_contents(b));
-    assert_eq!(ca.keys().collect::<Vec<_>>(), cb.keys().collect::<Vec<_>>());
-    assert!(ca.len() > 40, "compared {} files", ca.len());
-    for (k, v) in &ca {
-        assert!(v == &cb[k], "{} differs", k.display());
     }
 }
 
@@ -109,7 +53,6 @@ fn a_resumed_sweep_reuses_finished_runs_and_matches_a_fresh_one() {
     std::fs::remove_file(root.join("summary.csv")).unwrap();
     let kept = root.join("runs/variant-dqn/seed-0/episodes.csv");
     let kept_mtime = std::fs::metadata(&kept).unwrap().modified().unwrap();
-    std::fs::remove_file(unfinished.join(".tmp-partial")).unwrap();
 
     let results = dqn_sweep::sweep::run_sweep(&exp, &opts(resumed.path(), 2)).unwrap();
     let retrained: Vec<_> = results.iter().filter(|r| !r.reused).collect();
@@ -122,6 +65,10 @@ fn a_resumed_sweep_reuses_finished_runs_and_matches_a_fresh_one() {
     assert_eq!(
         std::fs::metadata(&kept).unwrap().modified().unwrap(),
         kept_mtime
+    );
+    assert!(
+        !unfinished.join(".tmp-partial").exists(),
+        "the killed writer's temp file is cleaned up"
     );
     run_experiment(&exp, &opts(resumed.path(), 2)).unwrap();
     assert_same_outputs(fresh.path(), resumed.path());

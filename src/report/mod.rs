@@ -438,6 +438,43 @@ pub fn curve_band(curves: &[&[f64]], label: String, smooth: usize) -> Series {
     }
 }
 
+/// Where a run's own Figure 8-8 goes: `reward.png` and `reward.svg` in its folder.
+fn run_chart_stem(exp: &Experiment, dir: &ExperimentDir, r: &RunResult) -> PathBuf {
+    dir.run_dir(&exp.points[r.point].slug, r.run.config.seed)
+        .join("reward")
+}
+
+fn run_chart_exists(exp: &Experiment, dir: &ExperimentDir, r: &RunResult) -> bool {
+    let stem = run_chart_stem(exp, dir, r);
+    ["png", "svg"]
+        .iter()
+        .all(|ext| stem.with_extension(ext).is_file())
+}
+
+/// Figure 8-8 for one run (total reward per episode), beside its files.
+pub fn write_run_chart(
+    exp: &Experiment,
+    dir: &ExperimentDir,
+    r: &RunResult,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let point = &exp.points[r.point];
+    let returns: Vec<f64> = r.run.episodes.iter().map(|e| e.ret).collect();
+    let chart = LineChart {
+        title: format!("{} — {} seed {}", exp.name, point.label, r.run.config.seed),
+        x_label: "Episode".into(),
+        y_label: "Total Reward".into(),
+        series: vec![Series {
+            label: "total reward".into(),
+            x: (0..returns.len()).map(|i| i as f64).collect(),
+            y: returns,
+            band: None,
+        }],
+        hlines: vec![],
+        y_range: None,
+    };
+    Ok(plots::line_chart(&chart, &run_chart_stem(exp, dir, r))?)
+}
+
 fn charts(
     exp: &Experiment,
     results: &[RunResult],
@@ -445,26 +482,18 @@ fn charts(
     dir: &ExperimentDir,
 ) -> Result<Vec<PathBuf>, ReportError> {
     let mut files = Vec::new();
-    // Figure 8-8 for each run.
-    for r in results.iter().filter(|r| r.ok()) {
-        let point = &exp.points[r.point];
-        let returns: Vec<f64> = r.run.episodes.iter().map(|e| e.ret).collect();
-        let chart = LineChart {
-            title: format!("{} — {} seed {}", exp.name, point.label, r.run.config.seed),
-            x_label: "Episode".into(),
-            y_label: "Total Reward".into(),
-            series: vec![Series {
-                label: "total reward".into(),
-                x: (0..returns.len()).map(|i| i as f64).collect(),
-                y: returns,
-                band: None,
-            }],
-            hlines: vec![],
-            y_range: None,
-        };
-        let stem = dir.run_dir(&point.slug, r.run.config.seed).join("reward");
-        files.extend(plots::line_chart(&chart, &stem)?);
-    }
+    // Figure 8-8 for each run: drawn when the run is stored; here only where it is missing
+    // (runs stored by older versions), in parallel.
+    use rayon::prelude::*;
+    let missing: Vec<&RunResult> = results
+        .iter()
+        .filter(|r| r.ok() && !run_chart_exists(exp, dir, r))
+        .collect();
+    let drawn: Vec<Vec<PathBuf>> = missing
+        .par_iter()
+        .map(|r| write_run_chart(exp, dir, r))
+        .collect::<Result<_, _>>()?;
+    files.extend(drawn.into_iter().flatten());
     // Figure 8-8 per grid point: every seed's total reward per episode.
     for (p, point) in exp.points.iter().enumerate() {
         let series: Vec<Series> = results

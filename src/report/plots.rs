@@ -228,7 +228,12 @@ fn temp_sibling(path: &Path, ext: &str) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "chart".to_string());
-    let tmp_name = format!(".{name}.{}-{n}.tmp.{ext}", std::process::id());
+    // The store's temp prefix, so a killed writer's leftovers are cleaned like any other.
+    let tmp_name = format!(
+        "{}{name}.{}-{n}.{ext}",
+        crate::store::TEMP_PREFIX,
+        std::process::id()
+    );
     match path.parent() {
         Some(dir) => dir.join(tmp_name),
         None => PathBuf::from(tmp_name),

@@ -5,12 +5,18 @@
 //!   runs/<grid-point>/seed-<n>/config.json    resolved RunConfig
 //!                              episodes.csv   per-episode table
 //!                              run.json       status, evaluation, cost (written last)
+//!                              .lock          held while a sweep works on the run
 //!   runs.csv  summary.csv  summary.md  charts …
 //! ```
 //! A run whose `run.json` says `ok` and whose `config.json` equals the requested config is
-//! finished: a re-started sweep reuses it instead of training again.
+//! finished: a re-started sweep reuses it instead of training again, if this build's
+//! fingerprint ([`crate::fingerprint::Build`]) matches the one it records.
+
+pub mod lock;
+pub mod merge;
 
 use crate::config::RunConfig;
+use crate::fingerprint::Build;
 use crate::train::EpisodeRecord;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -43,6 +49,9 @@ impl StoreError {
     }
 }
 
+/// How `write_atomic`'s temporary files start; any left behind are a killed writer's.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
 /// Write `bytes` to `path` so that readers see the old file or the whole new one, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path
@@ -51,7 +60,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(TEMP_PREFIX)
         .tempfile_in(dir)
         .map_err(|e| StoreError::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| StoreError::io(path, e))?;
@@ -90,17 +99,25 @@ pub fn write_csv(path: &Path, df: &mut DataFrame) -> Result<(), StoreError> {
 }
 
 pub fn read_csv(path: &Path) -> Result<DataFrame, StoreError> {
-    CsvReadOptions::default()
-        .with_has_header(true)
-        .with_n_threads(Some(1))
-        .with_infer_schema_length(None)
-        .try_into_reader_with_file_path(Some(path.to_owned()))
-        .and_then(|r| r.finish())
-        .map_err(|e| StoreError::format(path, e))
+    let read = || {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_n_threads(Some(1))
+            .with_infer_schema_length(None)
+            .try_into_reader_with_file_path(Some(path.to_owned()))
+            .and_then(|r| r.finish())
+            .map_err(|e| StoreError::format(path, e))
+    };
+    // polars runs its reader on its own rayon pool; a rayon worker that waits there steals
+    // other jobs of its pool meanwhile, and with thousands of runs to read those are more
+    // reads, nested until the stack overflows (seen with 10,000 runs). A plain thread waits
+    // without stealing.
+    if rayon::current_thread_index().is_some() {
+        std::thread::scope(|s| s.spawn(read).join().expect("the CSV reader does not panic"))
+    } else {
+        read()
+    }
 }
-
-/// Fingerprint of the code that determines a run's results, computed by `build.rs`.
-pub const TRAINING_CODE: &str = env!("DQN_SWEEP_TRAINING_CODE");
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,9 +132,13 @@ pub enum RunStatus {
 pub struct RunInfo {
     /// The `dqn-sweep` version that trained the run.
     pub version: String,
-    /// Fingerprint of the training code that produced the run (see `build.rs`); runs from
-    /// other code are not reused.
-    pub code: String,
+    /// The run's identity: a hash of its resolved config (`config.json`), seed included.
+    #[serde(default)]
+    pub run_id: String,
+    /// The build that trained it (training code, `Cargo.lock`, matrix kernels); runs from
+    /// another build are not reused.
+    #[serde(flatten)]
+    pub build: Build,
     pub grid_point: String,
     pub seed: u64,
     #[serde(flatten)]
@@ -182,15 +203,26 @@ impl ExperimentDir {
         write_atomic(&dir.join("run.json"), &info)
     }
 
-    /// A finished, successful run with exactly this config, if one is stored.
-    /// A finished run of `config` trained by this build's training code, if stored.
+    /// A finished run of `config` trained by this build, if stored.
     pub fn load_finished(&self, slug: &str, config: &RunConfig) -> Option<StoredRun> {
-        self.load_stored(slug, config)
-            .filter(|r| r.info.code == TRAINING_CODE)
+        match self.lookup(slug, config) {
+            Lookup::Finished(run) => Some(run),
+            _ => None,
+        }
     }
 
-    /// A finished, complete run of exactly `config`, whatever training code trained it
-    /// (`info.code` says which).
+    /// What is stored for `config`: a finished run of this build, one of another build, or
+    /// nothing usable (absent, failed, incomplete or another config).
+    pub fn lookup(&self, slug: &str, config: &RunConfig) -> Lookup {
+        match self.load_stored(slug, config) {
+            Some(run) if run.info.build == Build::current() => Lookup::Finished(run),
+            Some(run) => Lookup::OtherBuild(run),
+            None => Lookup::Missing,
+        }
+    }
+
+    /// A finished, complete run of exactly `config`, whatever build trained it
+    /// (`info.build` says which).
     pub fn load_stored(&self, slug: &str, config: &RunConfig) -> Option<StoredRun> {
         let dir = self.run_dir(slug, config.seed);
         let info: RunInfo =
@@ -213,6 +245,16 @@ impl ExperimentDir {
             episodes,
         })
     }
+}
+
+/// What a results folder holds for one requested run.
+#[derive(Debug)]
+pub enum Lookup {
+    /// Finished by this build: reusable.
+    Finished(StoredRun),
+    /// Finished, same config, but by another build: not reused.
+    OtherBuild(StoredRun),
+    Missing,
 }
 
 pub const EPISODE_COLUMNS: [&str; 10] = [

@@ -1,0 +1,137 @@
+//! Launch files for a sweep on a cluster: a SLURM job array ([`slurm`]) or a Kubernetes
+//! Indexed Job ([`k8s`]), one task per shard, plus the report step that runs when they are
+//! done. The files only call `sweep`: each task finds its shard in the scheduler's variables.
+
+pub mod k8s;
+pub mod slurm;
+
+use crate::config::Experiment;
+use crate::sweep::plan::Plan;
+use std::path::{Path, PathBuf};
+
+/// What every launch file needs to know about the sweep.
+#[derive(Debug, Clone)]
+pub struct LaunchSpec {
+    /// The experiment's name (job names are derived from it).
+    pub name: String,
+    /// The experiment file as the tasks will read it.
+    pub experiment: PathBuf,
+    /// Its contents (Kubernetes ships them in a ConfigMap).
+    pub experiment_text: String,
+    /// Array tasks / completions.
+    pub shards: usize,
+    /// Cores per task (the sweep's worker threads).
+    pub cpus: usize,
+    /// Wall-clock limit per task, in seconds.
+    pub time_limit_s: u64,
+    /// Memory per task, in MiB.
+    pub memory_mib: u64,
+}
+
+impl LaunchSpec {
+    /// The spec of `exp` (read from `file`) split into `shards` tasks of `cpus` cores each,
+    /// with the time limit and memory sized from `plan` (split the same way): the slowest
+    /// shard's estimated wall time × 2 + 10 minutes (runs sharing a machine's cores and memory
+    /// ran up to ~2× slower than alone here), and `cpus` of the hungriest runs.
+    pub fn sized(
+        exp: &Experiment,
+        file: &Path,
+        shards: usize,
+        cpus: usize,
+        plan: &Plan,
+    ) -> std::io::Result<LaunchSpec> {
+        let cpus = cpus.max(1);
+        let mut wall = vec![0.0f64; shards];
+        let mut longest = vec![0.0f64; shards];
+        for r in &plan.runs {
+            let k = r.shard.unwrap_or(0).min(shards - 1);
+            wall[k] += r.core_seconds / cpus as f64;
+            longest[k] = longest[k].max(r.core_seconds);
+        }
+        let slowest = wall
+            .iter()
+            .zip(&longest)
+            .map(|(w, l)| w.max(*l))
+            .fold(0.0, f64::max);
+        let time_limit_s = ((slowest * 2.0 + 600.0) / 300.0).ceil() as u64 * 300;
+        let per_run = exp
+            .runs()
+            .iter()
+            .map(|(_, cfg)| crate::sweep::cost::memory_bytes(cfg))
+            .max()
+            .unwrap_or(0);
+        let memory_mib = ((per_run * cpus as u64) >> 20) + 512;
+        Ok(LaunchSpec {
+            name: exp.name.clone(),
+            experiment: file.to_owned(),
+            experiment_text: std::fs::read_to_string(file)?,
+            shards,
+            cpus,
+            time_limit_s,
+            memory_mib,
+        })
+    }
+}
+
+/// A file to write: its name within the launch folder and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaunchFile {
+    pub name: &'static str,
+    pub text: String,
+    /// Whether it is a script to run directly.
+    pub executable: bool,
+}
+
+/// A name schedulers accept: lowercase letters, digits and '-', starting with a letter,
+/// at most 40 characters (room for suffixes within Kubernetes' 63).
+pub fn job_name(experiment: &str) -> String {
+    let mut s: String = experiment
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    while s.contains("--") {
+        s = s.replace("--", "-");
+    }
+    let s = s.trim_matches('-');
+    let s = if s.starts_with(|c: char| c.is_ascii_lowercase()) {
+        s.to_owned()
+    } else {
+        format!("sweep-{s}")
+    };
+    s.chars()
+        .take(40)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned()
+}
+
+/// `D-HH:MM:SS`, SLURM's time format.
+pub fn slurm_time(seconds: u64) -> String {
+    let (d, rest) = (seconds / 86_400, seconds % 86_400);
+    format!(
+        "{d}-{:02}:{:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_names_are_what_schedulers_accept() {
+        assert_eq!(job_name("minatar-ablation"), "minatar-ablation");
+        assert_eq!(job_name("Chapter8_v2"), "chapter8-v2");
+        assert_eq!(job_name("8 seeds"), "sweep-8-seeds");
+        assert!(job_name(&"x".repeat(100)).len() <= 40);
+    }
+
+    #[test]
+    fn slurm_times_carry_days() {
+        assert_eq!(slurm_time(59), "0-00:00:59");
+        assert_eq!(slurm_time(90_061), "1-01:01:01");
+    }
+}

@@ -1,0 +1,378 @@
+//! The grid fanned out over rayon: every (grid point, seed) run in parallel, each stored as
+//! soon as it finishes; a failing run (error, panic, non-finite loss) is recorded as failed
+//! and the others go on. Results come back in grid order whatever the scheduling.
+//!
+//! One writer per run: a sweep takes the run's lock before it looks at or trains the run. A run
+//! another process holds is put off until the sweep's other runs are done, then waited for and
+//! reused if that process finished it. [`plan`] lists and costs the runs, [`shard`] splits them
+//! over the tasks of a cluster job.
+
+pub mod cost;
+pub mod plan;
+pub mod shard;
+
+use crate::config::{Experiment, RunConfig};
+use crate::fingerprint::Build;
+use crate::store::lock::{remove_stale_temp_files, Claim, DirLock};
+use crate::store::{ExperimentDir, Lookup, RunInfo, RunStatus, StoreError, StoredRun};
+use crate::train::{train, RunOutcome};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use shard::Shard;
+use std::io::IsTerminal;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+/// Progress-bar units per run.
+const PROGRESS_UNITS: u64 = 1000;
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A progress bar on a terminal, one line per finished run otherwise.
+    Auto,
+    /// One line per finished run.
+    Lines,
+    Quiet,
+}
+
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// The results root; the experiment goes to `<results>/<name>/`.
+    pub results: PathBuf,
+    /// Worker threads (default: rayon's, one per core).
+    pub threads: Option<usize>,
+    pub progress: Progress,
+    /// Reuse finished runs with identical configs instead of training them again.
+    pub reuse: bool,
+    /// Run only this shard's share of the grid (see [`shard`]).
+    pub shard: Option<Shard>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("cannot start {0} worker threads: {1}")]
+    Threads(usize, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One run of the sweep, as trained or reused.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Index into `Experiment::points`.
+    pub point: usize,
+    pub run: StoredRun,
+    /// Loaded from an earlier sweep (or another process) rather than trained now.
+    pub reused: bool,
+}
+
+impl RunResult {
+    pub fn ok(&self) -> bool {
+        self.run.info.status == RunStatus::Ok
+    }
+}
+
+/// Messages and the progress bar of one sweep.
+struct Reporter {
+    bar: Option<ProgressBar>,
+    lines: bool,
+}
+
+impl Reporter {
+    fn new(progress: Progress, runs: usize) -> Reporter {
+        let bar = match progress {
+            Progress::Auto if std::io::stderr().is_terminal() => {
+                // Progress in thousandths of a run, so episode and step budgets mix.
+                let bar = ProgressBar::new(runs as u64 * PROGRESS_UNITS);
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} [{elapsed_precise}] {bar:40} {percent}% of {msg} (eta {eta})",
+                    )
+                    .expect("valid template"),
+                );
+                bar.set_message(format!("{runs} runs"));
+                Some(bar)
+            }
+            _ => None,
+        };
+        let lines = progress == Progress::Lines || (progress == Progress::Auto && bar.is_none());
+        Reporter { bar, lines }
+    }
+
+    /// A line for the user: above the bar, on stderr, or nowhere when quiet (unless `always`).
+    fn say(&self, msg: &str, always: bool) {
+        match &self.bar {
+            Some(b) => b.println(msg),
+            None if self.lines || always => eprintln!("{msg}"),
+            None => {}
+        }
+    }
+
+    fn advance(&self, units: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(units);
+        }
+    }
+}
+
+/// Train (or reuse) every run of `exp` (or of `opts.shard`'s share), storing each under
+/// `<results>/<name>/runs/`. Results come back in grid order.
+pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>, SweepError> {
+    let dir = ExperimentDir::new(&opts.results, &exp.name);
+    let mut runs: Vec<(usize, RunConfig)> = exp.runs();
+    if let Some(shard) = opts.shard {
+        let mine = shard::assign(exp, shard.count);
+        runs = runs
+            .into_iter()
+            .zip(mine)
+            .filter(|(_, s)| *s == shard.index)
+            .map(|(r, _)| r)
+            .collect();
+    }
+    let report = Reporter::new(opts.progress, runs.len());
+    let pool = {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(t) = opts.threads {
+            b = b.num_threads(t);
+        }
+        b.build()
+            .map_err(|e| SweepError::Threads(opts.threads.unwrap_or(0), e.to_string()))?
+    };
+    if report.lines {
+        let share = opts.shard.map_or(String::new(), |s| format!(", {s}"));
+        eprintln!(
+            "{}: {} runs ({} grid points x {} seeds{share}) on {} threads",
+            exp.name,
+            runs.len(),
+            exp.points.len(),
+            exp.seeds.len(),
+            pool.current_num_threads()
+        );
+    }
+    let ctx = RunContext {
+        exp,
+        dir: &dir,
+        reuse: opts.reuse,
+        report: &report,
+        other_builds: Default::default(),
+    };
+    // First every run nobody else holds; then wait for the ones another process was on.
+    let first: Vec<Attempt> = pool.install(|| {
+        runs.par_iter()
+            .enumerate()
+            .map(|(index, r)| ctx.attempt(index, r, false))
+            .collect::<Result<_, _>>()
+    })?;
+    let (mut done, busy): (Vec<Attempt>, Vec<Attempt>) = first
+        .into_iter()
+        .partition(|a| matches!(a, Attempt::Done(_)));
+    let waited: Vec<Attempt> = pool.install(|| {
+        busy.par_iter()
+            .map(|a| match a {
+                Attempt::Busy { index, holder } => {
+                    let (point, cfg) = &runs[*index];
+                    let who = if holder.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({holder})")
+                    };
+                    report.say(
+                        &format!(
+                            "waiting {} seed {}: another sweep{who} holds it",
+                            exp.points[*point].label, cfg.seed
+                        ),
+                        true,
+                    );
+                    ctx.attempt(*index, &runs[*index], true)
+                }
+                Attempt::Done(_) => unreachable!("partitioned"),
+            })
+            .collect::<Result<_, _>>()
+    })?;
+    done.extend(waited);
+    if let Some(b) = &report.bar {
+        b.finish_and_clear();
+    }
+    let again: usize = ctx
+        .other_builds
+        .into_inner()
+        .expect("no panics")
+        .values()
+        .sum();
+    if again > 1 {
+        eprintln!("note: {again} runs stored by other builds were trained again");
+    }
+    let mut results: Vec<(usize, RunResult)> = done
+        .into_iter()
+        .map(|a| match a {
+            Attempt::Done(r) => *r,
+            Attempt::Busy { .. } => unreachable!("waited for"),
+        })
+        .collect();
+    results.sort_by_key(|(i, _)| *i);
+    Ok(results.into_iter().map(|(_, r)| r).collect())
+}
+
+/// What one pass over a run gave.
+enum Attempt {
+    /// The run's position in the sweep's run list, and its result.
+    Done(Box<(usize, RunResult)>),
+    /// Another process holds the run at this position; `holder` says who.
+    Busy { index: usize, holder: String },
+}
+
+struct RunContext<'a> {
+    exp: &'a Experiment,
+    dir: &'a ExperimentDir,
+    reuse: bool,
+    report: &'a Reporter,
+    /// Stored runs found from other builds (and trained again), by build id.
+    other_builds: std::sync::Mutex<std::collections::BTreeMap<String, usize>>,
+}
+
+impl RunContext<'_> {
+    /// Take the run's lock (waiting for it when `wait`), clean up after any killed writer,
+    /// then reuse the stored run or train and store it.
+    fn attempt(
+        &self,
+        index: usize,
+        run: &(usize, RunConfig),
+        wait: bool,
+    ) -> Result<Attempt, SweepError> {
+        let (point, cfg) = run;
+        let slug = &self.exp.points[*point].slug;
+        let run_dir = self.dir.run_dir(slug, cfg.seed);
+        let _lock = if wait {
+            DirLock::claim(&run_dir)?
+        } else {
+            match DirLock::try_claim(&run_dir)? {
+                Claim::Held(lock) => lock,
+                Claim::Busy { holder } => return Ok(Attempt::Busy { index, holder }),
+            }
+        };
+        remove_stale_temp_files(&run_dir)?;
+        let label = &self.exp.points[*point].label;
+        if self.reuse {
+            match self.dir.lookup(slug, cfg) {
+                Lookup::Finished(run) => {
+                    self.report.advance(PROGRESS_UNITS);
+                    let result = RunResult {
+                        point: *point,
+                        run,
+                        reused: true,
+                    };
+                    return Ok(Attempt::Done(Box::new((index, result))));
+                }
+                Lookup::OtherBuild(old) => self.note_other_build(&old, label),
+                Lookup::Missing => {}
+            }
+        }
+        let run = self.train_one(label, cfg);
+        if let Err(e) = self.dir.save_run(slug, &run) {
+            // Say so at once: the sweep only reports its first error when every run is done.
+            self.report.say(
+                &format!("FAILED to save {label} seed {}: {e}", cfg.seed),
+                true,
+            );
+            return Err(e.into());
+        }
+        let result = RunResult {
+            point: *point,
+            run,
+            reused: false,
+        };
+        if result.ok() {
+            // The run's own chart is part of what a run stores (so reports need not draw
+            // thousands of them); a run that cannot be drawn is still a finished run.
+            if let Err(e) = crate::report::write_run_chart(self.exp, self.dir, &result) {
+                self.report.say(
+                    &format!("note: {label} seed {}: no chart: {e}", cfg.seed),
+                    true,
+                );
+            }
+        }
+        let run = &result.run;
+        let msg = match &run.info.status {
+            RunStatus::Ok => format!(
+                "done   {label} seed {}: last return {:.0}, {:.1}s, {:.0} steps/s",
+                cfg.seed,
+                run.episodes.last().map_or(f64::NAN, |e| e.ret),
+                run.info.wall_s,
+                run.info.env_steps as f64 / run.info.wall_s.max(1e-9)
+            ),
+            RunStatus::Failed { reason } => format!("FAILED {label} seed {}: {reason}", cfg.seed),
+        };
+        self.report.say(&msg, false);
+        Ok(Attempt::Done(Box::new((index, result))))
+    }
+
+    /// Say once per other build that its runs are trained again, and count them.
+    fn note_other_build(&self, old: &StoredRun, label: &str) {
+        let id = old.info.build.id();
+        let mut seen = self.other_builds.lock().expect("no panics while held");
+        let n = seen.entry(id.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            self.report.say(
+                &format!(
+                    "note: stored runs from another build ({id}: differs in {}) are trained \
+                     again (first: {label} seed {})",
+                    old.info.build.differences(&Build::current()).join(", "),
+                    old.config.seed
+                ),
+                true,
+            );
+        }
+    }
+
+    /// Train one run, turning errors and panics into a failed run.
+    fn train_one(&self, label: &str, cfg: &RunConfig) -> StoredRun {
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let tick = |fraction: f64| {
+            let units = (fraction.clamp(0.0, 1.0) * PROGRESS_UNITS as f64) as u64;
+            let before = done.fetch_max(units, std::sync::atomic::Ordering::Relaxed);
+            if units > before {
+                self.report.advance(units - before);
+            }
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| train(cfg, &tick)));
+        self.report
+            .advance(PROGRESS_UNITS.saturating_sub(done.into_inner()));
+        let (status, outcome) = match outcome {
+            Ok(Ok(o)) => (RunStatus::Ok, o),
+            Ok(Err(e)) => (
+                RunStatus::Failed {
+                    reason: e.to_string(),
+                },
+                RunOutcome::default(),
+            ),
+            Err(panic) => {
+                let reason = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into());
+                let reason = format!("panicked: {reason}");
+                (RunStatus::Failed { reason }, RunOutcome::default())
+            }
+        };
+        StoredRun {
+            config: cfg.clone(),
+            info: RunInfo {
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                run_id: crate::fingerprint::run_id(cfg),
+                build: Build::current(),
+                grid_point: label.to_owned(),
+                seed: cfg.seed,
+                status,
+                eval_returns: outcome.eval_returns,
+                evaluations: outcome.evaluations,
+                env_steps: outcome.env_steps,
+                replay_bytes_per_transition: outcome.replay_bytes_per_transition,
+                wall_s: outcome.wall_s,
+            },
+            episodes: outcome.episodes,
+        }
+    }
+}

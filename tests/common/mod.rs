@@ -1,0 +1,78 @@
+//! Helpers shared by the integration tests: comparing result trees across sweeps.
+#![allow(dead_code)]
+
+use dqn_sweep::store::{csv_bytes, read_csv};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Every file under `dir` (recursively), sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("readable dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Timing columns and fields: the only outputs that may differ between two runs.
+const TIMING: [&str; 4] = ["wall_s", "steps_per_s", "wall_s_mean", "steps_per_s_mean"];
+
+/// Every output file under `dir`, keyed by relative path, with timing data removed.
+pub fn deterministic_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for p in files_under(dir) {
+        let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.starts_with('.') {
+            // Lock files: who held them, not results.
+            continue;
+        }
+        let bytes = if name.ends_with(".csv") {
+            let mut df = read_csv(&p).unwrap();
+            for c in TIMING {
+                if df.column(c).is_ok() {
+                    df = df.drop(c).unwrap();
+                }
+            }
+            csv_bytes(&mut df).unwrap()
+        } else if name.ends_with(".json") {
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+            if let Some(o) = v.as_object_mut() {
+                for c in TIMING {
+                    o.remove(c);
+                }
+            }
+            serde_json::to_vec(&v).unwrap()
+        } else if name == "summary.md" {
+            // Holds the timing columns too; summary.csv covers its numbers.
+            continue;
+        } else if name.ends_with(".md") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let kept: Vec<&str> = text.lines().filter(|l| !l.contains("per second")).collect();
+            kept.join("\n").into_bytes()
+        } else {
+            std::fs::read(&p).unwrap()
+        };
+        out.insert(p.strip_prefix(dir).unwrap().to_owned(), bytes);
+    }
+    out
+}
+
+/// The two result trees hold the same files with the same deterministic contents.
+pub fn assert_same_outputs(a: &Path, b: &Path) {
+    let (ca, cb) = (deterministic_contents(a), deterministic_contents(b));
+    assert_eq!(ca.keys().collect::<Vec<_>>(), cb.keys().collect::<Vec<_>>());
+    assert!(ca.len() > 40, "compared {} files", ca.len());
+    for (k, v) in &ca {
+        assert!(v == &cb[k], "{} differs", k.display());
+    }
+}
