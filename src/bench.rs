@@ -52,7 +52,58 @@ pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
         ));
     }
     out.extend(pixels(scale));
+    #[cfg(feature = "atari")]
+    out.extend(atari(scale));
     out
+}
+
+/// ALE Pong: raw emulator frames, the preprocessed env (sticky actions, no-ops, skip 4 with
+/// max, 84×84 resize, stack 4), and the frame replay's bytes per transition on real frames.
+#[cfg(feature = "atari")]
+fn atari(scale: f64) -> Vec<Measurement> {
+    use crate::env::atari::{ale::AleEnv, AtariGame, AtariOptions};
+    use crate::env::wrappers::FrameStack;
+    use crate::env::Env;
+    let n = |base: f64| ((base * scale).max(1.0)) as usize;
+    let pong = AtariGame::from_name("Pong").expect("bundled");
+    let opts = AtariOptions::default();
+    let raw: Box<dyn Env<Elem = u8>> = Box::new(AleEnv::new(pong, &opts, 0).expect("Pong loads"));
+    let stacked = Box::new(FrameStack::new(
+        crate::env::atari::make(pong, &opts, 0).expect("Pong loads"),
+        4,
+    ));
+    vec![
+        pixel_steps(
+            "ALE/Pong raw emulator frames (210×160 grayscale)".into(),
+            raw,
+            n(20_000.0),
+        ),
+        pixel_steps(
+            "ALE/Pong preprocessed agent steps (4 frames each, max, 84×84, stack 4)".into(),
+            stacked,
+            n(5_000.0),
+        ),
+        atari_replay_bytes(pong, n(20_000.0)),
+    ]
+}
+
+/// Bytes per transition of a replay holding `count` real preprocessed Pong transitions.
+#[cfg(feature = "atari")]
+fn atari_replay_bytes(pong: crate::env::atari::AtariGame, count: usize) -> Measurement {
+    let opts = crate::env::atari::AtariOptions::default();
+    let env = crate::env::atari::make(pong, &opts, 0).expect("Pong loads");
+    let replay = replay_of_env(
+        env,
+        FrameReplay::<u8>::new(count, 84 * 84, 4, None),
+        count + count / 5,
+    );
+    Measurement {
+        what: format!(
+            "replay memory, {count} ALE/Pong transitions (84×84 u8 frames, stack 4, measured)"
+        ),
+        value: replay.bytes_per_transition(),
+        unit: "bytes/transition",
+    }
 }
 
 /// MinAtar and the CNNs: env steps per game, network updates, replay memory, a training run.
@@ -109,25 +160,30 @@ fn minatar_steps(id: EnvId, count: usize) -> Measurement {
         ..EnvConfig::default()
     }
     .spec();
-    let AnyEnv::Pixels(mut env) = crate::env::make(&spec, 0) else {
+    let AnyEnv::Pixels(env) = crate::env::make(&spec, 0) else {
         unreachable!("MinAtar observations are u8");
     };
+    pixel_steps(format!("{id} env.step (random actions)"), env, count)
+}
+
+/// Random-action steps of a pixel env, resetting at episode ends.
+fn pixel_steps(
+    what: String,
+    mut env: Box<dyn crate::env::Env<Elem = u8>>,
+    count: usize,
+) -> Measurement {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut obs = vec![0u8; env.obs_shape().len()];
-    timed(
-        format!("{id} env.step (random actions)"),
-        "steps/s",
-        count,
-        || {
-            env.reset_into(&mut rng, &mut obs);
-            for _ in 0..count {
-                if env.step_into(rng.gen_range(0..6), &mut obs).done() {
-                    env.reset_into(&mut rng, &mut obs);
-                }
+    let actions = env.num_actions();
+    timed(what, "steps/s", count, || {
+        env.reset_into(&mut rng, &mut obs);
+        for _ in 0..count {
+            if env.step_into(rng.gen_range(0..actions), &mut obs).done() {
+                env.reset_into(&mut rng, &mut obs);
             }
-            std::hint::black_box(&obs);
-        },
-    )
+        }
+        std::hint::black_box(&obs);
+    })
 }
 
 /// Bytes per transition of a full 100k replay of real Seaquest frames (10 channels).
@@ -137,16 +193,30 @@ fn minatar_replay_bytes() -> Measurement {
         ..EnvConfig::default()
     }
     .spec();
-    let AnyEnv::Pixels(mut env) = crate::env::make(&spec, 0) else {
+    let AnyEnv::Pixels(env) = crate::env::make(&spec, 0) else {
         unreachable!("MinAtar observations are u8");
     };
+    let replay = replay_of_env(env, FrameReplay::<u8>::new(100_000, 1000, 1, None), 120_000);
+    Measurement {
+        what: "replay memory, 100k MinAtar Seaquest transitions (10×10×10 u8 frames, measured)"
+            .into(),
+        value: replay.bytes_per_transition(),
+        unit: "bytes/transition",
+    }
+}
+
+/// `replay` after `steps` random-action transitions of `env` (one frame per step).
+fn replay_of_env(
+    mut env: Box<dyn crate::env::Env<Elem = u8>>,
+    mut replay: FrameReplay<u8>,
+    steps: usize,
+) -> FrameReplay<u8> {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let mut replay = FrameReplay::<u8>::new(100_000, 1000, 1, None);
-    let mut obs = vec![0u8; 1000];
+    let mut obs = vec![0u8; env.obs_shape().len()];
     env.reset_into(&mut rng, &mut obs);
     replay.begin_episode(&obs);
-    for _ in 0..120_000 {
-        let a = rng.gen_range(0..6);
+    for _ in 0..steps {
+        let a = rng.gen_range(0..env.num_actions());
         let step = env.step_into(a, &mut obs);
         replay.push(a, step.reward as f32, &obs, step.terminated, step.truncated);
         if step.done() {
@@ -154,12 +224,7 @@ fn minatar_replay_bytes() -> Measurement {
             replay.begin_episode(&obs);
         }
     }
-    Measurement {
-        what: "replay memory, 100k MinAtar Seaquest transitions (10×10×10 u8 frames, measured)"
-            .into(),
-        value: replay.bytes_per_transition(),
-        unit: "bytes/transition",
-    }
+    replay
 }
 
 /// A short DQN run on MinAtar Breakout with the MinAtar paper's settings.

@@ -181,10 +181,27 @@ pub struct EnvConfig {
     pub sticky_action_prob: f64,
     /// MinAtar: the games speed up over time (the package's default).
     pub difficulty_ramping: bool,
+    /// Atari: a ROM file to load instead of the bundled one (named as ALE expects).
+    pub rom_path: Option<std::path::PathBuf>,
+    /// Atari: ALE's sticky actions (0.25, Machado et al. 2018; Gymnasium v5).
+    pub repeat_action_probability: f64,
+    /// Atari: emulator frames per episode before truncation (108,000; 0: none).
+    pub max_episode_frames: u64,
+    /// Atari: up to this many no-ops after each reset (30).
+    pub noop_max: u32,
+    /// Atari: emulator frames per step, max over the last two (4).
+    pub frame_skip: u32,
+    /// Atari: side of the resized square observation (84).
+    pub screen_size: usize,
+    /// Atari: a lost life ends the episode for learning (the game goes on).
+    pub terminal_on_life_loss: bool,
+    /// Atari: press FIRE after each reset (games that wait for it).
+    pub fire_reset: bool,
 }
 
 impl Default for EnvConfig {
     fn default() -> Self {
+        let atari = crate::env::atari::AtariOptions::default();
         EnvConfig {
             id: EnvId::CartPole(CartPoleVersion::V0),
             observe: Observe::Full,
@@ -192,6 +209,14 @@ impl Default for EnvConfig {
             max_episode_steps: None,
             sticky_action_prob: 0.1,
             difficulty_ramping: true,
+            rom_path: atari.rom_path,
+            repeat_action_probability: atari.repeat_action_probability,
+            max_episode_frames: atari.max_episode_frames,
+            noop_max: atari.noop_max,
+            frame_skip: atari.frame_skip,
+            screen_size: atari.screen_size,
+            terminal_on_life_loss: atari.terminal_on_life_loss,
+            fire_reset: atari.fire_reset,
         }
     }
 }
@@ -207,6 +232,21 @@ impl EnvConfig {
             sticky_action_prob: self.sticky_action_prob,
             difficulty_ramping: self.difficulty_ramping,
             unlimited: false,
+            atari: self.atari(),
+        }
+    }
+
+    /// The Atari settings of this config.
+    pub fn atari(&self) -> crate::env::atari::AtariOptions {
+        crate::env::atari::AtariOptions {
+            rom_path: self.rom_path.clone(),
+            repeat_action_probability: self.repeat_action_probability,
+            max_episode_frames: self.max_episode_frames,
+            noop_max: self.noop_max,
+            frame_skip: self.frame_skip,
+            screen_size: self.screen_size,
+            terminal_on_life_loss: self.terminal_on_life_loss,
+            fire_reset: self.fire_reset,
         }
     }
 
@@ -248,6 +288,9 @@ pub struct AgentConfig {
     pub epsilon_decay_steps: u64,
     /// Before this many env steps: uniform random actions and no updates (replay warm-up).
     pub learning_starts: u64,
+    /// Learn from the sign of each reward (−1, 0, +1), as the DQN paper does on Atari; the
+    /// reported returns stay the game's scores.
+    pub clip_rewards: bool,
     /// One gradient step every this many env steps.
     pub update_period: u64,
     pub optimizer: OptimizerKind,
@@ -286,6 +329,7 @@ impl Default for AgentConfig {
             epsilon_start: None,
             epsilon_decay_steps: 0,
             learning_starts: 0,
+            clip_rewards: false,
             update_period: 1,
             optimizer: OptimizerKind::Adam,
             rms_alpha: 0.95,
@@ -418,6 +462,14 @@ const LATER_KEYS: [(&str, &[&str]); 2] = [
             "max_episode_steps",
             "sticky_action_prob",
             "difficulty_ramping",
+            "rom_path",
+            "repeat_action_probability",
+            "max_episode_frames",
+            "noop_max",
+            "frame_skip",
+            "screen_size",
+            "terminal_on_life_loss",
+            "fire_reset",
         ],
     ),
     (
@@ -426,6 +478,7 @@ const LATER_KEYS: [(&str, &[&str]); 2] = [
             "epsilon_start",
             "epsilon_decay_steps",
             "learning_starts",
+            "clip_rewards",
             "update_period",
             "optimizer",
             "rms_alpha",
@@ -969,6 +1022,48 @@ fn validate_env(env: &EnvConfig) -> Result<(), (String, String)> {
             ),
         );
     }
+    validate_atari(env)
+}
+
+/// The Atari keys: only for `ALE/…` ids, in range, the ROM present, the feature built.
+fn validate_atari(env: &EnvConfig) -> Result<(), (String, String)> {
+    let err = |k: &str, m: String| Err((format!("env.{k}"), m));
+    let atari = env.atari();
+    let EnvId::Atari(game) = env.id else {
+        if atari != crate::env::atari::AtariOptions::default() {
+            return err(
+                "id",
+                format!("rom_path, repeat_action_probability, max_episode_frames, noop_max, frame_skip, screen_size, terminal_on_life_loss and fire_reset are Atari settings; {} has none", env.id),
+            );
+        }
+        return Ok(());
+    };
+    if !cfg!(feature = "atari") {
+        return err(
+            "id",
+            format!("{game} needs the `atari` cargo feature: build with `cargo build --release --features atari` (needs cmake and a C++ compiler; ALE is GPL-2.0)"),
+        );
+    }
+    if !(0.0..=1.0).contains(&atari.repeat_action_probability) {
+        return err(
+            "repeat_action_probability",
+            "expected a probability in [0, 1]".into(),
+        );
+    }
+    if atari.frame_skip == 0 || atari.frame_skip > 16 {
+        return err("frame_skip", "expected 1 to 16 frames".into());
+    }
+    if !(8..=160).contains(&atari.screen_size) {
+        return err(
+            "screen_size",
+            "expected 8 to 160 pixels (the screen is 210×160)".into(),
+        );
+    }
+    if let Some(p) = &atari.rom_path {
+        if !p.is_file() {
+            return err("rom_path", format!("{}: no such file", p.display()));
+        }
+    }
     Ok(())
 }
 
@@ -1091,6 +1186,50 @@ mod tests {
         assert_eq!(e.points[0].train.episodes, Some(300));
         assert_eq!(e.points[0].env.id, EnvId::CartPole(CartPoleVersion::V0));
         assert_eq!(e.seeds, vec![0]);
+    }
+
+    #[test]
+    fn atari_ids_need_the_feature_and_atari_keys_need_an_atari_id() {
+        let pong = parse("[env]\nid = \"ALE/Pong\"\nframe_stack = 4\n");
+        if cfg!(feature = "atari") {
+            let e = pong.unwrap();
+            assert_eq!(e.points[0].env.id.to_string(), "ALE/Pong");
+            let a = e.points[0].env.atari();
+            assert_eq!(
+                (a.repeat_action_probability, a.frame_skip, a.noop_max),
+                (0.25, 4, 30)
+            );
+        } else {
+            let msg = pong.unwrap_err().to_string();
+            assert!(
+                msg.contains("env.id") && msg.contains("--features atari"),
+                "{msg}"
+            );
+        }
+        let msg = parse("[env]\nnoop_max = 0\n").unwrap_err().to_string();
+        assert!(
+            msg.contains("Atari settings") && msg.contains("CartPole-v0"),
+            "{msg}"
+        );
+        let msg = parse("[env]\nid = \"ALE/Pongg\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("ALE/<Game>"), "{msg}");
+    }
+
+    #[test]
+    fn atari_keys_at_their_defaults_leave_existing_seeds_alone() {
+        // Runs configured before the Atari keys existed keep their seeds (and results).
+        let key = parse("").unwrap().runs()[0].1.seed_key();
+        for k in [
+            "noop_max",
+            "frame_skip",
+            "rom_path",
+            "repeat_action_probability",
+            "clip_rewards",
+        ] {
+            assert!(!key.contains(k), "{k} in {key}");
+        }
     }
 
     #[test]

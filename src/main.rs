@@ -19,10 +19,13 @@ const TOML_HELP: &str = r#"EXPERIMENT FILES (TOML)
   defaults to the chapter's value. A LIST value is swept: the grid is the cartesian
   product of all lists, in file order; scalars are fixed.
     [env]    id = "CartPole-v0" | "CartPole-v1" | "MinAtar/Breakout" | "MinAtar/SpaceInvaders"
-                  | "MinAtar/Freeway" | "MinAtar/Asterix" | "MinAtar/Seaquest"
+                  | "MinAtar/Freeway" | "MinAtar/Asterix" | "MinAtar/Seaquest" | "ALE/<Game>"
              observe = "full" | "positions" (CartPole: x and θ only)   frame_stack = 1
              max_episode_steps = 1000 (default: none beyond the registered limit)
              sticky_action_prob = 0.1   difficulty_ramping = true (MinAtar, as the package)
+             Atari ("ALE/Pong", …; build with --features atari): repeat_action_probability = 0.25
+             max_episode_frames = 108000   noop_max = 30   frame_skip = 4   screen_size = 84
+             terminal_on_life_loss = false   fire_reset = false   rom_path = "pong.bin"
     [agent]  variant = "dqn" | "double" | "per" | "dueling" | "double+per+dueling" (any '+' set)
              gamma = 0.98   lr = 0.0005   epsilon = 0.1   buffer_size = 10000   batch_size = 32
              sync_interval = 20   sync_unit = "episodes" | "steps"
@@ -32,6 +35,7 @@ const TOML_HELP: &str = r#"EXPERIMENT FILES (TOML)
              per_alpha = 0.6   per_beta_start = 0.4   per_beta_end = 1.0   per_eps = 1e-6
              epsilon_start = 1.0 + epsilon_decay_steps = 100000: linear ε schedule to `epsilon`
              learning_starts = 0 (random actions, no updates before)   update_period = 1
+             clip_rewards = false (learn from the reward's sign; returns stay game scores)
              optimizer = "adam" | "rmsprop"   rms_alpha = 0.95   rms_eps = 0.01
              rms_centered = true   rms_momentum = 0.95 (default: none)
     [train]  episodes = 300 (default without `steps`)   steps = 500000 (env-step budget)

@@ -150,6 +150,13 @@ pub fn check_supported(env: &EnvConfig, agent: &AgentConfig) -> Result<(), Strin
             "{}: frame_stack must be 1 (MinAtar states already carry motion trails)",
             env.id
         )),
+        EnvId::Atari(_) if env.screen_size != 84 || ![1, 4].contains(&env.frame_stack) => {
+            Err(format!(
+            "{}: the Nature CNN is compiled for 84×84 screens stacked 1 or 4 deep, not {}×{} × {}",
+            env.id, env.screen_size, env.screen_size, env.frame_stack
+        ))
+        }
+        EnvId::Atari(_) => Ok(()),
     }
 }
 
@@ -193,7 +200,63 @@ pub fn train(
     match cfg.env.id {
         EnvId::CartPole(_) => mlp!(2 4 6 8 12 16),
         EnvId::MinAtar(_) => minatar!(4 6 7 10),
+        EnvId::Atari(_) => train_atari(cfg, on_progress),
     }
+}
+
+/// The reward the agent learns from: the env's, or its sign with `clip_rewards`.
+fn learned_reward(agent: &crate::config::AgentConfig, reward: f64) -> f32 {
+    if !agent.clip_rewards {
+        reward as f32
+    } else if reward > 0.0 {
+        1.0
+    } else if reward < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// Action counts the Atari dispatch compiles the Nature CNN for (the minimal action sets of
+/// the common benchmark games: Freeway 3, Breakout 4, Pong 6, Ms. Pac-Man 9, Seaquest 18).
+pub const ATARI_ACTIONS: [usize; 5] = [3, 4, 6, 9, 18];
+
+/// The Nature CNN for the game's minimal action set, on 1 or 4 stacked 84×84 frames.
+#[cfg(feature = "atari")]
+fn train_atari(
+    cfg: &RunConfig,
+    on_progress: &(dyn Fn(f64) + Sync),
+) -> Result<RunOutcome, TrainError> {
+    use crate::agent::conv::{NatureDuelingQNet, NatureQNet};
+    let actions = match env::make(&cfg.env.spec(), 0) {
+        AnyEnv::Pixels(e) => e.num_actions(),
+        AnyEnv::Vector(_) => unreachable!("Atari screens are pixels"),
+    };
+    let dueling = cfg.agent.variant.dueling;
+    macro_rules! nature {
+        ($c:literal, $patch:literal, $in:literal; $($a:literal)*) => {
+            match actions {
+                $($a => if dueling {
+                    Loop::<NatureDuelingQNet<$c, $patch, $in, $a>, u8, $in, $a>::run(cfg, on_progress)
+                } else {
+                    Loop::<NatureQNet<$c, $patch, $in, $a>, u8, $in, $a>::run(cfg, on_progress)
+                },)*
+                a => panic!("{} has {a} actions; the Nature CNN is compiled for {ATARI_ACTIONS:?}", cfg.env.id),
+            }
+        };
+    }
+    match cfg.env.frame_stack {
+        1 => nature!(1, 64, 25600; 3 4 6 9 18),
+        _ => nature!(4, 256, 102400; 3 4 6 9 18),
+    }
+}
+
+#[cfg(not(feature = "atari"))]
+fn train_atari(cfg: &RunConfig, _: &(dyn Fn(f64) + Sync)) -> Result<RunOutcome, TrainError> {
+    panic!(
+        "{} needs the `atari` feature (validation rejects it without)",
+        cfg.env.id
+    )
 }
 
 impl EnvConfig {
@@ -203,6 +266,7 @@ impl EnvConfig {
             (EnvId::CartPole(_), env::Observe::Full) => 4,
             (EnvId::CartPole(_), env::Observe::Positions) => 2,
             (EnvId::MinAtar(g), _) => g.channels() * 100,
+            (EnvId::Atari(_), _) => self.screen_size * self.screen_size,
         };
         frame * self.frame_stack
     }
@@ -335,7 +399,7 @@ where
             let step = self.env.step_into(action, &mut next);
             let (term, trunc) = (step.terminated, step.truncated);
             self.agent
-                .remember(action, step.reward as f32, &next, term, trunc);
+                .remember(action, learned_reward(a, step.reward), &next, term, trunc);
             self.total_steps += 1;
             let steps = self.total_steps;
             if steps >= a.learning_starts && steps.is_multiple_of(a.update_period) {

@@ -6,6 +6,33 @@
 //! (`f32` state vector) and MinAtar (`u8` 0/1 channels). Wrappers (frame stacking, hidden
 //! components, time limits) compose on any of them; [`make`] builds the configured stack.
 
+/// The [`Env`] methods a wrapper passes straight to its `inner` env, e.g.
+/// `forward_to_inner!(obs_shape, num_actions, time_limit, lives);` inside `impl Env for …`.
+macro_rules! forward_to_inner {
+    ($($method:ident),*) => { $(forward_to_inner!(@ $method);)* };
+    (@ obs_shape) => {
+        fn obs_shape(&self) -> $crate::env::ObsShape {
+            self.inner.obs_shape()
+        }
+    };
+    (@ num_actions) => {
+        fn num_actions(&self) -> usize {
+            self.inner.num_actions()
+        }
+    };
+    (@ time_limit) => {
+        fn time_limit(&self) -> Option<u32> {
+            self.inner.time_limit()
+        }
+    };
+    (@ lives) => {
+        fn lives(&self) -> Option<u32> {
+            self.inner.lives()
+        }
+    };
+}
+
+pub mod atari;
 pub mod cartpole;
 pub mod minatar;
 pub mod wrappers;
@@ -95,6 +122,10 @@ pub trait Env: Send {
     fn step_into(&mut self, action: usize, obs: &mut [Self::Elem]) -> Step<()>;
     /// The registered episode step limit, if any (CartPole-v0: 200).
     fn time_limit(&self) -> Option<u32>;
+    /// Lives left, for games that have them (Atari); wrappers pass it through.
+    fn lives(&self) -> Option<u32> {
+        None
+    }
 }
 
 impl<E: Env + ?Sized> Env for Box<E> {
@@ -114,6 +145,9 @@ impl<E: Env + ?Sized> Env for Box<E> {
     fn time_limit(&self) -> Option<u32> {
         (**self).time_limit()
     }
+    fn lives(&self) -> Option<u32> {
+        (**self).lives()
+    }
 }
 
 /// A registered environment id, as written in `env.id`.
@@ -124,10 +158,12 @@ pub enum EnvId {
     /// `"MinAtar/Breakout"`, `"MinAtar/SpaceInvaders"`, `"MinAtar/Freeway"`,
     /// `"MinAtar/Asterix"`, `"MinAtar/Seaquest"`.
     MinAtar(minatar::Game),
+    /// `"ALE/Pong"`, `"ALE/Breakout"`, … (the `atari` feature runs them).
+    Atari(atari::AtariGame),
 }
 
 impl EnvId {
-    pub const VALID: &'static str = "\"CartPole-v0\", \"CartPole-v1\", \"MinAtar/Breakout\", \"MinAtar/SpaceInvaders\", \"MinAtar/Freeway\", \"MinAtar/Asterix\", \"MinAtar/Seaquest\"";
+    pub const VALID: &'static str = "\"CartPole-v0\", \"CartPole-v1\", \"MinAtar/Breakout\", \"MinAtar/SpaceInvaders\", \"MinAtar/Freeway\", \"MinAtar/Asterix\", \"MinAtar/Seaquest\", \"ALE/<Game>\" (e.g. \"ALE/Pong\"; games bundled with the `ale` crate)";
 
     /// Every MinAtar game, in the order of the MinAtar paper's tables.
     pub const MINATAR: [EnvId; 5] = [
@@ -142,7 +178,7 @@ impl EnvId {
     pub fn reward_threshold(self) -> Option<f64> {
         match self {
             EnvId::CartPole(v) => Some(v.reward_threshold()),
-            EnvId::MinAtar(_) => None,
+            EnvId::MinAtar(_) | EnvId::Atari(_) => None,
         }
     }
 
@@ -150,7 +186,7 @@ impl EnvId {
     pub fn time_limit(self) -> Option<u32> {
         match self {
             EnvId::CartPole(v) => Some(v.time_limit()),
-            EnvId::MinAtar(_) => None,
+            EnvId::MinAtar(_) | EnvId::Atari(_) => None,
         }
     }
 
@@ -177,6 +213,7 @@ impl fmt::Display for EnvId {
         match self {
             EnvId::CartPole(v) => f.write_str(v.id()),
             EnvId::MinAtar(g) => write!(f, "MinAtar/{}", EnvId::minatar_id(*g)),
+            EnvId::Atari(g) => write!(f, "{g}"),
         }
     }
 }
@@ -192,6 +229,9 @@ impl FromStr for EnvId {
         }
         if let Some(id) = EnvId::MINATAR.iter().find(|id| id.to_string() == s) {
             return Ok(*id);
+        }
+        if let Some(game) = s.strip_prefix("ALE/").and_then(atari::AtariGame::from_name) {
+            return Ok(EnvId::Atari(game));
         }
         Err(format!(
             "unknown environment \"{s}\"; valid: {}",
@@ -225,7 +265,7 @@ pub enum Observe {
 }
 
 /// Everything [`make`] needs to build an environment stack.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EnvSpec {
     pub id: EnvId,
     pub observe: Observe,
@@ -237,6 +277,8 @@ pub struct EnvSpec {
     pub difficulty_ramping: bool,
     /// Registered time limits are lifted (to measure untruncated discounted returns).
     pub unlimited: bool,
+    /// Atari: emulator and preprocessing settings.
+    pub atari: atari::AtariOptions,
 }
 
 /// An environment of either observation type, as built from a config.
@@ -284,7 +326,23 @@ pub fn make(spec: &EnvSpec, seed: u32) -> AnyEnv {
             );
             AnyEnv::Pixels(finish(Box::new(env), spec))
         }
+        EnvId::Atari(game) => AnyEnv::Pixels(finish(make_atari(game, spec, seed), spec)),
     }
+}
+
+#[cfg(feature = "atari")]
+fn make_atari(game: atari::AtariGame, spec: &EnvSpec, seed: u32) -> Box<dyn Env<Elem = u8>> {
+    let mut opts = spec.atari.clone();
+    if spec.unlimited {
+        opts.max_episode_frames = 0;
+    }
+    // Validation checked the ROM; a failure here is recorded as a failed run.
+    atari::make(game, &opts, seed).unwrap_or_else(|e| panic!("{game}: {e}"))
+}
+
+#[cfg(not(feature = "atari"))]
+fn make_atari(game: atari::AtariGame, _: &EnvSpec, _: u32) -> Box<dyn Env<Elem = u8>> {
+    panic!("{game} needs the `atari` feature (validation rejects it without)")
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ impl<E: Env> FrameStack<E> {
 
 impl<E: Env> Env for FrameStack<E> {
     type Elem = E::Elem;
+    forward_to_inner!(num_actions, time_limit, lives);
 
     fn obs_shape(&self) -> ObsShape {
         let s = self.inner.obs_shape();
@@ -39,10 +40,6 @@ impl<E: Env> Env for FrameStack<E> {
             channels: s.channels * self.k,
             ..s
         }
-    }
-
-    fn num_actions(&self) -> usize {
-        self.inner.num_actions()
     }
 
     fn reset_into(&mut self, rng: &mut dyn rand::RngCore, obs: &mut [E::Elem]) {
@@ -62,10 +59,6 @@ impl<E: Env> Env for FrameStack<E> {
         let step = self.inner.step_into(action, &mut self.frames[newest..]);
         obs.copy_from_slice(&self.frames);
         step
-    }
-
-    fn time_limit(&self) -> Option<u32> {
-        self.inner.time_limit()
     }
 }
 
@@ -99,13 +92,10 @@ impl<E: Env> KeepComponents<E> {
 
 impl<E: Env> Env for KeepComponents<E> {
     type Elem = E::Elem;
+    forward_to_inner!(num_actions, time_limit, lives);
 
     fn obs_shape(&self) -> ObsShape {
         ObsShape::vector(self.keep.len())
-    }
-
-    fn num_actions(&self) -> usize {
-        self.inner.num_actions()
     }
 
     fn reset_into(&mut self, rng: &mut dyn rand::RngCore, obs: &mut [E::Elem]) {
@@ -117,10 +107,6 @@ impl<E: Env> Env for KeepComponents<E> {
         let step = self.inner.step_into(action, &mut self.full);
         self.project(obs);
         step
-    }
-
-    fn time_limit(&self) -> Option<u32> {
-        self.inner.time_limit()
     }
 }
 
@@ -143,14 +129,7 @@ impl<E: Env> TimeLimit<E> {
 
 impl<E: Env> Env for TimeLimit<E> {
     type Elem = E::Elem;
-
-    fn obs_shape(&self) -> ObsShape {
-        self.inner.obs_shape()
-    }
-
-    fn num_actions(&self) -> usize {
-        self.inner.num_actions()
-    }
+    forward_to_inner!(obs_shape, num_actions, lives);
 
     fn reset_into(&mut self, rng: &mut dyn rand::RngCore, obs: &mut [E::Elem]) {
         self.elapsed = 0;

@@ -14,7 +14,12 @@ use crate::env::EnvId;
 
 /// Multiply-adds of one MinAtar or CartPole env step, relative to the networks' (rough,
 /// measured orders of magnitude; only ratios between runs matter for sharding).
-const ENV_STEP: [(&str, u64); 2] = [("CartPole", 200), ("MinAtar", 5_000)];
+const ENV_STEP: [(&str, u64); 3] = [
+    ("CartPole", 200),
+    ("MinAtar", 5_000),
+    // One emulator frame (an agent step is `frame_skip` of them), plus the resize.
+    ("Atari frame", 200_000),
+];
 /// The step bound of MinAtar episodes under an episode budget (the evaluation's cap).
 const MINATAR_EPISODE_BOUND: u64 = 27_000;
 /// Multiply-add equivalents of one PER sum-tree level per sampled transition.
@@ -49,6 +54,7 @@ pub fn work(cfg: &RunConfig) -> Work {
     let env_step = match cfg.env.id {
         EnvId::CartPole(_) => ENV_STEP[0].1,
         EnvId::MinAtar(_) => ENV_STEP[1].1,
+        EnvId::Atari(_) => ENV_STEP[2].1 * u64::from(cfg.env.frame_skip.max(1)),
     };
     let passes = 4 + u64::from(a.variant.double);
     let mut update = a.batch_size as u64 * forward * passes;
@@ -74,7 +80,7 @@ pub fn memory_bytes(cfg: &RunConfig) -> u64 {
         // f32 observation and next observation.
         EnvId::CartPole(_) => 2 * 4 * obs,
         // u8 frames stored once (a stack shares frames with its neighbours).
-        EnvId::MinAtar(_) => obs / cfg.env.frame_stack.max(1) as u64,
+        EnvId::MinAtar(_) | EnvId::Atari(_) => obs / cfg.env.frame_stack.max(1) as u64,
     };
     PER_RUN + cfg.agent.buffer_size as u64 * (per_transition + PER_TRANSITION)
 }
@@ -90,10 +96,18 @@ fn forward_macs(cfg: &RunConfig) -> u64 {
             let conv = 100 * 16 * 9 * g.channels() as u64 * cfg.env.frame_stack as u64;
             (conv, 6)
         }
+        EnvId::Atari(_) => {
+            // Nature CNN: 32 8×8/4 (20×20), 64 4×4/2 (9×9), 64 3×3/1 (7×7), then 3136 → 512.
+            let k = cfg.env.frame_stack as u64;
+            let conv = 400 * 32 * 64 * k + 81 * 64 * 16 * 32 + 49 * 64 * 9 * 64;
+            (conv, 6)
+        }
     };
     let hidden_in = match cfg.env.id {
         EnvId::CartPole(_) => h,
         EnvId::MinAtar(_) => 1600,
+        // The Nature CNN's 512-wide layer, counted as 3136 × 512 = 12.25 × (1024 × 128).
+        EnvId::Atari(_) => 3136 * 4,
     };
     let stream = hidden_in * h;
     if dueling {
