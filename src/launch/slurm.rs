@@ -35,7 +35,8 @@ fn path(p: &Path) -> String {
     sh(&p.to_string_lossy())
 }
 
-fn header(job: &str, opts: &SlurmOptions) -> String {
+/// `#SBATCH` lines shared by both jobs; `log` names the output file (`%A_%a` for array tasks).
+fn header(job: &str, log: &str, opts: &SlurmOptions) -> String {
     let mut h = format!("#!/bin/bash\n#SBATCH --job-name={job}\n");
     if let Some(p) = &opts.partition {
         h.push_str(&format!("#SBATCH --partition={}\n", sh(p)));
@@ -44,7 +45,7 @@ fn header(job: &str, opts: &SlurmOptions) -> String {
         h.push_str(&format!("#SBATCH --account={}\n", sh(a)));
     }
     h.push_str(&format!(
-        "#SBATCH --chdir={}\n#SBATCH --output=slurm-logs/%x-%A_%a.out\n",
+        "#SBATCH --chdir={}\n#SBATCH --output=slurm-logs/%x-{log}.out\n",
         path(&opts.workdir)
     ));
     h
@@ -63,7 +64,7 @@ pub fn files(spec: &LaunchSpec, opts: &SlurmOptions) -> Vec<LaunchFile> {
          # failure trains only what is missing.\n\
          set -euo pipefail\n\
          exec {bin} run {exp} --out {out} --threads \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\n",
-        header(&job, opts),
+        header(&job, "%A_%a", opts),
         last = spec.shards - 1,
         cpus = spec.cpus,
         mem = spec.memory_mib,
@@ -77,7 +78,7 @@ pub fn files(spec: &LaunchSpec, opts: &SlurmOptions) -> Vec<LaunchFile> {
          # Fails, naming them, if some runs are missing.\n\
          set -euo pipefail\n\
          exec {bin} report {exp} --out {out}\n",
-        header(&format!("{job}-report"), opts),
+        header(&format!("{job}-report"), "%j", opts),
         cpus = spec.cpus.min(4),
         mem = spec.memory_mib.max(2048),
         name = spec.name,
