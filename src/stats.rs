@@ -67,6 +67,20 @@ pub fn median(x: &[f64]) -> f64 {
     }
 }
 
+/// Median of times-to-event where `None` means the event never happened (right-censored at
+/// +∞), so runs that never got there count instead of dropping out. NaN when the median is
+/// censored (at most half the values are events, so it lies beyond the budget) or for empty
+/// input. E.g. `[3, 5, never]` → 5; `[3, never, never]` → NaN; `[2, 4, 6, never]` → 5.
+pub fn censored_median(times: &[Option<f64>]) -> f64 {
+    let x: Vec<f64> = times.iter().map(|t| t.unwrap_or(f64::INFINITY)).collect();
+    let m = median(&x);
+    if m.is_finite() {
+        m
+    } else {
+        f64::NAN
+    }
+}
+
 /// `q`-quantile, numpy default ("linear") method: with `s` = sorted `x`,
 /// `h = (n−1)·q`, `Q = s[⌊h⌋] + (h − ⌊h⌋)·(s[⌊h⌋+1] − s[⌊h⌋])`.
 /// NaN for empty input or `q ∉ [0, 1]`.
@@ -647,6 +661,20 @@ mod tests {
         assert!(close(std_dev(&x), (32.0f64 / 7.0).sqrt()));
         assert!(std_dev(&[1.0]).is_nan());
         assert!(mean(&[]).is_nan());
+    }
+
+    #[test]
+    fn censored_median_counts_runs_that_never_got_there() {
+        assert_eq!(censored_median(&[Some(3.0), Some(5.0), None]), 5.0);
+        // Conditional on reaching it, the median would be 3: a quantity the variant can move
+        // by failing more often.
+        assert!(censored_median(&[Some(3.0), None, None]).is_nan());
+        assert_eq!(
+            censored_median(&[Some(6.0), None, Some(2.0), Some(4.0)]),
+            5.0
+        );
+        assert!(censored_median(&[Some(1.0), None]).is_nan());
+        assert!(censored_median(&[]).is_nan());
     }
 
     #[test]

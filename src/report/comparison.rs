@@ -118,7 +118,8 @@ const METRICS: &[Metric] = &[
         needs_positive_baseline: false,
     },
     Metric {
-        row: "collapse rate (20-ep average reached {threshold}, later < {floor})",
+        row:
+            "collapse rate (share of all runs: 20-ep average reached {threshold}, later < {floor})",
         higher_is_better: false,
         column: "collapsed",
         claimed_by: &["Double DQN"],
@@ -478,7 +479,8 @@ pub fn comparison_markdown(
              {} Variant combinations inherit the claims of each of their parts.\n",
             rc.final_window,
             if threshold.is_finite() {
-                "The collapse rate counts only runs that reached the solved threshold."
+                "The collapse rate is over all runs: a run that never reached the threshold did \
+                 not collapse (summary.md gives the share that reached it beside the rate)."
             } else {
                 "The environment has no solved threshold, so the collapse rate is not defined \
                  and not tested."

@@ -89,8 +89,10 @@ pub fn write_report(
             .to_owned()
     } else {
         format!(
-            "solved = first episode at which the {}-episode average reaches {}; collapse = the \
-             20-episode average reached it and later fell below {}",
+            "solved = first episode at which the {}-episode average reaches {} (medians over all \
+             runs, a run that never got there counting as later than any; – when half or more \
+             never did); reached = share of runs whose 20-episode average reached it; collapse = \
+             share of all runs whose 20-episode average reached it and later fell below {}",
             rc.final_window,
             thresholds.join(" / "),
             rc.collapse_floor
@@ -194,6 +196,7 @@ pub fn run_scores_frame(exp: &Experiment, scores: &[RunScores]) -> PolarsResult<
         "episodes_to_solve" => f(|s| opt(s.episodes_to_solve)),
         "episodes_to_threshold_ma20" => f(|s| opt(s.episodes_to_threshold_ma20)),
         "collapsed" => f(|s| s.collapsed.map_or(f64::NAN, |c| if c { 1.0 } else { 0.0 })),
+        "reached_threshold" => f(|s| s.reached_threshold.map_or(f64::NAN, |c| if c { 1.0 } else { 0.0 })),
         "overestimation" => f(|s| s.overestimation),
         "q_abs_error" => f(|s| s.q_abs_error),
         "final_mean_max_q" => f(|s| s.final_mean_max_q),
@@ -212,6 +215,17 @@ pub(crate) fn finite(df: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
         .iter()
         .flatten()
         .filter(|v| v.is_finite())
+        .collect())
+}
+
+/// Every value of `column` (one per run), NaN as "never happened".
+fn censored(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Float64)?
+        .f64()?
+        .iter()
+        .map(|v| v.filter(|x| x.is_finite()))
         .collect())
 }
 
@@ -266,6 +280,7 @@ pub fn summary_frame(per_run: &DataFrame, rc: &ReportConfig) -> PolarsResult<Dat
         "episodes_to_solve_median" => col(|r| r.to_solve_median),
         "episodes_to_threshold_ma20_median" => col(|r| r.to_ma20_median),
         "auc_mean" => col(|r| r.auc_mean),
+        "reached_threshold_rate" => col(|r| r.reached_rate),
         "collapse_rate" => col(|r| r.collapse_rate),
         "final_std_across_seeds" => col(|r| r.final_std),
         "overestimation_mean" => col(|r| r.overestimation),
@@ -291,6 +306,9 @@ struct SummaryRow {
     to_solve_median: f64,
     to_ma20_median: f64,
     auc_mean: f64,
+    /// Share of all runs whose 20-episode average reached the threshold.
+    reached_rate: f64,
+    /// Share of all runs that reached it and later fell below the floor.
     collapse_rate: f64,
     overestimation: f64,
     steps_mean: f64,
@@ -326,9 +344,11 @@ impl SummaryRow {
             final_std: stats::std_dev(&fin),
             eval_mean: stats::mean(&finite(g, "eval_return")?),
             solved: to_solve.len() as u32,
-            to_solve_median: stats::median(&to_solve),
-            to_ma20_median: stats::median(&finite(g, "episodes_to_threshold_ma20")?),
+            // Over all runs, the ones that never got there counting as "not yet".
+            to_solve_median: stats::censored_median(&censored(g, "episodes_to_solve")?),
+            to_ma20_median: stats::censored_median(&censored(g, "episodes_to_threshold_ma20")?),
             auc_mean: stats::mean(&finite(g, "auc")?),
+            reached_rate: stats::mean(&finite(g, "reached_threshold")?),
             collapse_rate: stats::mean(&finite(g, "collapsed")?),
             overestimation: stats::mean(&finite(g, "overestimation")?),
             steps_mean: stats::mean(&finite(g, "env_steps")?),
@@ -357,6 +377,7 @@ impl SummaryRow {
             to_solve_median: nan,
             to_ma20_median: nan,
             auc_mean: nan,
+            reached_rate: nan,
             collapse_rate: nan,
             overestimation: nan,
             steps_mean: nan,

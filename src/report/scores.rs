@@ -25,8 +25,12 @@ pub struct RunScores {
     pub episodes_to_solve: Option<usize>,
     /// First episode (1-based count) at which the 20-episode average ≥ threshold.
     pub episodes_to_threshold_ma20: Option<usize>,
-    /// `Some(true)` if the 20-episode average reached the threshold and later fell below 100.
+    /// Whether the 20-episode average reached the threshold and later fell below
+    /// `collapse_floor`; `Some(false)` for a run that never reached it (the rate is over all
+    /// runs). `None` only when the environment has no threshold.
     pub collapsed: Option<bool>,
+    /// Whether the 20-episode average ever reached the threshold (`None`: no threshold).
+    pub reached_threshold: Option<bool>,
     /// Mean over the Q probes of the last `final_window` episodes of predicted Q − actual
     /// discounted return (positive: over-estimation).
     pub overestimation: f64,
@@ -71,12 +75,14 @@ impl RunScores {
                 .map(|i| i + 1),
             episodes_to_threshold_ma20: stats::first_reach(&returns, SHORT_WINDOW, thr)
                 .map(|i| i + 1),
-            collapsed: stats::collapsed_after_reaching(
-                &returns,
-                SHORT_WINDOW,
-                thr,
-                report.collapse_floor,
-            ),
+            // Over all runs: one that never reached the threshold did not collapse.
+            collapsed: thr.is_finite().then(|| {
+                stats::collapsed_after_reaching(&returns, SHORT_WINDOW, thr, report.collapse_floor)
+                    .unwrap_or(false)
+            }),
+            reached_threshold: thr
+                .is_finite()
+                .then(|| stats::first_reach(&returns, SHORT_WINDOW, thr).is_some()),
             overestimation: stats::mean(&over),
             q_abs_error: stats::mean(&abs_err),
             final_mean_max_q: run.episodes.last().map_or(f64::NAN, |e| e.mean_max_q),
