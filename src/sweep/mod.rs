@@ -120,16 +120,7 @@ impl Reporter {
 /// `<results>/<name>/runs/`. Results come back in grid order.
 pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>, SweepError> {
     let dir = ExperimentDir::new(&opts.results, &exp.name);
-    let mut runs: Vec<(usize, RunConfig)> = exp.runs();
-    if let Some(shard) = opts.shard {
-        let mine = shard::assign(exp, shard.count);
-        runs = runs
-            .into_iter()
-            .zip(mine)
-            .filter(|(_, s)| *s == shard.index)
-            .map(|(r, _)| r)
-            .collect();
-    }
+    let runs = runs_of(exp, opts.shard);
     let report = Reporter::new(opts.progress, runs.len());
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
@@ -164,30 +155,17 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
             .map(|(index, r)| ctx.attempt(index, r, false))
             .collect::<Result<_, _>>()
     })?;
-    let (mut done, busy): (Vec<Attempt>, Vec<Attempt>) = first
-        .into_iter()
-        .partition(|a| matches!(a, Attempt::Done(_)));
-    let waited: Vec<Attempt> = pool.install(|| {
+    let mut done = Vec::with_capacity(runs.len());
+    let mut busy = Vec::new();
+    for a in first {
+        match a {
+            Attempt::Done(r) => done.push(*r),
+            Attempt::Busy { index, holder } => busy.push((index, holder)),
+        }
+    }
+    let waited: Vec<(usize, RunResult)> = pool.install(|| {
         busy.par_iter()
-            .map(|a| match a {
-                Attempt::Busy { index, holder } => {
-                    let (point, cfg) = &runs[*index];
-                    let who = if holder.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({holder})")
-                    };
-                    report.say(
-                        &format!(
-                            "waiting {} seed {}: another sweep{who} holds it",
-                            exp.points[*point].label, cfg.seed
-                        ),
-                        true,
-                    );
-                    ctx.attempt(*index, &runs[*index], true)
-                }
-                Attempt::Done(_) => unreachable!("partitioned"),
-            })
+            .map(|b| ctx.wait_for(b, &runs))
             .collect::<Result<_, _>>()
     })?;
     done.extend(waited);
@@ -203,15 +181,21 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
     if again > 1 {
         eprintln!("note: {again} runs stored by other builds were trained again");
     }
-    let mut results: Vec<(usize, RunResult)> = done
-        .into_iter()
-        .map(|a| match a {
-            Attempt::Done(r) => *r,
-            Attempt::Busy { .. } => unreachable!("waited for"),
-        })
-        .collect();
-    results.sort_by_key(|(i, _)| *i);
-    Ok(results.into_iter().map(|(_, r)| r).collect())
+    done.sort_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, r)| r).collect())
+}
+
+/// Every run of `exp`, or only those of `shard` (in grid order either way).
+fn runs_of(exp: &Experiment, shard: Option<Shard>) -> Vec<(usize, RunConfig)> {
+    let runs = exp.runs();
+    let Some(shard) = shard else {
+        return runs;
+    };
+    runs.into_iter()
+        .zip(shard::assign(exp, shard.count))
+        .filter(|(_, s)| *s == shard.index)
+        .map(|(r, _)| r)
+        .collect()
 }
 
 /// What one pass over a run gave.
@@ -232,6 +216,30 @@ struct RunContext<'a> {
 }
 
 impl RunContext<'_> {
+    /// Say who holds a put-off run, wait for it, then reuse or train it.
+    fn wait_for(
+        &self,
+        (index, holder): &(usize, String),
+        runs: &[(usize, RunConfig)],
+    ) -> Result<(usize, RunResult), SweepError> {
+        let (point, cfg) = &runs[*index];
+        let who = if holder.is_empty() {
+            String::new()
+        } else {
+            format!(" ({holder})")
+        };
+        let label = &self.exp.points[*point].label;
+        let msg = format!(
+            "waiting {label} seed {}: another sweep{who} holds it",
+            cfg.seed
+        );
+        self.report.say(&msg, true);
+        match self.attempt(*index, &runs[*index], true)? {
+            Attempt::Done(r) => Ok(*r),
+            Attempt::Busy { .. } => unreachable!("a waiting claim returns only once held"),
+        }
+    }
+
     /// Take the run's lock (waiting for it when `wait`), clean up after any killed writer,
     /// then reuse the stored run or train and store it.
     fn attempt(
