@@ -204,6 +204,14 @@ pub fn train(
     }
 }
 
+/// The env spec for measuring: a lost life does not end an evaluation episode (with
+/// `terminal_on_life_loss`, training episodes are lives; scores are whole games).
+fn whole_games(env: &crate::config::EnvConfig) -> env::EnvSpec {
+    let mut spec = env.spec();
+    spec.atari.terminal_on_life_loss = false;
+    spec
+}
+
 /// The reward the agent learns from: the env's, or its sign with `clip_rewards`.
 fn learned_reward(agent: &crate::config::AgentConfig, reward: f64) -> f32 {
     if !agent.clip_rewards {
@@ -477,7 +485,8 @@ where
     /// The evaluation episodes after training, and the outcome.
     fn finish(self, episodes: Vec<EpisodeRecord>) -> RunOutcome {
         let t = &self.cfg.train;
-        let mut eval_env = make_env::<E>(&self.cfg.env.spec(), self.seed, Stream::EvalEnvSeed);
+        let mut eval_env =
+            make_env::<E>(&whole_games(&self.cfg.env), self.seed, Stream::EvalEnvSeed);
         let mut eval_rng = stream(self.seed, Stream::EvalReset);
         let eval_returns = (0..t.eval_episodes)
             .map(|_| eval_episode(&self.agent, &mut *eval_env, t.eval_epsilon, &mut eval_rng))

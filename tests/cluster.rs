@@ -87,10 +87,10 @@ fn shards_in_separate_processes_then_report_match_one_sweep() {
         let mut c = sweep();
         c.arg(SMOKE)
             .args(out_arg(explicit.path()))
-            .args(["--shard", &format!("{k}/3")]);
+            .args(["--shard", &format!("{k}/3"), "-j", "1"]);
         children.push(spawn(&mut c));
         let mut c = sweep();
-        c.arg(SMOKE).args(out_arg(slurm.path()));
+        c.arg(SMOKE).args(out_arg(slurm.path())).args(["-j", "1"]);
         c.env("SLURM_ARRAY_TASK_ID", (k + 1).to_string())
             .env("SLURM_ARRAY_TASK_MIN", "1")
             .env("SLURM_ARRAY_TASK_MAX", "3");
@@ -98,7 +98,7 @@ fn shards_in_separate_processes_then_report_match_one_sweep() {
         let mut c = sweep();
         c.arg(SMOKE)
             .args(out_arg(k8s.path()))
-            .args(["--shards", "3"]);
+            .args(["--shards", "3", "-j", "1"]);
         c.env("JOB_COMPLETION_INDEX", k.to_string());
         children.push(spawn(&mut c));
     }
@@ -202,9 +202,10 @@ fn a_sweep_killed_mid_write_resumes_cleanly() {
     };
     let t0 = std::time::Instant::now();
     while finished() < 3 {
+        // Generous: CI machines are slow and run other tests beside this one.
         assert!(
-            t0.elapsed().as_secs() < 120,
-            "the sweep never finished a run"
+            t0.elapsed().as_secs() < 600,
+            "the sweep never finished 3 runs"
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }

@@ -45,7 +45,7 @@ fn pod(spec: &LaunchSpec, opts: &K8sOptions, job: &str, args: &[String], cpus: u
     metadata:
       labels:
         app.kubernetes.io/name: dqn-sweep
-        dqn-sweep/experiment: {job}
+        dqn-sweep/experiment: {job_q}
     spec:
       restartPolicy: Never
       containers:
@@ -65,6 +65,7 @@ fn pod(spec: &LaunchSpec, opts: &K8sOptions, job: &str, args: &[String], cpus: u
           configMap: {{name: {job}-experiment}}
 ",
         image = q(&opts.image),
+        job_q = q(job),
         command = command.join(", "),
         results = q(RESULTS),
         exp_dir = q(EXPERIMENT_DIR),
@@ -104,7 +105,7 @@ kind: ConfigMap
 metadata:
   name: {job}-experiment
 data:
-  {key}: |
+  {key}: |2
 {toml}---
 apiVersion: batch/v1
 kind: Job

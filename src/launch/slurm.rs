@@ -59,11 +59,12 @@ pub fn files(spec: &LaunchSpec, opts: &SlurmOptions) -> Vec<LaunchFile> {
         "{}#SBATCH --array=0-{last}\n#SBATCH --cpus-per-task={cpus}\n#SBATCH --mem={mem}M\n\
          #SBATCH --time={time}\n\
          # {name}: {shards} shards of the sweep, one per array task (written by `sweep slurm`).\n\
-         # Each task finds its shard in SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT and trains\n\
-         # only that share of the grid; finished runs are reused, so submitting again after a\n\
-         # failure trains only what is missing.\n\
+         # Each task trains shard SLURM_ARRAY_TASK_ID of {shards} (0-based), a fixed share of the\n\
+         # grid; finished runs are reused, so submitting again after a failure (all of the\n\
+         # array, or only some tasks, e.g. sbatch --array=1 train.sbatch) trains what is missing.\n\
          set -euo pipefail\n\
-         exec {bin} run {exp} --out {out} --threads \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\"\n",
+         exec {bin} run {exp} --out {out} --threads \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\" \\\n\
+         \x20   --shard \"$SLURM_ARRAY_TASK_ID/{shards}\"\n",
         header(&job, "%A_%a", opts),
         last = spec.shards - 1,
         cpus = spec.cpus,

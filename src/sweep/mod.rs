@@ -163,11 +163,13 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
             Attempt::Busy { index, holder } => busy.push((index, holder)),
         }
     }
-    let waited: Vec<(usize, RunResult)> = pool.install(|| {
-        busy.par_iter()
-            .map(|b| ctx.wait_for(b, &runs))
-            .collect::<Result<_, _>>()
-    })?;
+    // Waiting happens on this thread, never on a pool worker: a worker blocked in a lock
+    // while its stack holds another run's lock (gemm's nested rayon jobs let it steal work)
+    // could deadlock sweeps that wait for each other.
+    let waited: Vec<(usize, RunResult)> = busy
+        .iter()
+        .map(|b| ctx.wait_for(b, &runs))
+        .collect::<Result<_, _>>()?;
     done.extend(waited);
     if let Some(b) = &report.bar {
         b.finish_and_clear();
@@ -178,7 +180,7 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
         .expect("no panics")
         .values()
         .sum();
-    if again > 1 {
+    if again > 0 {
         eprintln!("note: {again} runs stored by other builds were trained again");
     }
     done.sort_by_key(|(i, _)| *i);

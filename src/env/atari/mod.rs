@@ -3,8 +3,8 @@
 //! The game names and options are always compiled (configs parse and validate without ALE);
 //! the emulator ([`ale`]) and the environments need the `atari` cargo feature, which builds
 //! ALE 0.6.0 (GPL-2.0) with CMake. [`make`] builds the configured stack:
-//! ALE (sticky actions, frame cap) → no-op starts → FIRE on reset → life loss → frame skip
-//! with max-pooling → 84×84 INTER_AREA resize (→ frame stack, added by [`crate::env::make`]).
+//! ALE (sticky actions, frame cap) → no-op starts → frame skip with max-pooling → life loss →
+//! FIRE on reset → 84×84 INTER_AREA resize (→ frame stack, added by [`crate::env::make`]).
 
 #[cfg(feature = "atari")]
 pub mod ale;
@@ -117,19 +117,23 @@ pub fn make(
 ) -> Result<Box<dyn crate::env::Env<Elem = u8>>, ale::AleError> {
     use crate::env::Env;
     use preprocess::*;
-    let base = ale::AleEnv::new(game, opts, seed)?;
+    let mut base = ale::AleEnv::new(game, opts, seed)?;
+    // FIRE is ALE action 1; only games whose minimal set has it there wait for it.
+    let has_fire = base.emulator().minimal_actions().get(1) == Some(&1);
     let mut env: Box<dyn Env<Elem = u8>> = Box::new(base);
+    // Stable-Baselines3's order: no-ops and skipping on emulator frames, then life loss on
+    // agent steps, then FIRE (held for a whole agent step) after every reset, lives included.
     if opts.noop_max > 0 {
         env = Box::new(NoopReset::new(env, opts.noop_max));
     }
-    if opts.fire_reset && env.num_actions() >= 3 {
-        env = Box::new(FireReset::new(env));
+    if opts.frame_skip > 1 {
+        env = Box::new(MaxAndSkip::new(env, opts.frame_skip));
     }
     if opts.terminal_on_life_loss {
         env = Box::new(EpisodicLife::new(env));
     }
-    if opts.frame_skip > 1 {
-        env = Box::new(MaxAndSkip::new(env, opts.frame_skip));
+    if opts.fire_reset && has_fire && env.num_actions() >= 3 {
+        env = Box::new(FireReset::new(env));
     }
     Ok(Box::new(Resize::new(
         env,
