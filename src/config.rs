@@ -391,6 +391,23 @@ pub struct TrainConfig {
     /// Held-out states (from a random policy, before training) on which the mean max-Q is
     /// tracked at every episode start, as in the DQN paper's Figure 2.
     pub probe_states: usize,
+    /// How a run's random streams are derived (common random numbers by default).
+    pub random_streams: RandomStreams,
+}
+
+/// Where a run's random streams come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RandomStreams {
+    /// Common random numbers: at one seed, every run of the same environment draws the same
+    /// env seeds, resets, exploration and replay-sampling streams, and every run whose network
+    /// has the same shape starts from the same weights, whatever the variant or other
+    /// hyperparameters. Comparisons then pair runs by seed.
+    #[default]
+    Paired,
+    /// Every stream from the run's whole config and seed (before pairing existed): runs of
+    /// different variants share nothing.
+    Independent,
 }
 
 impl Default for TrainConfig {
@@ -403,6 +420,7 @@ impl Default for TrainConfig {
             eval_episodes: 10,
             q_probe_interval: 10,
             probe_states: 256,
+            random_streams: RandomStreams::Paired,
         }
     }
 }
@@ -425,6 +443,24 @@ pub struct ReportConfig {
     pub final_window: usize,
     /// The variant the others are compared with.
     pub baseline_variant: Variant,
+    /// Per environment id, how its scores are put on one scale so that results can be
+    /// aggregated across environments (`across_envs.md`): `[report.normalize."MinAtar/Breakout"]`.
+    pub normalize: std::collections::BTreeMap<String, ScoreReference>,
+}
+
+/// How one environment's returns are normalised: `(score − random) / (reference − random)`,
+/// so a uniformly random policy scores 0 and the stated reference scores 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreReference {
+    /// The score that counts as 1 (a published or previously measured agent's).
+    pub reference: f64,
+    /// Where `reference` comes from; printed with every normalised table.
+    pub source: String,
+    /// A uniformly random policy's score; when absent the report measures it (whole games,
+    /// 100 episodes, from a seed fixed by the environment's config).
+    #[serde(default)]
+    pub random: Option<f64>,
 }
 
 impl Default for ReportConfig {
@@ -436,6 +472,7 @@ impl Default for ReportConfig {
             collapse_floor: 100.0,
             final_window: 100,
             baseline_variant: Variant::DQN,
+            normalize: Default::default(),
         }
     }
 }
@@ -448,6 +485,24 @@ pub struct RunConfig {
     pub agent: AgentConfig,
     pub train: TrainConfig,
     pub seed: u64,
+}
+
+/// `value` as JSON, without the [`LATER_KEYS`] of `section` that hold their defaults.
+fn pruned<T: Serialize + Default>(value: &T, section: &str) -> serde_json::Value {
+    let mut v = serde_json::to_value(value).expect("configs serialise");
+    let default = serde_json::to_value(T::default()).expect("configs serialise");
+    let later = LATER_KEYS
+        .iter()
+        .find(|(s, _)| *s == section)
+        .map_or(&[][..], |(_, keys)| *keys);
+    if let serde_json::Value::Object(map) = &mut v {
+        for key in later {
+            if map.get(*key) == default.get(*key) {
+                map.shift_remove(*key);
+            }
+        }
+    }
+    v
 }
 
 /// Keys added after the first release, per section. A run's seed key leaves them out while
@@ -494,24 +549,8 @@ impl RunConfig {
     /// budget, seed), which seeds the run's RNG. Measurement-only settings (evaluation,
     /// Q probes) are left out, so changing them does not change the training trajectory.
     pub fn seed_key(&self) -> String {
-        fn pruned<T: Serialize + Default>(value: &T, section: &str) -> serde_json::Value {
-            let mut v = serde_json::to_value(value).expect("configs serialise");
-            let default = serde_json::to_value(T::default()).expect("configs serialise");
-            let later = LATER_KEYS
-                .iter()
-                .find(|(s, _)| *s == section)
-                .map_or(&[][..], |(_, keys)| *keys);
-            if let serde_json::Value::Object(map) = &mut v {
-                for key in later {
-                    if map.get(*key) == default.get(*key) {
-                        map.shift_remove(*key);
-                    }
-                }
-            }
-            v
-        }
         let mut key = serde_json::Map::new();
-        key.insert("env".into(), pruned(&self.env, "env"));
+        key.insert("env".into(), self.seed_key_env());
         key.insert("agent".into(), pruned(&self.agent, "agent"));
         key.insert("episodes".into(), serde_json::json!(self.train.episodes));
         if let Some(steps) = self.train.steps {
@@ -519,6 +558,12 @@ impl RunConfig {
         }
         key.insert("seed".into(), serde_json::json!(self.seed));
         serde_json::Value::Object(key).to_string()
+    }
+
+    /// The `[env]` part of [`Self::seed_key`]: keys added after runs were recorded are left
+    /// out at their defaults, so earlier runs keep their seeds.
+    pub fn seed_key_env(&self) -> serde_json::Value {
+        pruned(&self.env, "env")
     }
 }
 
@@ -735,6 +780,8 @@ impl Experiment {
                 }
             }
         }
+
+        validate_normalize(&report, &points).map_err(|(k, m)| key_err(&k, m))?;
 
         Ok(Experiment {
             name,
@@ -1111,6 +1158,26 @@ fn validate_report(r: &ReportConfig) -> Result<(), (String, String)> {
     }
     if r.final_window == 0 {
         return Err(("final_window".into(), "expected at least 1".into()));
+    }
+    Ok(())
+}
+
+/// Every `[report.normalize]` entry names an environment of the grid and states finite scores.
+fn validate_normalize(r: &ReportConfig, points: &[GridPoint]) -> Result<(), (String, String)> {
+    let ids: Vec<String> = points.iter().map(|p| p.env.id.to_string()).collect();
+    for (id, n) in &r.normalize {
+        let key = format!("report.normalize.\"{id}\"");
+        if !ids.contains(id) {
+            let mut known = ids.clone();
+            known.dedup();
+            return Err((key, format!("expected an env id of this grid: {}", known.join(", "))));
+        }
+        if !n.reference.is_finite() || n.random.is_some_and(|r| !r.is_finite()) {
+            return Err((key, "expected finite `reference` and `random` scores".into()));
+        }
+        if n.random == Some(n.reference) {
+            return Err((key, "`reference` equals `random`: nothing to scale by".into()));
+        }
     }
     Ok(())
 }

@@ -331,7 +331,50 @@ pub fn bootstrap_diff_test(
     seed: u64,
 ) -> DiffTest {
     let f = |ra: &[f64], rb: &[f64]| stat(ra) - stat(rb);
-    let Some((point, reps)) = two_sample_replicates(a, b, &f, resamples, seed) else {
+    diff_test(
+        two_sample_replicates(a, b, &f, resamples, seed),
+        resamples,
+        confidence,
+    )
+}
+
+/// Paired percentile bootstrap of `stat(a) − stat(b)` where `a[i]` and `b[i]` are one pair
+/// (two variants at one seed under common random numbers): each replicate draws `n` pair
+/// indices with replacement and applies them to both sides, so what the pair members share
+/// cancels out of the difference. For `stat` = mean this is the bootstrap of the mean of the
+/// per-pair differences. NaN when the inputs are empty or of unequal length.
+pub fn paired_bootstrap_diff_test(
+    a: &[f64],
+    b: &[f64],
+    stat: &dyn Fn(&[f64]) -> f64,
+    resamples: usize,
+    confidence: f64,
+    seed: u64,
+) -> DiffTest {
+    let replicates = (!a.is_empty() && a.len() == b.len()).then(|| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = a.len();
+        let (mut ra, mut rb) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let reps = (0..resamples)
+            .map(|_| {
+                ra.clear();
+                rb.clear();
+                for _ in 0..n {
+                    let i = rng.gen_range(0..n);
+                    ra.push(a[i]);
+                    rb.push(b[i]);
+                }
+                stat(&ra) - stat(&rb)
+            })
+            .collect();
+        (stat(a) - stat(b), reps)
+    });
+    diff_test(replicates, resamples, confidence)
+}
+
+/// The percentile interval and bootstrap p-value of `(point, replicates)`.
+fn diff_test(replicates: Option<(f64, Vec<f64>)>, resamples: usize, confidence: f64) -> DiffTest {
+    let Some((point, reps)) = replicates else {
         return DiffTest {
             interval: Interval::nan(),
             p: f64::NAN,
@@ -436,26 +479,31 @@ pub fn performance_profile(x: &[f64], thresholds: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Pointwise percentile-bootstrap CIs of [`performance_profile`]: each replicate
-/// resamples `x` with replacement once and evaluates the profile at every
-/// threshold. Empty `x` → one [`Interval::nan`] per threshold.
+/// Pointwise percentile-bootstrap CIs of [`performance_profile`] over the runs of all
+/// `strata` pooled: each replicate resamples every stratum (task) on its own with
+/// replacement, as [`bootstrap_ci`] does, and evaluates the profile at every threshold.
+/// One stratum is the plain bootstrap. Empty `strata` or an empty stratum → one
+/// [`Interval::nan`] per threshold.
 pub fn performance_profile_ci(
-    x: &[f64],
+    strata: &[&[f64]],
     thresholds: &[f64],
     resamples: usize,
     confidence: f64,
     seed: u64,
 ) -> Vec<Interval> {
-    if x.is_empty() {
+    if strata.is_empty() || strata.iter().any(|s| s.is_empty()) {
         return vec![Interval::nan(); thresholds.len()];
     }
-    let points = performance_profile(x, thresholds);
+    let all: Vec<f64> = strata.iter().flat_map(|s| s.iter().copied()).collect();
+    let points = performance_profile(&all, thresholds);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut buf = Vec::with_capacity(x.len());
+    let mut buf = Vec::with_capacity(all.len());
     let mut reps: Vec<Vec<f64>> = vec![Vec::with_capacity(resamples); thresholds.len()];
     for _ in 0..resamples {
         buf.clear();
-        resample_into(x, &mut rng, &mut buf);
+        for s in strata {
+            resample_into(s, &mut rng, &mut buf);
+        }
         for (k, v) in performance_profile(&buf, thresholds)
             .into_iter()
             .enumerate()
@@ -611,6 +659,37 @@ mod tests {
         );
         // Adjusted values are capped at 1.
         assert_eq!(holm_adjust(&[0.6, 0.7]), [1.0, 1.0]);
+    }
+
+    #[test]
+    fn paired_bootstrap_cancels_what_pairs_share() {
+        // a = b + 3 exactly, b spread widely: every paired replicate is 3, so the interval is
+        // the point and p is the smallest possible; the independent bootstrap sees only the
+        // spread of b and its interval crosses 0.
+        let b = [0.0, 50.0, 100.0, 150.0, 200.0, 10.0, 190.0, 70.0];
+        let a: Vec<f64> = b.iter().map(|x| x + 3.0).collect();
+        let paired = paired_bootstrap_diff_test(&a, &b, &mean, 999, 0.95, 4);
+        assert!(close(paired.interval.lo, 3.0) && close(paired.interval.hi, 3.0));
+        assert!(close(paired.p, 2.0 / 1000.0), "{}", paired.p);
+        let independent = bootstrap_diff_test(&a, &b, &mean, 999, 0.95, 4);
+        assert!(independent.interval.lo < 0.0 && independent.interval.hi > 0.0);
+    }
+
+    #[test]
+    fn paired_bootstrap_of_two_pairs_by_hand() {
+        // Pairs (1, 0) and (3, 0): a replicate draws two pair indices, so the mean
+        // difference is 1 (both first, p 1/4), 2 (one each, 1/2) or 3 (both second, 1/4).
+        let t = paired_bootstrap_diff_test(&[1.0, 3.0], &[0.0, 0.0], &mean, 4000, 0.9, 7);
+        assert_eq!(t.interval.point, 2.0);
+        assert_eq!((t.interval.lo, t.interval.hi), (1.0, 3.0));
+        // For the mean it is the one-sample bootstrap of the differences (same draws).
+        let (a, b) = ([5.0, 1.0, 4.0, 9.0, 2.0], [3.0, 2.0, 1.0, 4.0, 2.5]);
+        let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x - y).collect();
+        let t = paired_bootstrap_diff_test(&a, &b, &mean, 500, 0.95, 3);
+        let one = bootstrap_ci(&[&d], &mean, 500, 0.95, 3);
+        assert!((t.interval.lo - one.lo).abs() < 1e-9 && (t.interval.hi - one.hi).abs() < 1e-9);
+        // Unequal lengths do not pair.
+        assert!(paired_bootstrap_diff_test(&a, &b[..4], &mean, 10, 0.95, 0).p.is_nan());
     }
 
     #[test]
@@ -936,10 +1015,28 @@ mod tests {
     }
 
     #[test]
+    fn stratified_bootstrap_keeps_each_stratum_size() {
+        // Two tasks, one scoring 0 and one 10 on every run: a stratified replicate always
+        // holds three runs of each, so the mean (and the share above 5) never moves, while
+        // pooling the six runs into one stratum lets a replicate draw mostly one task.
+        let (low, high) = ([0.0; 3], [10.0; 3]);
+        let strata: [&[f64]; 2] = [&low, &high];
+        let i = bootstrap_ci(&strata, &mean, 500, 0.95, 1);
+        assert_eq!((i.point, i.lo, i.hi), (5.0, 5.0, 5.0));
+        let p = performance_profile_ci(&strata, &[5.0], 500, 0.95, 1)[0];
+        assert_eq!((p.point, p.lo, p.hi), (0.5, 0.5, 0.5));
+        let all = [0.0, 0.0, 0.0, 10.0, 10.0, 10.0];
+        let pooled = bootstrap_ci(&[&all], &mean, 500, 0.95, 1);
+        assert!(pooled.lo < 3.0 && pooled.hi > 7.0, "{pooled:?}");
+        let p = performance_profile_ci(&[&all], &[5.0], 500, 0.95, 1)[0];
+        assert!(p.lo < 0.3 && p.hi > 0.7, "{p:?}");
+    }
+
+    #[test]
     fn performance_profile_ci_cases() {
         let x = [1.0, 2.0, 3.0, 4.0];
         let t = [0.0, 2.5, 10.0];
-        let cis = performance_profile_ci(&x, &t, 1000, 0.95, 4);
+        let cis = performance_profile_ci(&[&x], &t, 1000, 0.95, 4);
         assert_eq!(cis.len(), 3);
         // all scores > 0 and none > 10 in every resample: degenerate
         assert_eq!(
@@ -960,7 +1057,8 @@ mod tests {
         );
         assert_eq!(cis[1].point, 0.5);
         assert!(cis[1].lo < 0.5 && cis[1].hi > 0.5, "{:?}", cis[1]);
-        assert_eq!(cis, performance_profile_ci(&x, &t, 1000, 0.95, 4));
+        assert_eq!(cis, performance_profile_ci(&[&x], &t, 1000, 0.95, 4));
+        assert!(performance_profile_ci(&[&[]], &t, 10, 0.95, 4)[1].lo.is_nan());
         assert!(performance_profile_ci(&[], &t, 10, 0.95, 4)[1].lo.is_nan());
     }
 

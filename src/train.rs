@@ -10,7 +10,7 @@
 use crate::agent::conv::{MinAtarDuelingQNet, MinAtarQNet};
 use crate::agent::network::{DuelingQNet, QNetKind, QNetMlp};
 use crate::agent::{AgentError, DqnAgent};
-use crate::config::{AgentConfig, EnvConfig, RunConfig, SyncUnit};
+use crate::config::{AgentConfig, EnvConfig, RandomStreams, RunConfig, SyncUnit};
 use crate::env::{self, AnyEnv, Env, EnvId, EnvSpec, ObsElem};
 use dfdx::prelude::Cpu;
 use rand::{Rng, RngCore, SeedableRng};
@@ -88,11 +88,49 @@ pub fn run_seed(cfg: &RunConfig) -> [u8; 32] {
     Sha256::digest(cfg.seed_key().as_bytes()).into()
 }
 
+/// The seeds a run's streams come from. With [`RandomStreams::Paired`] (common random
+/// numbers) the environment, exploration and replay streams depend on the environment and
+/// seed only, and the initial weights on those plus what fixes the network (its shape: dueling
+/// or not; its init scheme), so at one seed every variant meets the same episodes' starts and
+/// the same random choices, and variants of one network shape start from the same weights.
+/// With [`RandomStreams::Independent`] both are [`run_seed`].
+#[derive(Clone, Copy)]
+struct RunSeeds {
+    /// Env seeds, resets, ε-greedy, replay sampling, evaluation, Q rollouts.
+    streams: [u8; 32],
+    /// Initial weights (both dfdx's device RNG and the DeZero init stream).
+    weights: [u8; 32],
+}
+
+impl RunSeeds {
+    fn of(cfg: &RunConfig) -> RunSeeds {
+        match cfg.train.random_streams {
+            RandomStreams::Independent => RunSeeds {
+                streams: run_seed(cfg),
+                weights: run_seed(cfg),
+            },
+            RandomStreams::Paired => {
+                let env = cfg.seed_key_env();
+                let a = &cfg.agent;
+                let streams = (&env, cfg.seed, "paired-streams");
+                let weights = (&env, cfg.seed, a.variant.dueling, a.init, "paired-weights");
+                RunSeeds {
+                    streams: sha256_json(&streams),
+                    weights: sha256_json(&weights),
+                }
+            }
+        }
+    }
+}
+
+fn sha256_json(value: &impl serde::Serialize) -> [u8; 32] {
+    Sha256::digest(serde_json::to_vec(value).expect("serialises")).into()
+}
+
 /// The seed of the held-out probe states: from the environment and seed only, so every
 /// variant at the same seed tracks its max-Q on the same states.
 fn probe_seed(cfg: &RunConfig) -> [u8; 32] {
-    let json = serde_json::to_vec(&(&cfg.env, cfg.seed, "probe-states")).expect("serialises");
-    Sha256::digest(json).into()
+    sha256_json(&(&cfg.env, cfg.seed, "probe-states"))
 }
 
 /// Independent random streams of one run.
@@ -349,7 +387,7 @@ where
     }
 
     fn new(cfg: &'c RunConfig) -> Self {
-        let seed = run_seed(cfg);
+        let RunSeeds { streams: seed, weights } = RunSeeds::of(cfg);
         let spec = cfg.env.spec();
         let env: Box<dyn Env<Elem = E>> = make_env(&spec, seed, Stream::TrainEnvSeed);
         assert_eq!(
@@ -358,12 +396,12 @@ where
             "the dispatch matches the env's actions"
         );
         let frame_len = env.obs_shape().len() / cfg.env.frame_stack;
-        let init_seed = u64::from_le_bytes(seed[..8].try_into().expect("8 bytes"));
+        let init_seed = u64::from_le_bytes(weights[..8].try_into().expect("8 bytes"));
         Loop {
             agent: DqnAgent::new(
                 Cpu::seed_from_u64(init_seed),
                 &cfg.agent,
-                &mut stream(seed, Stream::WeightInit),
+                &mut stream(weights, Stream::WeightInit),
                 frame_len,
                 cfg.env.frame_stack,
             ),

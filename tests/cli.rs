@@ -159,6 +159,19 @@ fn bad_input_is_rejected_with_file_key_and_expectation() {
     assert_rejected("[train]\nepisodes = 0\n", &["train.episodes", "at least 1"]);
     assert_rejected("seeds = -3\n", &["seeds"]);
     assert_rejected("[agent\n", &["not valid TOML"]);
+    assert_rejected(
+        "[train]\nrandom_streams = \"shared\"\n",
+        &["train.random_streams", "paired", "independent"],
+    );
+    // A reference score for an environment the grid does not have, or without its source.
+    assert_rejected(
+        "[report.normalize.\"MinAtar/Breakout\"]\nreference = 3.0\nsource = \"x\"\n",
+        &["report.normalize.\"MinAtar/Breakout\"", "CartPole-v0"],
+    );
+    assert_rejected(
+        "[report.normalize.\"CartPole-v0\"]\nreference = 200.0\n",
+        &["report", "source"],
+    );
 }
 
 #[test]

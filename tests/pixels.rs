@@ -184,4 +184,44 @@ fn a_sweep_over_two_games_also_draws_each_game_alone() {
         comparison.contains("Holm-corrected over the"),
         "{comparison}"
     );
+    // Variants at one seed drew common random numbers, so the table pairs them by seed.
+    assert!(
+        comparison.contains("| comparison design | paired by seed (2 pairs) |"),
+        "{comparison}"
+    );
+
+    // Across games: nothing to aggregate until every game has a reference score...
+    assert!(!root.join("across_envs.md").exists());
+    let summary = std::fs::read_to_string(root.join("summary.md")).unwrap();
+    assert!(summary.contains("No aggregate across environments"), "{summary}");
+    // ...then normalised aggregates (random policy 0, reference 1) over both games.
+    let text = format!(
+        "{text}\n[report.normalize.\"MinAtar/Breakout\"]\nreference = 3.43\nsource = \"a\"\n\
+         [report.normalize.\"MinAtar/SpaceInvaders\"]\nreference = 24.82\nrandom = 1.0\n\
+         source = \"b\"\n"
+    );
+    let exp = Experiment::parse(&text, Path::new("two-games.toml")).expect("parses");
+    let report = run_experiment(&exp, &SweepOptions { reuse: true, ..opts(tmp.path()) }).unwrap();
+    let across = std::fs::read_to_string(root.join("across_envs.md")).unwrap();
+    let breakout_random =
+        dqn_sweep::report::normalize::random_policy_return(&exp.points[0].env).0;
+    assert!(across.contains(&format!("| {breakout_random:.3} (measured: 100 random games) |")));
+    assert!(across.contains("| 1.000 (stated) | 24.820 | b |"), "{across}");
+    let normalised: Vec<f64> = (0..2)
+        .flat_map(|seed| {
+            let row = &scores["variant=dqn"][seed];
+            [
+                (row[0].as_f64().unwrap() - breakout_random) / (3.43 - breakout_random),
+                (row[1].as_f64().unwrap() - 1.0) / (24.82 - 1.0),
+            ]
+        })
+        .collect();
+    let iqm = dqn_sweep::stats::iqm(&normalised);
+    assert!(
+        across.contains(&format!("| variant=dqn | 2 + 2 | {iqm:.2} [")),
+        "IQM {iqm} of {normalised:?}: {across}"
+    );
+    for chart in ["across_envs_profile.svg", "across_envs_sample_efficiency.png"] {
+        assert!(report.files.contains(&root.join(chart)), "{chart}");
+    }
 }

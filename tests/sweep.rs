@@ -148,3 +148,61 @@ fn the_chapter_dqn_learns_cartpole() {
         "median last-100 return {median} < 120: {last100:?}"
     );
 }
+
+/// Common random numbers: at one seed every variant meets the same env resets and
+/// exploration draws, and variants of one network shape start from the same weights; with
+/// `random_streams = "independent"` they share nothing.
+#[test]
+fn variants_at_one_seed_share_their_random_numbers() {
+    let text = |streams: &str| {
+        format!(
+            "seeds = 2\n[env]\nid = \"CartPole-v0\"\n[agent]\n\
+             variant = [\"dqn\", \"double\", \"per\", \"dueling\", \"double+per+dueling\"]\n\
+             learning_starts = 200\n[train]\nepisodes = 15\neval_episodes = 1\n\
+             q_probe_interval = 0\nprobe_states = 16\nrandom_streams = \"{streams}\"\n"
+        )
+    };
+    let sweep = |streams: &str| {
+        let exp = Experiment::parse(&text(streams), Path::new("crn.toml")).expect("parses");
+        let tmp = tempfile::tempdir().unwrap();
+        let results = dqn_sweep::sweep::run_sweep(&exp, &opts(tmp.path(), 2)).unwrap();
+        // episodes[seed][variant]: the variants in grid order.
+        (0..2u64)
+            .map(|seed| {
+                (0..5)
+                    .map(|p| {
+                        let r = results
+                            .iter()
+                            .find(|r| r.point == p && r.run.config.seed == seed)
+                            .unwrap();
+                        r.run.episodes.clone()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    for runs in sweep("paired") {
+        // Before step 200 every action is a uniform random draw from the policy stream and
+        // nothing learns: the same episodes, whatever the variant.
+        let warmup = runs[0].iter().take_while(|e| e.steps <= 200).count();
+        assert!(warmup >= 3, "CartPole's random episodes are short");
+        for other in &runs[1..] {
+            for (a, b) in runs[0].iter().zip(other).take(warmup) {
+                assert_eq!((a.ret, a.length, a.steps), (b.ret, b.length, b.steps));
+            }
+        }
+        // Max-Q on the probe states before any update reads the initial weights: shared by
+        // dqn, double and per (one shape), and by dueling and all three (another).
+        let q0: Vec<f64> = runs.iter().map(|r| r[0].mean_max_q).collect();
+        assert!(q0[0] == q0[1] && q0[0] == q0[2], "{q0:?}");
+        assert_eq!(q0[3], q0[4], "{q0:?}");
+        assert_ne!(q0[0], q0[3], "{q0:?}");
+    }
+    for runs in sweep("independent") {
+        let q0: Vec<f64> = runs.iter().map(|r| r[0].mean_max_q).collect();
+        assert!(q0[0] != q0[1] && q0[3] != q0[4], "{q0:?}");
+        let first: Vec<u32> = runs.iter().map(|r| r[0].length).collect();
+        let steps: Vec<u64> = runs.iter().map(|r| r[2].steps).collect();
+        assert!(steps.iter().any(|s| *s != steps[0]), "{first:?} {steps:?}");
+    }
+}

@@ -2,8 +2,10 @@
 //! `summary.csv`), Markdown (`summary.md`, `comparison.md`), `scores.json` for rliable and
 //! plotters charts.
 
+pub mod across;
 pub mod comparison;
 pub mod export;
+pub mod normalize;
 pub mod per_env;
 pub mod plots;
 pub mod scores;
@@ -59,7 +61,8 @@ pub fn write_report(
     write_csv(&path, &mut runs)?;
     files.push(path);
 
-    let mut per_run = run_scores_frame(exp, &scores)?;
+    let norms = normalize::normalizers(exp);
+    let mut per_run = run_scores_frame(exp, &scores, &norms)?;
     let path = dir.file("run_scores.csv");
     write_csv(&path, &mut per_run)?;
     files.push(path);
@@ -100,14 +103,22 @@ pub fn write_report(
     };
     md.push_str(&format!(
         "{} grid point(s) × {} seed(s); final = mean return of the last {} episodes; \
-         IQM with a {:.0}% bootstrap interval ({} resamples); {solved}.\n\n",
+         IQM with a {:.0}% bootstrap interval ({} resamples); {solved}; normalized = {}.\n\n",
         exp.points.len(),
         exp.seeds.len(),
         rc.final_window,
         rc.confidence * 100.0,
         rc.resamples,
+        if norms.is_empty() {
+            "final / the env's largest return (– without one)"
+        } else {
+            "(final − random) / (reference − random) as `[report.normalize]` states (across_envs.md)"
+        },
     ));
     md.push_str(&markdown_table(&summary)?);
+    if let Some(note) = across::missing_references(exp, &norms) {
+        md.push_str(&format!("\n{note}\n"));
+    }
     if !failed.is_empty() {
         md.push_str("\n## Failed runs\n\n");
         for s in &failed {
@@ -129,6 +140,7 @@ pub fn write_report(
     write_atomic(&path, &doc)?;
     files.push(path);
 
+    files.extend(across::report(exp, results, &scores, &norms, dir)?);
     if let Some(text) = comparison::comparison_markdown(exp, &per_run)? {
         let path = dir.file("comparison.md");
         write_atomic(&path, text.as_bytes())?;
@@ -182,15 +194,27 @@ fn opt(v: Option<usize>) -> f64 {
 }
 
 /// `run_scores.csv`: one row per run with all its measurements.
-pub fn run_scores_frame(exp: &Experiment, scores: &[RunScores]) -> PolarsResult<DataFrame> {
+pub fn run_scores_frame(
+    exp: &Experiment,
+    scores: &[RunScores],
+    norms: &[normalize::Normalizer],
+) -> PolarsResult<DataFrame> {
     let f = |g: fn(&RunScores) -> f64| scores.iter().map(g).collect::<Vec<f64>>();
+    // By the stated reference where `[report.normalize]` gives one, else by the env's range.
+    let normalized = |s: &RunScores| {
+        let env = &exp.points[s.point].env;
+        match normalize::find(norms, &env.id.to_string()) {
+            Some(n) => n.apply(s.final_return),
+            None => stats::normalize(s.final_return, 0.0, env.id.max_return().unwrap_or(f64::NAN)),
+        }
+    };
     df!(
         "grid_point" => scores.iter().map(|s| exp.points[s.point].label.clone()).collect::<Vec<_>>(),
         "variant" => scores.iter().map(|s| exp.points[s.point].agent.variant.to_string()).collect::<Vec<_>>(),
         "seed" => scores.iter().map(|s| s.seed).collect::<Vec<u64>>(),
         "ok" => scores.iter().map(|s| s.ok).collect::<Vec<bool>>(),
         "final_return" => f(|s| s.final_return),
-        "max_return" => scores.iter().map(|s| exp.points[s.point].env.id.max_return().unwrap_or(f64::NAN)).collect::<Vec<f64>>(),
+        "final_normalized" => scores.iter().map(normalized).collect::<Vec<f64>>(),
         "eval_return" => f(|s| s.eval_return),
         "auc" => f(|s| s.auc),
         "episodes_to_solve" => f(|s| opt(s.episodes_to_solve)),
@@ -296,7 +320,7 @@ struct SummaryRow {
     final_mean: f64,
     final_median: f64,
     final_iqm: Interval,
-    /// IQM of final returns normalised by the environment's range (0..max return).
+    /// IQM of normalised final returns (stated reference, else the env's range 0..max).
     normalized_iqm: f64,
     /// rliable's optimality gap of the normalised final returns (target 1).
     optimality_gap: f64,
@@ -319,13 +343,7 @@ struct SummaryRow {
 impl SummaryRow {
     fn of(g: &DataFrame, total: usize, rc: &ReportConfig, label: &str) -> PolarsResult<SummaryRow> {
         let fin = finite(g, "final_return")?;
-        // Normalised by the environment's range, 0..max return (CartPole-v0: 0..200).
-        let max_return = finite(g, "max_return")?;
-        let normalized: Vec<f64> = fin
-            .iter()
-            .zip(&max_return)
-            .map(|(x, max)| stats::normalize(*x, 0.0, *max))
-            .collect();
+        let normalized = finite(g, "final_normalized")?;
         let to_solve = finite(g, "episodes_to_solve")?;
         Ok(SummaryRow {
             runs: g.height() as u32,

@@ -1,0 +1,319 @@
+//! Aggregates across environments (Agarwal et al. 2021, the `rliable` library), written when
+//! an experiment sweeps two or more environments and `[report.normalize]` states a reference
+//! for each: `across_envs.md` (IQM, median, mean and optimality gap of normalised final
+//! returns, with stratified bootstrap intervals: every replicate resamples runs within each
+//! environment), `across_envs_profile.*` (performance profiles of all runs) and
+//! `across_envs_sample_efficiency.*` (IQM of normalised training return against env steps).
+
+use super::normalize::{self, Normalizer};
+use super::per_env::without_env;
+use super::plots::{self, LineChart, Series};
+use super::scores::RunScores;
+use super::step_curves::binned_returns;
+use super::{fmt_num, label_seed, ReportError};
+use crate::config::{point_label, Experiment};
+use crate::stats::{self, Interval};
+use crate::store::{write_atomic, ExperimentDir};
+use crate::sweep::RunResult;
+use std::path::PathBuf;
+
+/// One algorithm (a grid point without its environment) over every environment.
+struct Algorithm {
+    label: String,
+    /// Per environment (in the normalisers' order): normalised final returns of its runs.
+    finals: Vec<Vec<f64>>,
+    /// Per environment: each run's normalised binned training-return curve.
+    curves: Vec<Vec<Vec<f64>>>,
+}
+
+impl Algorithm {
+    fn strata(&self) -> Vec<&[f64]> {
+        self.finals.iter().map(Vec::as_slice).collect()
+    }
+
+    /// Per environment, the finite values of every run's curve at bin `i`.
+    fn at_bin(&self, i: usize) -> Vec<Vec<f64>> {
+        self.curves
+            .iter()
+            .map(|runs| {
+                runs.iter()
+                    .filter_map(|c| c.get(i).copied())
+                    .filter(|v| v.is_finite())
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// The environments of the grid, in grid order.
+fn env_ids(exp: &Experiment) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for p in &exp.points {
+        let id = p.env.id.to_string();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// Why no cross-environment aggregate is written (for `summary.md`), or `None` when it is
+/// (or the experiment has a single environment).
+pub fn missing_references(exp: &Experiment, norms: &[Normalizer]) -> Option<String> {
+    let ids = env_ids(exp);
+    let missing: Vec<&String> = ids
+        .iter()
+        .filter(|id| normalize::find(norms, id).is_none())
+        .collect();
+    (ids.len() >= 2 && !missing.is_empty()).then(|| {
+        format!(
+            "No aggregate across environments: `[report.normalize]` states no reference score \
+             for {} (see the README, \"Across environments\").",
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
+}
+
+/// Every algorithm's normalised scores, or `None` unless two or more environments all have a
+/// normaliser.
+fn algorithms(
+    exp: &Experiment,
+    results: &[RunResult],
+    scores: &[RunScores],
+    norms: &[Normalizer],
+) -> Option<Vec<Algorithm>> {
+    let ids = env_ids(exp);
+    if ids.len() < 2 || missing_references(exp, norms).is_some() {
+        return None;
+    }
+    let norms: Vec<&Normalizer> = ids.iter().filter_map(|id| normalize::find(norms, id)).collect();
+    let budget = exp.points.iter().filter_map(|p| p.train.steps).max();
+    let mut algs: Vec<Algorithm> = Vec::new();
+    for (p, point) in exp.points.iter().enumerate() {
+        let label = point_label(&without_env(&point.values));
+        let e = ids.iter().position(|id| *id == point.env.id.to_string())?;
+        let a = match algs.iter().position(|a| a.label == label) {
+            Some(a) => a,
+            None => {
+                algs.push(Algorithm {
+                    label,
+                    finals: vec![Vec::new(); ids.len()],
+                    curves: vec![Vec::new(); ids.len()],
+                });
+                algs.len() - 1
+            }
+        };
+        let n = norms[e];
+        algs[a].finals[e].extend(
+            scores
+                .iter()
+                .filter(|s| s.point == p && s.ok && s.final_return.is_finite())
+                .map(|s| n.apply(s.final_return)),
+        );
+        if let Some(budget) = budget {
+            algs[a].curves[e].extend(results.iter().filter(|r| r.point == p && r.ok()).map(
+                |r| binned_returns(r, budget).1.into_iter().map(|y| n.apply(y)).collect(),
+            ));
+        }
+    }
+    Some(algs)
+}
+
+/// `across_envs.md` and its two charts; nothing unless [`algorithms`] applies.
+pub fn report(
+    exp: &Experiment,
+    results: &[RunResult],
+    scores: &[RunScores],
+    norms: &[Normalizer],
+    dir: &ExperimentDir,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let Some(algs) = algorithms(exp, results, scores, norms) else {
+        return Ok(Vec::new());
+    };
+    let path = dir.file("across_envs.md");
+    write_atomic(&path, markdown(exp, &algs, norms).as_bytes())?;
+    let mut files = vec![path];
+    files.extend(profile_chart(exp, &algs, dir)?);
+    files.extend(sample_efficiency_chart(exp, &algs, dir)?);
+    Ok(files)
+}
+
+fn interval(i: Interval, decimals: usize) -> String {
+    format!(
+        "{} [{}, {}]",
+        fmt_num(i.point, decimals),
+        fmt_num(i.lo, decimals),
+        fmt_num(i.hi, decimals)
+    )
+}
+
+fn markdown(exp: &Experiment, algs: &[Algorithm], norms: &[Normalizer]) -> String {
+    let rc = &exp.report;
+    let ids = env_ids(exp);
+    let mut md = format!(
+        "# {}: across environments\n\n\
+         Final returns (mean of the last {} training episodes) normalised per environment: \
+         (score − random) / (reference − random), so a uniformly random policy scores 0 and the \
+         reference 1. Aggregates over all runs of all environments with {:.0}% stratified \
+         bootstrap intervals ({} resamples; each replicate resamples the runs within each \
+         environment, rliable's `StratifiedBootstrap`). Generated by `sweep`.\n\n\
+         | environment | random (0) | reference (1) | source of the reference |\n|---|---|---|---|\n",
+        exp.name,
+        rc.final_window,
+        rc.confidence * 100.0,
+        rc.resamples
+    );
+    for id in &ids {
+        let n = normalize::find(norms, id).expect("algorithms() checked every env");
+        let random = match n.random_episodes {
+            Some(k) => format!("{} (measured: {k} random games)", fmt_num(n.random, 3)),
+            None => format!("{} (stated)", fmt_num(n.random, 3)),
+        };
+        md.push_str(&format!(
+            "| {id} | {random} | {} | {} |\n",
+            fmt_num(n.reference, 3),
+            n.source
+        ));
+    }
+    md.push_str(&format!(
+        "\n| algorithm | runs | IQM | median | mean | optimality gap | {} |\n|---|---|---|---|---|---|{}\n",
+        ids.iter().map(|id| format!("{id} IQM")).collect::<Vec<_>>().join(" | "),
+        "---|".repeat(ids.len())
+    ));
+    for a in algs {
+        md.push_str(&row(a, exp));
+    }
+    md.push_str(
+        "\nOptimality gap: the mean shortfall below 1 (the reference), scores above 1 counting \
+         as 1; lower is better. Per-environment IQMs are of the normalised scores, with plain \
+         bootstrap intervals over that environment's runs.\n",
+    );
+    md
+}
+
+fn row(a: &Algorithm, exp: &Experiment) -> String {
+    let rc = &exp.report;
+    let strata = a.strata();
+    let ci = |name: &str, stat: &dyn Fn(&[f64]) -> f64| {
+        let seed = label_seed(&format!("{}|across|{name}", a.label));
+        stats::bootstrap_ci(&strata, stat, rc.resamples, rc.confidence, seed)
+    };
+    let gap = |x: &[f64]| stats::optimality_gap(x, 1.0);
+    let per_env: Vec<String> = a
+        .finals
+        .iter()
+        .enumerate()
+        .map(|(e, x)| {
+            let seed = label_seed(&format!("{}|env{e}", a.label));
+            interval(
+                stats::bootstrap_ci(&[x], &stats::iqm, rc.resamples, rc.confidence, seed),
+                2,
+            )
+        })
+        .collect();
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} |\n",
+        a.label,
+        a.finals.iter().map(|x| x.len().to_string()).collect::<Vec<_>>().join(" + "),
+        interval(ci("iqm", &stats::iqm), 2),
+        interval(ci("median", &stats::median), 2),
+        interval(ci("mean", &stats::mean), 2),
+        interval(ci("gap", &gap), 2),
+        per_env.join(" | ")
+    )
+}
+
+/// Performance profiles over every run of every environment: the share of runs whose
+/// normalised final return exceeds τ, with stratified bootstrap bands.
+fn profile_chart(
+    exp: &Experiment,
+    algs: &[Algorithm],
+    dir: &ExperimentDir,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let rc = &exp.report;
+    let best = algs
+        .iter()
+        .flat_map(|a| a.finals.iter().flatten())
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(1.0, f64::max);
+    let taus = stats::linspace(0.0, best, 101);
+    let series = algs
+        .iter()
+        .map(|a| {
+            let strata = a.strata();
+            let seed = label_seed(&format!("{}|across|profile", a.label));
+            let ci = stats::performance_profile_ci(&strata, &taus, rc.resamples, rc.confidence, seed);
+            Series {
+                label: a.label.clone(),
+                x: taus.clone(),
+                y: ci.iter().map(|i| i.point).collect(),
+                band: Some((ci.iter().map(|i| i.lo).collect(), ci.iter().map(|i| i.hi).collect())),
+            }
+        })
+        .collect();
+    Ok(plots::line_chart(
+        &LineChart {
+            title: format!("{}: performance profile across environments", exp.name),
+            x_label: "Normalised final return τ (random 0, reference 1)".into(),
+            y_label: format!("Fraction of runs > τ ({:.0}% stratified CI)", rc.confidence * 100.0),
+            series,
+            hlines: vec![],
+            y_range: Some((0.0, 1.0)),
+        },
+        &dir.file("across_envs_profile"),
+    )?)
+}
+
+/// rliable's sample-efficiency curves: at each env-step bin, the IQM over all runs of the
+/// normalised mean training return, with a stratified bootstrap band. Step budgets only.
+fn sample_efficiency_chart(
+    exp: &Experiment,
+    algs: &[Algorithm],
+    dir: &ExperimentDir,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let rc = &exp.report;
+    let Some(budget) = exp.points.iter().filter_map(|p| p.train.steps).max() else {
+        return Ok(Vec::new());
+    };
+    let bins = algs.iter().flat_map(|a| a.curves.iter().flatten()).map(Vec::len).max();
+    let width = budget as f64 / bins.unwrap_or(1).max(1) as f64;
+    let series = algs
+        .iter()
+        .map(|a| {
+            let (mut x, mut y, mut lo, mut hi) = (vec![], vec![], vec![], vec![]);
+            for i in 0..bins.unwrap_or(0) {
+                let values = a.at_bin(i);
+                if values.iter().any(Vec::is_empty) {
+                    continue;
+                }
+                let strata: Vec<&[f64]> = values.iter().map(Vec::as_slice).collect();
+                let seed = label_seed(&format!("{}|across|bin{i}", a.label));
+                let ci = stats::bootstrap_ci(&strata, &stats::iqm, rc.resamples, rc.confidence, seed);
+                x.push((i as f64 + 1.0) * width);
+                y.push(ci.point);
+                lo.push(ci.lo);
+                hi.push(ci.hi);
+            }
+            Series { label: a.label.clone(), x, y, band: Some((lo, hi)) }
+        })
+        .collect();
+    Ok(plots::line_chart(
+        &LineChart {
+            title: format!("{}: sample efficiency across environments", exp.name),
+            x_label: "Environment steps".into(),
+            y_label: format!(
+                "IQM normalised training return ({:.0}% stratified CI)",
+                rc.confidence * 100.0
+            ),
+            series,
+            hlines: vec![(1.0, "reference".into())],
+            y_range: None,
+        },
+        &dir.file("across_envs_sample_efficiency"),
+    )?)
+}
