@@ -234,6 +234,17 @@ impl CheckReport {
         self.points.iter().any(|p| p.outcome == Outcome::Regressed)
     }
 
+    /// The grid points whose curves are not bit-identical to the baseline, with their outcome
+    /// (what `sweep check --require-identical` refuses).
+    pub fn not_identical(&self) -> Vec<String> {
+        self.points
+            .iter()
+            .filter(|p| p.outcome != Outcome::Identical)
+            .map(|p| format!("{} ({})", p.label, format!("{:?}", p.outcome).to_lowercase()))
+            .chain(self.dropped_points.iter().map(|l| format!("{l} (not run)")))
+            .collect()
+    }
+
     /// Every grid point had a baseline and none regressed (what `sweep check` should require).
     pub fn passed(&self) -> bool {
         self.points

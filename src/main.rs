@@ -90,6 +90,10 @@ enum Command {
         /// Allowed loss in return units before the statistical level calls a regression.
         #[arg(long, default_value_t = dqn_sweep::check::DEFAULT_TOLERANCE)]
         tolerance: f64,
+        /// Fail unless every grid point is bit-identical to the baseline (for CI machines of
+        /// the CPU family and build that blessed it, where any difference is a change).
+        #[arg(long)]
+        require_identical: bool,
     },
     /// Build every table and chart from the finished runs on disk; train nothing.
     ///
@@ -298,7 +302,11 @@ fn main() -> ExitCode {
             parallelism,
         }) => k8s(launch, image, pvc, parallelism),
         Some(Command::Bless(args)) => bless(args),
-        Some(Command::Check { args, tolerance }) => check(args, tolerance),
+        Some(Command::Check {
+            args,
+            tolerance,
+            require_identical,
+        }) => check(args, tolerance, require_identical),
         Some(Command::Report(args)) => report(args),
         Some(Command::Power {
             args,
@@ -567,7 +575,7 @@ fn bless(args: CheckArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(args: CheckArgs, tolerance: f64) -> Result<ExitCode> {
+fn check(args: CheckArgs, tolerance: f64, require_identical: bool) -> Result<ExitCode> {
     anyhow::ensure!(
         tolerance >= 0.0 && tolerance.is_finite(),
         "--tolerance must be a non-negative number"
@@ -604,7 +612,14 @@ fn check(args: CheckArgs, tolerance: f64) -> Result<ExitCode> {
             .with_context(|| format!("appending to {}", PathBuf::from(&summary).display()))?;
         writeln!(f, "{}", report.markdown)?;
     }
-    Ok(if report.passed() {
+    let not_identical = report.not_identical();
+    if require_identical && !not_identical.is_empty() {
+        println!(
+            "--require-identical: not bit-identical to the baseline: {}",
+            not_identical.join(", ")
+        );
+    }
+    Ok(if report.passed() && !(require_identical && !not_identical.is_empty()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
