@@ -240,7 +240,13 @@ impl CheckReport {
         self.points
             .iter()
             .filter(|p| p.outcome != Outcome::Identical)
-            .map(|p| format!("{} ({})", p.label, format!("{:?}", p.outcome).to_lowercase()))
+            .map(|p| {
+                format!(
+                    "{} ({})",
+                    p.label,
+                    format!("{:?}", p.outcome).to_lowercase()
+                )
+            })
             .chain(self.dropped_points.iter().map(|l| format!("{l} (not run)")))
             .collect()
     }

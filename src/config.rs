@@ -1170,13 +1170,22 @@ fn validate_normalize(r: &ReportConfig, points: &[GridPoint]) -> Result<(), (Str
         if !ids.contains(id) {
             let mut known = ids.clone();
             known.dedup();
-            return Err((key, format!("expected an env id of this grid: {}", known.join(", "))));
+            return Err((
+                key,
+                format!("expected an env id of this grid: {}", known.join(", ")),
+            ));
         }
         if !n.reference.is_finite() || n.random.is_some_and(|r| !r.is_finite()) {
-            return Err((key, "expected finite `reference` and `random` scores".into()));
+            return Err((
+                key,
+                "expected finite `reference` and `random` scores".into(),
+            ));
         }
         if n.random == Some(n.reference) {
-            return Err((key, "`reference` equals `random`: nothing to scale by".into()));
+            return Err((
+                key,
+                "`reference` equals `random`: nothing to scale by".into(),
+            ));
         }
     }
     Ok(())

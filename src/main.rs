@@ -619,11 +619,13 @@ fn check(args: CheckArgs, tolerance: f64, require_identical: bool) -> Result<Exi
             not_identical.join(", ")
         );
     }
-    Ok(if report.passed() && !(require_identical && !not_identical.is_empty()) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(
+        if report.passed() && !(require_identical && !not_identical.is_empty()) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        },
+    )
 }
 
 /// glibc returns freed blocks of 128 KiB or more to the OS and page-faults them back in on the

@@ -689,7 +689,9 @@ mod tests {
         let one = bootstrap_ci(&[&d], &mean, 500, 0.95, 3);
         assert!((t.interval.lo - one.lo).abs() < 1e-9 && (t.interval.hi - one.hi).abs() < 1e-9);
         // Unequal lengths do not pair.
-        assert!(paired_bootstrap_diff_test(&a, &b[..4], &mean, 10, 0.95, 0).p.is_nan());
+        assert!(paired_bootstrap_diff_test(&a, &b[..4], &mean, 10, 0.95, 0)
+            .p
+            .is_nan());
     }
 
     #[test]
@@ -1058,7 +1060,9 @@ mod tests {
         assert_eq!(cis[1].point, 0.5);
         assert!(cis[1].lo < 0.5 && cis[1].hi > 0.5, "{:?}", cis[1]);
         assert_eq!(cis, performance_profile_ci(&[&x], &t, 1000, 0.95, 4));
-        assert!(performance_profile_ci(&[&[]], &t, 10, 0.95, 4)[1].lo.is_nan());
+        assert!(performance_profile_ci(&[&[]], &t, 10, 0.95, 4)[1]
+            .lo
+            .is_nan());
         assert!(performance_profile_ci(&[], &t, 10, 0.95, 4)[1].lo.is_nan());
     }
 

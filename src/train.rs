@@ -387,7 +387,10 @@ where
     }
 
     fn new(cfg: &'c RunConfig) -> Self {
-        let RunSeeds { streams: seed, weights } = RunSeeds::of(cfg);
+        let RunSeeds {
+            streams: seed,
+            weights,
+        } = RunSeeds::of(cfg);
         let spec = cfg.env.spec();
         let env: Box<dyn Env<Elem = E>> = make_env(&spec, seed, Stream::TrainEnvSeed);
         assert_eq!(

@@ -286,7 +286,14 @@ fn bless_then_check_round_trip_through_the_binary() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{stdout}");
     assert_eq!(stdout.matches("IDENTICAL").count(), 5, "{stdout}");
-    let o = sweep(&["check", "experiments/smoke.toml", "--out", out, "--quiet", "--require-identical"]);
+    let o = sweep(&[
+        "check",
+        "experiments/smoke.toml",
+        "--out",
+        out,
+        "--quiet",
+        "--require-identical",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
 
     // Other seeds stand in for another machine: the statistical level passes them, but
@@ -297,12 +304,23 @@ fn bless_then_check_round_trip_through_the_binary() {
     let other = other.to_str().unwrap();
     let o = sweep(&["check", other, "--out", out, "--quiet"]);
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success() && !stdout.contains("IDENTICAL"), "{stdout}");
-    let o = sweep(&["check", other, "--out", out, "--quiet", "--require-identical"]);
+    assert!(
+        o.status.success() && !stdout.contains("IDENTICAL"),
+        "{stdout}"
+    );
+    let o = sweep(&[
+        "check",
+        other,
+        "--out",
+        out,
+        "--quiet",
+        "--require-identical",
+    ]);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("--require-identical: not bit-identical to the baseline: variant=dqn (pass)"),
+        stdout
+            .contains("--require-identical: not bit-identical to the baseline: variant=dqn (pass)"),
         "{stdout}"
     );
 }

@@ -193,7 +193,10 @@ fn a_sweep_over_two_games_also_draws_each_game_alone() {
     // Across games: nothing to aggregate until every game has a reference score...
     assert!(!root.join("across_envs.md").exists());
     let summary = std::fs::read_to_string(root.join("summary.md")).unwrap();
-    assert!(summary.contains("No aggregate across environments"), "{summary}");
+    assert!(
+        summary.contains("No aggregate across environments"),
+        "{summary}"
+    );
     // ...then normalised aggregates (random policy 0, reference 1) over both games.
     let text = format!(
         "{text}\n[report.normalize.\"MinAtar/Breakout\"]\nreference = 3.43\nsource = \"a\"\n\
@@ -201,12 +204,23 @@ fn a_sweep_over_two_games_also_draws_each_game_alone() {
          source = \"b\"\n"
     );
     let exp = Experiment::parse(&text, Path::new("two-games.toml")).expect("parses");
-    let report = run_experiment(&exp, &SweepOptions { reuse: true, ..opts(tmp.path()) }).unwrap();
+    let report = run_experiment(
+        &exp,
+        &SweepOptions {
+            reuse: true,
+            ..opts(tmp.path())
+        },
+    )
+    .unwrap();
     let across = std::fs::read_to_string(root.join("across_envs.md")).unwrap();
-    let breakout_random =
-        dqn_sweep::report::normalize::random_policy_return(&exp.points[0].env).0;
-    assert!(across.contains(&format!("| {breakout_random:.3} (measured: 100 random games) |")));
-    assert!(across.contains("| 1.000 (stated) | 24.820 | b |"), "{across}");
+    let breakout_random = dqn_sweep::report::normalize::random_policy_return(&exp.points[0].env).0;
+    assert!(across.contains(&format!(
+        "| {breakout_random:.3} (measured: 100 random games) |"
+    )));
+    assert!(
+        across.contains("| 1.000 (stated) | 24.820 | b |"),
+        "{across}"
+    );
     let normalised: Vec<f64> = (0..2)
         .flat_map(|seed| {
             let row = &scores["variant=dqn"][seed];
@@ -221,7 +235,10 @@ fn a_sweep_over_two_games_also_draws_each_game_alone() {
         across.contains(&format!("| variant=dqn | 2 + 2 | {iqm:.2} [")),
         "IQM {iqm} of {normalised:?}: {across}"
     );
-    for chart in ["across_envs_profile.svg", "across_envs_sample_efficiency.png"] {
+    for chart in [
+        "across_envs_profile.svg",
+        "across_envs_sample_efficiency.png",
+    ] {
         assert!(report.files.contains(&root.join(chart)), "{chart}");
     }
 }

@@ -90,7 +90,10 @@ fn algorithms(
     if ids.len() < 2 || missing_references(exp, norms).is_some() {
         return None;
     }
-    let norms: Vec<&Normalizer> = ids.iter().filter_map(|id| normalize::find(norms, id)).collect();
+    let norms: Vec<&Normalizer> = ids
+        .iter()
+        .filter_map(|id| normalize::find(norms, id))
+        .collect();
     let budget = exp.points.iter().filter_map(|p| p.train.steps).max();
     let mut algs: Vec<Algorithm> = Vec::new();
     for (p, point) in exp.points.iter().enumerate() {
@@ -115,9 +118,13 @@ fn algorithms(
                 .map(|s| n.apply(s.final_return)),
         );
         if let Some(budget) = budget {
-            algs[a].curves[e].extend(results.iter().filter(|r| r.point == p && r.ok()).map(
-                |r| binned_returns(r, budget).1.into_iter().map(|y| n.apply(y)).collect(),
-            ));
+            algs[a].curves[e].extend(results.iter().filter(|r| r.point == p && r.ok()).map(|r| {
+                binned_returns(r, budget)
+                    .1
+                    .into_iter()
+                    .map(|y| n.apply(y))
+                    .collect()
+            }));
         }
     }
     Some(algs)
@@ -218,7 +225,11 @@ fn row(a: &Algorithm, exp: &Experiment) -> String {
     format!(
         "| {} | {} | {} | {} | {} | {} | {} |\n",
         a.label,
-        a.finals.iter().map(|x| x.len().to_string()).collect::<Vec<_>>().join(" + "),
+        a.finals
+            .iter()
+            .map(|x| x.len().to_string())
+            .collect::<Vec<_>>()
+            .join(" + "),
         interval(ci("iqm", &stats::iqm), 2),
         interval(ci("median", &stats::median), 2),
         interval(ci("mean", &stats::mean), 2),
@@ -247,12 +258,16 @@ fn profile_chart(
         .map(|a| {
             let strata = a.strata();
             let seed = label_seed(&format!("{}|across|profile", a.label));
-            let ci = stats::performance_profile_ci(&strata, &taus, rc.resamples, rc.confidence, seed);
+            let ci =
+                stats::performance_profile_ci(&strata, &taus, rc.resamples, rc.confidence, seed);
             Series {
                 label: a.label.clone(),
                 x: taus.clone(),
                 y: ci.iter().map(|i| i.point).collect(),
-                band: Some((ci.iter().map(|i| i.lo).collect(), ci.iter().map(|i| i.hi).collect())),
+                band: Some((
+                    ci.iter().map(|i| i.lo).collect(),
+                    ci.iter().map(|i| i.hi).collect(),
+                )),
             }
         })
         .collect();
@@ -260,7 +275,10 @@ fn profile_chart(
         &LineChart {
             title: format!("{}: performance profile across environments", exp.name),
             x_label: "Normalised final return τ (random 0, reference 1)".into(),
-            y_label: format!("Fraction of runs > τ ({:.0}% stratified CI)", rc.confidence * 100.0),
+            y_label: format!(
+                "Fraction of runs > τ ({:.0}% stratified CI)",
+                rc.confidence * 100.0
+            ),
             series,
             hlines: vec![],
             y_range: Some((0.0, 1.0)),
@@ -280,7 +298,11 @@ fn sample_efficiency_chart(
     let Some(budget) = exp.points.iter().filter_map(|p| p.train.steps).max() else {
         return Ok(Vec::new());
     };
-    let bins = algs.iter().flat_map(|a| a.curves.iter().flatten()).map(Vec::len).max();
+    let bins = algs
+        .iter()
+        .flat_map(|a| a.curves.iter().flatten())
+        .map(Vec::len)
+        .max();
     let width = budget as f64 / bins.unwrap_or(1).max(1) as f64;
     let series = algs
         .iter()
@@ -293,13 +315,19 @@ fn sample_efficiency_chart(
                 }
                 let strata: Vec<&[f64]> = values.iter().map(Vec::as_slice).collect();
                 let seed = label_seed(&format!("{}|across|bin{i}", a.label));
-                let ci = stats::bootstrap_ci(&strata, &stats::iqm, rc.resamples, rc.confidence, seed);
+                let ci =
+                    stats::bootstrap_ci(&strata, &stats::iqm, rc.resamples, rc.confidence, seed);
                 x.push((i as f64 + 1.0) * width);
                 y.push(ci.point);
                 lo.push(ci.lo);
                 hi.push(ci.hi);
             }
-            Series { label: a.label.clone(), x, y, band: Some((lo, hi)) }
+            Series {
+                label: a.label.clone(),
+                x,
+                y,
+                band: Some((lo, hi)),
+            }
         })
         .collect();
     Ok(plots::line_chart(

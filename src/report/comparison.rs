@@ -183,8 +183,12 @@ impl Samples {
     fn test(&self, rc: &crate::config::ReportConfig, seed: u64) -> stats::DiffTest {
         let (n, c) = (rc.resamples, rc.confidence);
         match self {
-            Samples::Paired(x, y) => stats::paired_bootstrap_diff_test(x, y, &stats::mean, n, c, seed),
-            Samples::Independent(x, y) => stats::bootstrap_diff_test(x, y, &stats::mean, n, c, seed),
+            Samples::Paired(x, y) => {
+                stats::paired_bootstrap_diff_test(x, y, &stats::mean, n, c, seed)
+            }
+            Samples::Independent(x, y) => {
+                stats::bootstrap_diff_test(x, y, &stats::mean, n, c, seed)
+            }
         }
     }
 }
@@ -374,10 +378,9 @@ impl<'a> Table<'a> {
         if pairs.is_empty() || !exp.swept.iter().any(|k| k == "agent.variant") {
             return None;
         }
-        let threshold = exp
-            .points
-            .first()
-            .map_or(f64::NAN, |p| super::scores::threshold_for(&exp.report, &p.env));
+        let threshold = exp.points.first().map_or(f64::NAN, |p| {
+            super::scores::threshold_for(&exp.report, &p.env)
+        });
         Some(Table {
             exp,
             per_run,
@@ -405,10 +408,7 @@ impl<'a> Table<'a> {
     }
 
     /// One cell per column, from `(variant point, baseline point)`.
-    fn per_pair<T>(
-        &self,
-        f: impl Fn(usize, usize) -> PolarsResult<T>,
-    ) -> PolarsResult<Vec<T>> {
+    fn per_pair<T>(&self, f: impl Fn(usize, usize) -> PolarsResult<T>) -> PolarsResult<Vec<T>> {
         self.pairs.iter().map(|&(p, b)| f(p, b)).collect()
     }
 
@@ -567,7 +567,10 @@ impl<'a> Table<'a> {
             ))
         })?;
         let improvement = self.per_pair(|p, b| {
-            let (x, y) = (self.values(p, "final_return")?, self.values(b, "final_return")?);
+            let (x, y) = (
+                self.values(p, "final_return")?,
+                self.values(b, "final_return")?,
+            );
             let seed = label_seed(&format!("{}|poi", self.exp.points[p].label));
             let i = stats::probability_of_improvement_ci(&x, &y, rc.resamples, rc.confidence, seed);
             Ok(format!(
@@ -585,7 +588,10 @@ impl<'a> Table<'a> {
             ))
         })?;
         Ok([
-            row("spread of final return across seeds (std): variant vs baseline", spread),
+            row(
+                "spread of final return across seeds (std): variant vs baseline",
+                spread,
+            ),
             row(&format!("P(variant > {base}) on final return"), improvement),
             row("env steps per second: variant vs baseline", speed),
         ]
