@@ -6,7 +6,7 @@
 //! `across_envs_sample_efficiency.*` (IQM of normalised training return against env steps).
 
 use super::normalize::{self, Normalizer};
-use super::per_env::without_env;
+use super::per_env::{env_ids, without_env};
 use super::plots::{self, LineChart, Series};
 use super::scores::RunScores;
 use super::step_curves::binned_returns;
@@ -43,18 +43,6 @@ impl Algorithm {
             })
             .collect()
     }
-}
-
-/// The environments of the grid, in grid order.
-fn env_ids(exp: &Experiment) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    for p in &exp.points {
-        let id = p.env.id.to_string();
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    ids
 }
 
 /// Why no cross-environment aggregate is written (for `summary.md`), or `None` when it is

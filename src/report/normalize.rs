@@ -54,17 +54,14 @@ impl Normalizer {
 
 /// One normaliser per environment of the grid that `[report.normalize]` names, in grid order.
 pub fn normalizers(exp: &Experiment) -> Vec<Normalizer> {
-    let mut out: Vec<Normalizer> = Vec::new();
-    for p in &exp.points {
-        let id = p.env.id.to_string();
-        if out.iter().any(|n| n.env == id) {
-            continue;
-        }
-        if let Some(r) = exp.report.normalize.get(&id) {
-            out.push(Normalizer::of(&p.env, r));
-        }
-    }
-    out
+    super::per_env::env_ids(exp)
+        .iter()
+        .filter_map(|id| {
+            let r = exp.report.normalize.get(id)?;
+            let point = exp.points.iter().find(|p| p.env.id.to_string() == *id)?;
+            Some(Normalizer::of(&point.env, r))
+        })
+        .collect()
 }
 
 /// The normaliser of environment `id`, if stated.

@@ -18,13 +18,7 @@ pub struct EnvView {
 
 /// One view per environment, in the order of the grid; none unless two or more envs are swept.
 pub fn views(exp: &Experiment, results: &[RunResult], scores: &[RunScores]) -> Vec<EnvView> {
-    let mut ids: Vec<String> = Vec::new();
-    for p in &exp.points {
-        let id = p.env.id.to_string();
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
+    let ids = env_ids(exp);
     if ids.len() < 2 {
         return Vec::new();
     }
@@ -63,6 +57,18 @@ fn view(exp: &Experiment, results: &[RunResult], scores: &[RunScores], id: &str)
             .filter_map(|s| new_index(s.point).map(|point| RunScores { point, ..s.clone() }))
             .collect(),
     }
+}
+
+/// The environment ids of the grid, each once, in grid order.
+pub fn env_ids(exp: &Experiment) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for p in &exp.points {
+        let id = p.env.id.to_string();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
 }
 
 /// A grid point's swept values without the environment id (`env.id` is stored as `id`).
