@@ -4,8 +4,10 @@
 //! A baseline lives in `results/baselines/<experiment>/`: `baseline.json` (grid points, their
 //! resolved configs and per-seed scores) and `curves.csv` (every training episode's return,
 //! long form). A check compares each grid point at two levels: first exactly (same code and
-//! seeds must give bit-identical curves), then, if that fails, statistically (bootstrap
-//! intervals of the IQM difference against a tolerance); see [`judge`] for the rule.
+//! seeds must give bit-identical curves), then, if that fails, statistically: a one-sided test
+//! of the final-return IQM difference against the baseline's runs at the seeds the check did
+//! not train (`[check] baseline_seeds`); see [`judge`] for the rule and the README for its
+//! measured false-alarm rate and power.
 
 use crate::config::{AgentConfig, EnvConfig, Experiment, GridPoint, TrainConfig};
 use crate::report::plots::{self, LineChart, PlotError, Series};
@@ -26,8 +28,11 @@ pub const BASELINE_FILE: &str = "baseline.json";
 pub const CURVES_FILE: &str = "curves.csv";
 /// Header of [`CURVES_FILE`].
 pub const CURVES_HEADER: &str = "grid_point,seed,episode,return";
-/// Default tolerance, in return units (CartPole: one balanced step = 1).
-pub const DEFAULT_TOLERANCE: f64 = 10.0;
+/// Fewest runs on each side (current, baseline) for the statistical level: the percentile
+/// bootstrap of an IQM from fewer runs is too narrow to hold its level.
+pub const MIN_RUNS_TO_TEST: usize = 8;
+/// Power at which [`PointCheck::detectable_drop`] is stated.
+pub const DETECTION_POWER: f64 = 0.8;
 /// Moving-average window of the baseline-vs-current chart.
 const CHART_SMOOTHING: usize = 10;
 
@@ -71,7 +76,7 @@ pub struct CheckOptions {
 impl Default for CheckOptions {
     fn default() -> Self {
         CheckOptions {
-            tolerance: DEFAULT_TOLERANCE,
+            tolerance: 0.0,
             resamples: 2000,
             confidence: 0.95,
         }
@@ -79,13 +84,18 @@ impl Default for CheckOptions {
 }
 
 impl CheckOptions {
-    /// The default tolerance with the experiment's `[report]` resamples and confidence.
+    /// The experiment's `[check] tolerance` with its `[report]` resamples and confidence.
     pub fn for_experiment(exp: &Experiment) -> Self {
         CheckOptions {
-            tolerance: DEFAULT_TOLERANCE,
+            tolerance: exp.check.tolerance,
             resamples: exp.report.resamples,
             confidence: exp.report.confidence,
         }
+    }
+
+    /// One-sided level of the test of one grid point: `(1 − confidence) / 2`.
+    pub fn false_alarm_rate(&self) -> f64 {
+        (1.0 - self.confidence) / 2.0
     }
 }
 
@@ -98,6 +108,9 @@ pub enum Outcome {
     Pass,
     /// Better than the baseline beyond the tolerance (consider blessing).
     Improved,
+    /// Not identical, and too few runs on a side (< [`MIN_RUNS_TO_TEST`]) for the statistical
+    /// level to say anything: not a failure, but nothing was checked beyond the exact level.
+    Untested,
     /// Worse than the baseline beyond the tolerance, or a run failed.
     Regressed,
     /// The baseline has no such grid point.
@@ -110,6 +123,7 @@ impl fmt::Display for Outcome {
             Outcome::Identical => "identical",
             Outcome::Pass => "pass",
             Outcome::Improved => "improved",
+            Outcome::Untested => "untested",
             Outcome::Regressed => "regressed",
             Outcome::Missing => "missing",
         })
@@ -119,11 +133,8 @@ impl fmt::Display for Outcome {
 /// Where the current runs of a grid point first depart from the baseline.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Difference {
-    /// The baseline and the current runs have different seeds.
-    Seeds {
-        baseline: Vec<u64>,
-        current: Vec<u64>,
-    },
+    /// Some current seeds were not blessed (e.g. a check on fresh seeds).
+    Seeds { not_blessed: Vec<u64> },
     /// The earliest training episode (0-based, over all seeds) whose return differs.
     Episode {
         seed: u64,
@@ -149,11 +160,8 @@ pub enum Difference {
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Difference::Seeds { baseline, current } => {
-                write!(
-                    f,
-                    "seeds differ: baseline {baseline:?}, current {current:?}"
-                )
+            Difference::Seeds { not_blessed } => {
+                write!(f, "seeds not in the baseline: {}", seed_ranges(not_blessed))
             }
             Difference::Episode {
                 seed,
@@ -210,6 +218,33 @@ pub struct PointCheck {
     pub config_changes: Vec<String>,
     /// Current runs that failed: seed and reason.
     pub failed_runs: Vec<(u64, String)>,
+    /// Successful current runs.
+    pub current_runs: usize,
+    /// Which baseline runs the statistical level compares with.
+    pub compared_with: BaselineSample,
+    /// The final-return IQM drop this check detects with [`DETECTION_POWER`] at its level:
+    /// `tolerance + (z(1 − α) + z(power)) · SE(Δ)`, SE from the bootstrap interval's width.
+    pub detectable_drop: Option<f64>,
+}
+
+/// The baseline runs a statistical comparison uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaselineSample {
+    /// The blessed runs at seeds the check did not train: independent of the current runs.
+    OtherSeeds { runs: usize },
+    /// Every blessed run, the current seeds included (the baseline has no other seeds).
+    AllSeeds { runs: usize, shared: usize },
+}
+
+impl fmt::Display for BaselineSample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BaselineSample::OtherSeeds { runs } => write!(f, "{runs} runs at other seeds"),
+            BaselineSample::AllSeeds { runs, shared } => {
+                write!(f, "{runs} runs, {shared} at the checked seeds")
+            }
+        }
+    }
 }
 
 /// The check of a whole experiment.
@@ -592,10 +627,13 @@ fn read_curves(file: &Path) -> Result<BTreeMap<(String, u64), Vec<f64>>, CheckEr
 
 /// The statistical rule, applied when a grid point is not identical to its baseline.
 ///
-/// With `d` the bootstrap interval of IQM(current) − IQM(baseline) for the final return and for
-/// the AUC: **regressed** if for either score the whole interval lies below −`tolerance`
-/// (`d.hi < −tolerance`); otherwise **improved** if for either the whole interval lies above
-/// +`tolerance` (`d.lo > tolerance`); otherwise **pass** (also when an interval is NaN).
+/// `sweep check` gives it one interval: `d`, the bootstrap interval of IQM(current) −
+/// IQM(baseline) of the final return, at `[report] confidence` (0.95: a one-sided test at
+/// 2.5% per grid point). **Regressed** if the whole interval lies below −`tolerance`
+/// (`d.hi < −tolerance`); otherwise **improved** if it lies wholly above +`tolerance`;
+/// otherwise **pass** (also when the interval is NaN). With several intervals, any one below
+/// regresses. The AUC is shown but not tested: one pre-declared test keeps the false-alarm
+/// rate at its level (two tests measured 8 false alarms in 40 checks at 5% each).
 pub fn judge(differences: &[Interval], tolerance: f64) -> Outcome {
     if differences.iter().any(|d| d.hi < -tolerance) {
         Outcome::Regressed
@@ -606,20 +644,47 @@ pub fn judge(differences: &[Interval], tolerance: f64) -> Outcome {
     }
 }
 
-/// The first place where `current` departs from `baseline` (runs in seed order), if any.
-/// Among differing training curves, the earliest episode wins (ties: first seed).
-fn first_difference(baseline: &[RunCurves], current: &[RunCurves]) -> Option<Difference> {
-    let seeds = |runs: &[RunCurves]| runs.iter().map(|r| r.seed).collect::<Vec<_>>();
-    let (bs, cs) = (seeds(baseline), seeds(current));
-    if bs != cs {
-        return Some(Difference::Seeds {
-            baseline: bs,
-            current: cs,
+/// Seeds as ascending runs: `[0, 1, 2, 5]` → `0–2, 5`.
+fn seed_ranges(seeds: &[u64]) -> String {
+    let mut sorted = seeds.to_vec();
+    sorted.sort_unstable();
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j > i {
+            format!("{}–{}", sorted[i], sorted[j])
+        } else {
+            sorted[i].to_string()
         });
+        i = j + 1;
     }
+    parts.join(", ")
+}
+
+/// The first place where `current` departs from the baseline's runs at the same seeds (runs
+/// in seed order), if any. Among differing training curves, the earliest episode wins (ties:
+/// first seed). Baseline runs at other seeds are not compared here.
+fn first_difference(baseline: &[RunCurves], current: &[RunCurves]) -> Option<Difference> {
+    let not_blessed: Vec<u64> = current
+        .iter()
+        .map(|c| c.seed)
+        .filter(|s| !baseline.iter().any(|b| b.seed == *s))
+        .collect();
+    if !not_blessed.is_empty() {
+        return Some(Difference::Seeds { not_blessed });
+    }
+    let baseline: Vec<&RunCurves> = current
+        .iter()
+        .filter_map(|c| baseline.iter().find(|b| b.seed == c.seed))
+        .collect();
     let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
     let earliest = baseline
         .iter()
+        .copied()
         .zip(current)
         .filter_map(|(b, c)| {
             let i = b
@@ -638,7 +703,7 @@ fn first_difference(baseline: &[RunCurves], current: &[RunCurves]) -> Option<Dif
             current: c.returns[i],
         });
     }
-    for (b, c) in baseline.iter().zip(current) {
+    for (b, c) in baseline.iter().copied().zip(current) {
         if b.returns.len() != c.returns.len() {
             return Some(Difference::Length {
                 seed: b.seed,
@@ -740,6 +805,9 @@ fn check_point(
         auc: None,
         config_changes: Vec::new(),
         failed_runs,
+        current_runs: current.len(),
+        compared_with: BaselineSample::AllSeeds { runs: 0, shared: 0 },
+        detectable_drop: None,
     };
     let Some(base) = baseline else {
         return check;
@@ -749,19 +817,22 @@ fn check_point(
     check.config_changes = config_changes(&base.config, &current_config);
     check.first_difference = first_difference(&base.runs, &current);
 
-    let scores = |runs: &[RunCurves], f: &dyn Fn(&[f64]) -> f64| -> Vec<f64> {
+    let (sample, compared_with) = baseline_sample(&base.runs, &current);
+    check.compared_with = compared_with;
+    let scores = |runs: &[&RunCurves], f: &dyn Fn(&[f64]) -> f64| -> Vec<f64> {
         runs.iter().map(|r| f(&r.returns)).collect()
     };
+    let current: Vec<&RunCurves> = current.iter().collect();
     let final_of = |x: &[f64]| stats::last_n_mean(x, final_window);
     let seed = label_seed(&point.label);
     let final_return = metric(
-        &scores(&base.runs, &final_of),
+        &scores(&sample, &final_of),
         &scores(&current, &final_of),
         opts,
         seed,
     );
     let auc = metric(
-        &scores(&base.runs, &stats::area_under_curve),
+        &scores(&sample, &stats::area_under_curve),
         &scores(&current, &stats::area_under_curve),
         opts,
         seed ^ 0x5555_5555_5555_5555,
@@ -770,12 +841,48 @@ fn check_point(
         Outcome::Regressed
     } else if check.first_difference.is_none() {
         Outcome::Identical
+    } else if current.len().min(sample.len()) < MIN_RUNS_TO_TEST {
+        Outcome::Untested
     } else {
-        judge(&[final_return.difference, auc.difference], opts.tolerance)
+        judge(&[final_return.difference], opts.tolerance)
     };
+    check.detectable_drop = Some(detectable_drop(&final_return.difference, opts));
     check.final_return = Some(final_return);
     check.auc = Some(auc);
     check
+}
+
+/// The baseline runs to compare `current` with: those at seeds the check did not train, so
+/// both samples are independent; every baseline run when there are no others.
+fn baseline_sample<'a>(
+    baseline: &'a [RunCurves],
+    current: &[RunCurves],
+) -> (Vec<&'a RunCurves>, BaselineSample) {
+    let checked = |b: &&RunCurves| current.iter().any(|c| c.seed == b.seed);
+    let others: Vec<&RunCurves> = baseline.iter().filter(|b| !checked(b)).collect();
+    if others.is_empty() {
+        let shared = baseline.iter().filter(checked).count();
+        let all = baseline.iter().collect();
+        (
+            all,
+            BaselineSample::AllSeeds {
+                runs: baseline.len(),
+                shared,
+            },
+        )
+    } else {
+        let runs = others.len();
+        (others, BaselineSample::OtherSeeds { runs })
+    }
+}
+
+/// The smallest true drop of the IQM that the one-sided test at `opts`' level detects with
+/// probability [`DETECTION_POWER`], given the standard error read off the interval `d`
+/// (normal approximation): `tolerance + (z(1 − α) + z(power)) · SE`.
+fn detectable_drop(d: &Interval, opts: &CheckOptions) -> f64 {
+    let z_level = stats::normal_quantile(1.0 - opts.false_alarm_rate());
+    let se = d.width() / (2.0 * z_level);
+    opts.tolerance + (z_level + stats::normal_quantile(DETECTION_POWER)) * se
 }
 
 /// Check the experiment's runs against the baseline in `baseline_dir` (see [`bless`]).
@@ -886,8 +993,12 @@ fn verdict_line(report: &CheckReport) -> String {
             count(Outcome::Missing)
         )
     } else {
+        let untested = match count(Outcome::Untested) {
+            0 => String::new(),
+            u => format!(", {u} untested"),
+        };
         format!(
-            "pass ({} identical, {} pass, {} improved of {n} grid points)",
+            "pass ({} identical, {} pass, {} improved{untested} of {n} grid points)",
             count(Outcome::Identical),
             count(Outcome::Pass),
             count(Outcome::Improved)
@@ -898,14 +1009,19 @@ fn verdict_line(report: &CheckReport) -> String {
 fn rule_text(exp: &Experiment, opts: &CheckOptions) -> String {
     format!(
         "A grid point is **identical** when every seed's per-episode training returns and \
-         evaluation returns equal the baseline's bit for bit. Otherwise, with Δ the {:.0}% \
-         bootstrap interval ({} resamples) of IQM(current) − IQM(baseline) of the final return \
-         (mean of the last {} episodes) and of the AUC (mean return over all episodes): \
-         **regressed** if a whole Δ lies below −{tol}, **improved** if a whole Δ lies above \
-         +{tol} and none regressed, else **pass**. A failed run is a regression.",
+         evaluation returns equal the baseline's (at the same seeds) bit for bit. Otherwise, \
+         with Δ the {:.0}% bootstrap interval ({} resamples) of IQM(current) − IQM(baseline) of \
+         the final return (mean of the last {} episodes), the baseline being its runs at the \
+         seeds this check did not train: **regressed** if Δ lies wholly below −{tol} (a \
+         one-sided test at {:.1}% per grid point), **improved** if wholly above +{tol}, else \
+         **pass**; **untested** with fewer than {MIN_RUNS_TO_TEST} runs on a side. The AUC (mean \
+         return over all episodes) is shown, not tested. A failed run is a regression. \"Detectable drop\" is the true IQM drop this check catches with {:.0}% \
+         power.",
         opts.confidence * 100.0,
         opts.resamples,
         exp.report.final_window,
+        opts.false_alarm_rate() * 100.0,
+        DETECTION_POWER * 100.0,
         tol = opts.tolerance,
     )
 }
@@ -921,9 +1037,10 @@ fn markdown(exp: &Experiment, r: &CheckReport, baseline_dir: &Path, opts: &Check
     );
     md.push_str(
         "| grid point | outcome | final IQM baseline | final IQM current | Δ final | \
-         AUC IQM baseline | AUC IQM current | Δ AUC | P(current > baseline), final | first difference |\n",
+         detectable drop | baseline runs | AUC IQM baseline | AUC IQM current | Δ AUC (not tested) | \
+         P(current > baseline), final | first difference |\n",
     );
-    md.push_str(&format!("|{}\n", "---|".repeat(10)));
+    md.push_str(&format!("|{}\n", "---|".repeat(12)));
     for p in &r.points {
         let cells = |m: &Option<MetricCheck>| match m {
             Some(m) => [
@@ -946,10 +1063,11 @@ fn markdown(exp: &Experiment, r: &CheckReport, baseline_dir: &Path, opts: &Check
             Outcome::Regressed => "**regressed**".to_owned(),
             o => o.to_string(),
         };
+        let drop = p.detectable_drop.map_or("–".into(), |d| fmt_num(d, 1));
         let _ = writeln!(
             md,
-            "| {} | {outcome} | {fb} | {fc} | {fd} | {ab} | {ac} | {ad} | {poi} | {diff} |",
-            p.label
+            "| {} | {outcome} | {fb} | {fc} | {fd} | {drop} | {} | {ab} | {ac} | {ad} | {poi} | {diff} |",
+            p.label, p.compared_with
         );
     }
     let notes = notes(r);
@@ -978,6 +1096,14 @@ fn notes(r: &CheckReport) -> Vec<String> {
                 p.config_changes.join("; ")
             ));
         }
+        if p.outcome == Outcome::Untested {
+            out.push(format!(
+                "{}: not identical, and too few runs for the statistical level ({} current \
+                 against {}; at least {MIN_RUNS_TO_TEST} on each side): add seeds, or bless \
+                 more with `[check] baseline_seeds`",
+                p.label, p.current_runs, p.compared_with
+            ));
+        }
         for (seed, reason) in &p.failed_runs {
             out.push(format!("{} seed {seed} failed: {reason}", p.label));
         }
@@ -992,11 +1118,11 @@ fn notes(r: &CheckReport) -> Vec<String> {
 
 fn terminal(exp: &Experiment, r: &CheckReport, baseline_dir: &Path, opts: &CheckOptions) -> String {
     let mut t = format!(
-        "{}: check against {} (tolerance {}, {:.0}% intervals)\n",
+        "{}: check against {} (final-return IQM, tolerance {}, one-sided {:.1}% per grid point)\n",
         exp.name,
         baseline_dir.display(),
         opts.tolerance,
-        opts.confidence * 100.0
+        opts.false_alarm_rate() * 100.0
     );
     let width = r.points.iter().map(|p| p.label.len()).max().unwrap_or(0);
     for p in &r.points {
@@ -1009,10 +1135,12 @@ fn terminal(exp: &Experiment, r: &CheckReport, baseline_dir: &Path, opts: &Check
         if let (Some(f), Some(a)) = (&p.final_return, &p.auc) {
             let _ = write!(
                 t,
-                "  final IQM {} → {} (Δ {}), AUC IQM {} → {} (Δ {}), P(better) {}",
+                "  final IQM {} → {} (Δ {}; detects a drop of {}), AUC IQM {} → {} (Δ {}), \
+                 P(better) {}",
                 fmt_num(f.baseline.point, 1),
                 fmt_num(f.current.point, 1),
                 signed(&f.difference),
+                p.detectable_drop.map_or("–".into(), |d| fmt_num(d, 1)),
                 fmt_num(a.baseline.point, 1),
                 fmt_num(a.current.point, 1),
                 signed(&a.difference),
@@ -1124,10 +1252,15 @@ mod tests {
                 ..
             })
         ));
-        assert!(matches!(
-            first_difference(&base, &base[..1]),
-            Some(Difference::Seeds { .. })
-        ));
+        // A subset of the blessed seeds is compared at those seeds; unblessed seeds differ.
+        assert_eq!(first_difference(&base, &base[..1]), None);
+        assert_eq!(first_difference(&base, &base[1..]), None);
+        assert_eq!(
+            first_difference(&base[..1], &base),
+            Some(Difference::Seeds {
+                not_blessed: vec![1]
+            })
+        );
         let short = vec![run(0, &[10.0, 11.0]), base[1].clone()];
         assert!(matches!(
             first_difference(&base, &short),
@@ -1137,6 +1270,43 @@ mod tests {
                 current: 2
             })
         ));
+    }
+
+    #[test]
+    fn seeds_print_as_ranges() {
+        assert_eq!(seed_ranges(&[5, 0, 1, 2, 7, 8]), "0–2, 5, 7–8");
+        assert_eq!(seed_ranges(&[3]), "3");
+        assert_eq!(seed_ranges(&[]), "");
+    }
+
+    #[test]
+    fn the_baseline_sample_leaves_out_the_checked_seeds() {
+        let base: Vec<RunCurves> = (0..5).map(|s| run(s, &[s as f64])).collect();
+        let (sample, what) = baseline_sample(&base, &base[1..3]);
+        assert_eq!(
+            sample.iter().map(|r| r.seed).collect::<Vec<_>>(),
+            vec![0, 3, 4]
+        );
+        assert_eq!(what, BaselineSample::OtherSeeds { runs: 3 });
+        let (sample, what) = baseline_sample(&base, &base);
+        assert_eq!(sample.len(), 5);
+        assert_eq!(what, BaselineSample::AllSeeds { runs: 5, shared: 5 });
+        let fresh = vec![run(9, &[1.0])];
+        assert_eq!(baseline_sample(&base, &fresh).0.len(), 5);
+    }
+
+    #[test]
+    fn detectable_drop_follows_the_interval_width() {
+        // A 95% interval of half-width 1.96 means SE 1; at one-sided 2.5% and 80% power the
+        // detectable drop is (1.96 + 0.8416) SE, plus the tolerance.
+        let opts = CheckOptions::default();
+        let d = detectable_drop(&ci(-1.96, 1.96), &opts);
+        assert!((d - 2.8016).abs() < 1e-3, "{d}");
+        let with_tol = CheckOptions {
+            tolerance: 5.0,
+            ..opts
+        };
+        assert!((detectable_drop(&ci(10.0 - 3.92, 10.0 + 3.92), &with_tol) - 10.603).abs() < 1e-3);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Experiment files: the declarative TOML grid and the fully resolved per-run config.
 //!
-//! A file has `[env]`, `[agent]`, `[train]` and `[report]` tables plus top-level `name`,
-//! `description` and `seeds`. Any value in `[env]`, `[agent]` or `[train]` may be a list: lists
+//! A file has `[env]`, `[agent]`, `[train]`, `[report]` and `[check]` tables plus top-level
+//! `name`, `description` and `seeds`. Any value in `[env]`, `[agent]` or `[train]` may be a list: lists
 //! are swept as a cartesian product (in file order), scalars are fixed. Every key has the
 //! chapter's value as default. Errors name the file, the key and what was expected.
 
@@ -603,9 +603,29 @@ pub struct Experiment {
     pub swept: Vec<String>,
     pub points: Vec<GridPoint>,
     pub report: ReportConfig,
+    pub check: CheckConfig,
+}
+
+/// `[check]`: how `sweep bless` and `sweep check` treat the experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckConfig {
+    /// The seeds `sweep bless` trains (default: `seeds`). A baseline with many more seeds than
+    /// a check keeps the baseline's own noise out of the statistical level; a check then
+    /// compares its runs with the baseline's runs at the *other* seeds (independent samples).
+    pub baseline_seeds: Vec<u64>,
+    /// Allowed loss (return units) before the statistical level calls a regression.
+    pub tolerance: f64,
 }
 
 impl Experiment {
+    /// The experiment as `sweep bless` trains it: every grid point at `[check] baseline_seeds`.
+    pub fn for_bless(&self) -> Experiment {
+        Experiment {
+            seeds: self.check.baseline_seeds.clone(),
+            ..self.clone()
+        }
+    }
+
     /// Every run of the grid: points × seeds, in a fixed order.
     pub fn runs(&self) -> Vec<(usize, RunConfig)> {
         self.points
@@ -647,6 +667,7 @@ impl Experiment {
             "agent",
             "train",
             "report",
+            "check",
         ];
         for key in table.keys() {
             if !TOP.contains(&key.as_str()) {
@@ -707,11 +728,12 @@ impl Experiment {
             }
         };
         validate_report(&report).map_err(|(k, m)| key_err(&format!("report.{k}"), m))?;
+        let check = parse_check(table.get("check"), &seeds).map_err(|(k, m)| key_err(&k, m))?;
 
         let grid_size = axes
             .iter()
             .try_fold(1usize, |n, a| n.checked_mul(a.values.len()))
-            .and_then(|n| n.checked_mul(seeds.len()))
+            .and_then(|n| n.checked_mul(seeds.len().max(check.baseline_seeds.len())))
             .unwrap_or(usize::MAX);
         if grid_size > MAX_RUNS {
             return Err(key_err(
@@ -794,6 +816,7 @@ impl Experiment {
                 .collect(),
             points,
             report,
+            check,
         })
     }
 }
@@ -906,6 +929,48 @@ fn deserialize_section<T: DeserializeOwned>(
             key: name.to_owned(),
             message: e.message().trim().to_owned(),
         })
+}
+
+/// `[check]`: `baseline_seeds` (as `seeds`; default: `seeds`) and `tolerance` (default 0).
+fn parse_check(v: Option<&toml::Value>, seeds: &[u64]) -> Result<CheckConfig, (String, String)> {
+    let mut check = CheckConfig {
+        baseline_seeds: seeds.to_vec(),
+        tolerance: 0.0,
+    };
+    let table = match v {
+        None => return Ok(check),
+        Some(toml::Value::Table(t)) => t,
+        Some(other) => return Err(("check".into(), format!("expected a table, found {other}"))),
+    };
+    for (key, value) in table {
+        let full = format!("check.{key}");
+        match key.as_str() {
+            "baseline_seeds" => {
+                check.baseline_seeds = parse_seeds(Some(value)).map_err(|m| (full, m))?
+            }
+            "tolerance" => {
+                check.tolerance = match value {
+                    toml::Value::Float(x) if x.is_finite() && *x >= 0.0 => *x,
+                    toml::Value::Integer(n) if *n >= 0 => *n as f64,
+                    other => {
+                        return Err((
+                            full,
+                            format!(
+                                "expected a non-negative number of return units, found {other}"
+                            ),
+                        ))
+                    }
+                }
+            }
+            _ => {
+                return Err((
+                    full,
+                    "unknown key; expected baseline_seeds or tolerance".into(),
+                ))
+            }
+        }
+    }
+    Ok(check)
 }
 
 fn parse_seeds(v: Option<&toml::Value>) -> Result<Vec<u64>, String> {
@@ -1392,6 +1457,33 @@ mod tests {
         assert_eq!(parse("seeds = [7, 3]").unwrap().seeds, vec![7, 3]);
         assert_eq!(parse("seeds = 4").unwrap().seeds, vec![0, 1, 2, 3]);
         assert!(parse("seeds = [1, 1]").is_err());
+    }
+
+    #[test]
+    fn check_table_sets_the_baseline_seeds_and_tolerance() {
+        let e = parse("seeds = 4\n").unwrap();
+        assert_eq!(e.check.baseline_seeds, vec![0, 1, 2, 3], "default: `seeds`");
+        assert_eq!(e.check.tolerance, 0.0);
+        let e = parse("seeds = 4\n[check]\nbaseline_seeds = 10\ntolerance = 2.5\n").unwrap();
+        assert_eq!(e.check.baseline_seeds, (0..10).collect::<Vec<u64>>());
+        assert_eq!(e.check.tolerance, 2.5);
+        let bless = e.for_bless();
+        assert_eq!(bless.seeds.len(), 10);
+        assert_eq!(bless.runs().len(), 10);
+        assert_eq!(e.runs().len(), 4, "checks still train `seeds`");
+        for (text, key) in [
+            ("[check]\nbaseline_seeds = [1, 1]\n", "check.baseline_seeds"),
+            ("[check]\ntolerance = -1\n", "check.tolerance"),
+            ("[check]\ntolerance = \"10\"\n", "check.tolerance"),
+            ("[check]\nseeds = 3\n", "check.seeds"),
+            ("check = 3\n", "check"),
+        ] {
+            let msg = parse(text).unwrap_err().to_string();
+            assert!(
+                msg.contains("experiments/test.toml") && msg.contains(&format!("`{key}`")),
+                "{msg}"
+            );
+        }
     }
 
     #[test]

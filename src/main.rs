@@ -44,6 +44,8 @@ const TOML_HELP: &str = r#"EXPERIMENT FILES (TOML)
     [report] resamples = 2000   confidence = 0.95   final_window = 100   collapse_floor = 100
              solved_threshold = 195 (default: Gym's reward_threshold, 195 for v0 / 475 for v1)
              baseline_variant = "dqn"
+    [check]  baseline_seeds = 200 (seeds `sweep bless` trains; default: `seeds`)
+             tolerance = 0 (return units a check may lose before the test applies)
   Example:
     seeds = 20
     [agent]
@@ -74,22 +76,23 @@ struct Cli {
 enum Command {
     /// Run an experiment (the default when a file is given).
     Run(RunArgs),
-    /// Train the experiment and store its learning curves as the baseline
-    /// (<out>/baselines/<name>/).
+    /// Train the experiment at `[check] baseline_seeds` and store its learning curves as the
+    /// baseline (<out>/baselines/<name>/).
     Bless(CheckArgs),
     /// Train the experiment and compare it with its baseline: exit 1 on a regression.
     ///
-    /// Exact level: curves bit-identical to the baseline. Otherwise statistical: a grid point
-    /// regresses when the bootstrap interval (level: `[report] confidence`) of
-    /// IQM(current) − IQM(baseline), of the final return or of the area under the curve, lies
-    /// wholly below −tolerance, and improves when one lies wholly above +tolerance. Exit status:
-    /// 0 pass, 1 regression (or a missing grid point), 2 error.
+    /// Exact level: curves bit-identical to the baseline's at the same seeds. Otherwise
+    /// statistical: a grid point regresses when the bootstrap interval (level: `[report]
+    /// confidence`, 0.95 = one-sided 2.5%) of IQM(current) − IQM(baseline) of the final return
+    /// lies wholly below −tolerance, the baseline being its runs at the seeds not checked.
+    /// Exit status: 0 pass, 1 regression (or a missing grid point), 2 error.
     Check {
         #[command(flatten)]
         args: CheckArgs,
-        /// Allowed loss in return units before the statistical level calls a regression.
-        #[arg(long, default_value_t = dqn_sweep::check::DEFAULT_TOLERANCE)]
-        tolerance: f64,
+        /// Allowed loss in return units before the statistical level calls a regression
+        /// (default: `[check] tolerance`, else 0).
+        #[arg(long)]
+        tolerance: Option<f64>,
         /// Fail unless every grid point is bit-identical to the baseline (for CI machines of
         /// the CPU family and build that blessed it, where any difference is a change).
         #[arg(long)]
@@ -557,16 +560,18 @@ fn k8s(
     write_launch(&args.dir, &exp.name, &files(&spec, &opts))
 }
 
-/// Load the experiment and train (or reuse) its runs for bless / check.
-fn sweep_for_check(args: &CheckArgs) -> Result<(Experiment, Vec<RunResult>)> {
+/// Load the experiment and train (or reuse) its runs for check, or for bless (then at
+/// `[check] baseline_seeds`).
+fn sweep_for_check(args: &CheckArgs, bless: bool) -> Result<(Experiment, Vec<RunResult>)> {
     let exp = Experiment::load(&args.experiment)?;
+    let exp = if bless { exp.for_bless() } else { exp };
     let results = run_sweep(&exp, &args.sweep.options(args.reuse))
         .with_context(|| format!("experiment {}", args.experiment.display()))?;
     Ok((exp, results))
 }
 
 fn bless(args: CheckArgs) -> Result<ExitCode> {
-    let (exp, results) = sweep_for_check(&args)?;
+    let (exp, results) = sweep_for_check(&args, true)?;
     let dir = check::baseline_dir(&args.sweep.out, &exp);
     let files = check::bless(&exp, &results, &dir)?;
     for f in files {
@@ -575,9 +580,9 @@ fn bless(args: CheckArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(args: CheckArgs, tolerance: f64, require_identical: bool) -> Result<ExitCode> {
+fn check(args: CheckArgs, tolerance: Option<f64>, require_identical: bool) -> Result<ExitCode> {
     anyhow::ensure!(
-        tolerance >= 0.0 && tolerance.is_finite(),
+        tolerance.map_or(true, |t| t >= 0.0 && t.is_finite()),
         "--tolerance must be a non-negative number"
     );
     // Fail before training when there is nothing to compare with.
@@ -589,10 +594,11 @@ fn check(args: CheckArgs, tolerance: f64, require_identical: bool) -> Result<Exi
         baseline.display(),
         args.experiment.display()
     );
-    let (exp, results) = sweep_for_check(&args)?;
+    let (exp, results) = sweep_for_check(&args, false)?;
+    let defaults = CheckOptions::for_experiment(&exp);
     let opts = CheckOptions {
-        tolerance,
-        ..CheckOptions::for_experiment(&exp)
+        tolerance: tolerance.unwrap_or(defaults.tolerance),
+        ..defaults
     };
     let mut report = check::check(
         &exp,

@@ -6,9 +6,11 @@
 //! `cargo test --release --test check -- --ignored bless_committed_regression_baseline`.
 
 use dqn_sweep::check::{
-    baseline_dir, bless, check, CheckOptions, Difference, Outcome, BASELINE_FILE, CURVES_FILE,
+    baseline_dir, bless, check, BaselineSample, CheckOptions, Difference, Outcome, BASELINE_FILE,
+    CURVES_FILE,
 };
 use dqn_sweep::config::Experiment;
+use dqn_sweep::stats;
 use dqn_sweep::store::ExperimentDir;
 use dqn_sweep::sweep::{run_sweep, Progress, RunResult, SweepOptions};
 use std::path::{Path, PathBuf};
@@ -144,14 +146,82 @@ fn other_seeds_of_the_same_agent_are_judged_statistically() {
     )
     .unwrap();
     for p in &report.points {
-        assert!(
-            matches!(p.first_difference, Some(Difference::Seeds { .. })),
-            "{:?}",
-            p.first_difference
+        assert_eq!(
+            p.first_difference,
+            Some(Difference::Seeds {
+                not_blessed: vec![4, 5, 6, 7]
+            })
         );
-        assert_eq!(p.outcome, Outcome::Pass, "{}", report.terminal);
+        assert_eq!(p.compared_with, BaselineSample::OtherSeeds { runs: 4 });
+        // 4 runs a side are too few for the bootstrap to hold its level: not tested.
+        assert_eq!(p.outcome, Outcome::Untested, "{}", report.terminal);
+        assert!(p.detectable_drop.unwrap() > 0.0);
     }
     assert!(report.passed());
+    assert!(report.terminal.contains("seeds not in the baseline: 4–7"));
+    assert!(
+        report.terminal.contains(
+            "too few runs for the statistical level (4 current against 4 runs at other seeds"
+        ),
+        "{}",
+        report.terminal
+    );
+    assert!(report
+        .terminal
+        .contains("result: pass (0 identical, 0 pass, 0 improved, 2 untested of 2 grid points)"));
+}
+
+#[test]
+fn a_check_on_blessed_seeds_is_exact_and_tests_against_the_other_seeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = "name = \"tiny\"\nseeds = [1, 2]\n[agent]\nvariant = \"dqn\"\n\
+                [train]\nepisodes = 20\neval_episodes = 2\nq_probe_interval = 0\n\
+                [report]\nresamples = 200\nfinal_window = 10\n[check]\nbaseline_seeds = 5\n";
+    let exp = Experiment::parse(text, Path::new("tiny.toml")).unwrap();
+    let dir = baseline_dir(tmp.path(), &exp);
+    let blessed = exp.for_bless();
+    let blessed_runs = run(&blessed, tmp.path());
+    bless(&blessed, &blessed_runs, &dir).unwrap();
+    let json = String::from_utf8(read(&dir.join(BASELINE_FILE))).unwrap();
+    assert_eq!(json.matches("\"seed\":").count(), 5, "seeds 0..5 blessed");
+
+    let current = run(&exp, &tmp.path().join("current"));
+    let report = check(&exp, &current, &dir, &CheckOptions::for_experiment(&exp)).unwrap();
+    let p = &report.points[0];
+    assert_eq!(p.outcome, Outcome::Identical, "{}", report.terminal);
+    assert_eq!(p.compared_with, BaselineSample::OtherSeeds { runs: 3 });
+    // The statistical level compares with the blessed seeds 0, 3 and 4 only.
+    let final_return = |r: &RunResult| {
+        let returns: Vec<f64> = r.run.episodes.iter().map(|e| e.ret).collect();
+        stats::last_n_mean(&returns, 10)
+    };
+    let others: Vec<f64> = blessed_runs
+        .iter()
+        .filter(|r| [0, 3, 4].contains(&r.run.config.seed))
+        .map(final_return)
+        .collect();
+    let f = p.final_return.unwrap();
+    assert_eq!(f.baseline.point, stats::iqm(&others));
+    let mine: Vec<f64> = current.iter().map(final_return).collect();
+    assert_eq!(f.current.point, stats::iqm(&mine));
+    assert!(
+        report.markdown.contains("| 3 runs at other seeds |"),
+        "{}",
+        report.markdown
+    );
+
+    // Checking every blessed seed leaves no other seeds: all runs, the overlap stated.
+    let all = check(
+        &blessed,
+        &blessed_runs,
+        &dir,
+        &CheckOptions::for_experiment(&exp),
+    )
+    .unwrap();
+    assert_eq!(
+        all.points[0].compared_with,
+        BaselineSample::AllSeeds { runs: 5, shared: 5 }
+    );
 }
 
 #[test]
@@ -161,8 +231,15 @@ fn unchanged_regression_run_passes_the_committed_baseline() {
     let report = check(exp, results, &dir, &CheckOptions::for_experiment(exp))
         .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("{}", report.terminal);
-    assert_eq!(report.points.len(), 2);
+    assert_eq!(report.points.len(), 1);
     assert!(report.dropped_points.is_empty());
+    // The check's 32 seeds are among the 200 blessed; the statistical level uses the others.
+    assert_eq!(exp.seeds.len(), 32);
+    assert_eq!(exp.check.baseline_seeds.len(), 200);
+    assert_eq!(
+        report.points[0].compared_with,
+        BaselineSample::OtherSeeds { runs: 168 }
+    );
     for p in &report.points {
         assert!(p.config_changes.is_empty(), "{}", report.terminal);
         // Bit-identical on the machine that blessed; a CPU whose float kernels round
@@ -301,7 +378,7 @@ fn failed_runs_cannot_be_blessed() {
 #[test]
 #[ignore = "writes the committed baseline; run on purpose"]
 fn bless_committed_regression_baseline() {
-    let exp = regression_experiment();
+    let exp = regression_experiment().for_bless();
     let out = tempfile::tempdir().unwrap();
     let results = run(&exp, out.path());
     let files: Vec<PathBuf> = bless(&exp, &results, &baseline_dir(&repo().join("results"), &exp))
