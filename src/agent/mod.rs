@@ -7,12 +7,12 @@
 pub mod conv;
 pub mod frames;
 pub mod network;
+pub mod optim;
 pub mod prioritized;
 pub mod replay;
 
 use crate::config::{AgentConfig, BootstrapMask, LossKind, OptimizerKind, SyncUnit};
 use crate::env::ObsElem;
-use dfdx::optim::{Adam, RMSprop};
 use dfdx::prelude::*;
 use frames::{FrameReplay, Sampled};
 use network::{Batch, QNetKind};
@@ -44,43 +44,23 @@ fn tensor_err<E: std::fmt::Debug>(e: E) -> AgentError {
     AgentError::Tensor(format!("{e:?}"))
 }
 
-/// Adam (the chapter's) or RMSProp (the DQN and MinAtar papers').
-enum Optim<M> {
-    Adam(Adam<M, f32, Cpu>),
-    RmsProp(RMSprop<M, f32, Cpu>),
-}
-
-impl<M: TensorCollection<f32, Cpu>> Optim<M> {
-    fn new(net: &M, cfg: &AgentConfig) -> Self {
-        match cfg.optimizer {
-            OptimizerKind::Adam => Optim::Adam(Adam::new(
-                net,
-                AdamConfig {
-                    lr: cfg.lr,
-                    ..Default::default()
-                },
-            )),
-            // PyTorch's RMSprop(alpha, eps, centered), as MinAtar's dqn.py configures it.
-            OptimizerKind::Rmsprop => Optim::RmsProp(RMSprop::new(
-                net,
-                RMSpropConfig {
-                    lr: cfg.lr,
-                    alpha: cfg.rms_alpha,
-                    eps: cfg.rms_eps,
-                    momentum: cfg.rms_momentum,
-                    centered: cfg.rms_centered,
-                    weight_decay: None,
-                },
-            )),
-        }
-    }
-
-    fn step(&mut self, net: &mut M, grads: &Gradients<f32, Cpu>) -> Result<(), AgentError> {
-        match self {
-            Optim::Adam(o) => o.update(net, grads).map_err(tensor_err),
-            Optim::RmsProp(o) => o.update(net, grads).map_err(tensor_err),
-        }
-    }
+/// Adam (the chapter's) or RMSProp (the DQN and MinAtar papers'), as the config says.
+fn optimizer(cfg: &AgentConfig) -> optim::Optimizer {
+    optim::Optimizer::new(match cfg.optimizer {
+        OptimizerKind::Adam => optim::Rule::Adam(AdamConfig {
+            lr: cfg.lr,
+            ..Default::default()
+        }),
+        // PyTorch's RMSprop(alpha, eps, centered), as MinAtar's dqn.py configures it.
+        OptimizerKind::Rmsprop => optim::Rule::RmsProp(RMSpropConfig {
+            lr: cfg.lr,
+            alpha: cfg.rms_alpha,
+            eps: cfg.rms_eps,
+            momentum: cfg.rms_momentum,
+            centered: cfg.rms_centered,
+            weight_decay: None,
+        }),
+    })
 }
 
 /// A DQN-family agent with network kind `N` over observations of `E`, network input width
@@ -89,7 +69,7 @@ pub struct DqnAgent<N: QNetKind<E, IN, ACT>, E: ObsElem, const IN: usize, const 
     dev: Cpu,
     qnet: N::Built,
     qnet_target: N::Built,
-    optimizer: Optim<N::Built>,
+    optimizer: optim::Optimizer,
     grads: Option<Gradients<f32, Cpu>>,
     replay: FrameReplay<E>,
     rule: TargetRule,
@@ -134,7 +114,7 @@ where
         );
         DqnAgent {
             grads: Some(qnet.alloc_grads()),
-            optimizer: Optim::new(&qnet, cfg),
+            optimizer: optimizer(cfg),
             dev,
             qnet,
             qnet_target,
@@ -277,7 +257,9 @@ where
             return Err(AgentError::NonFiniteLoss(loss_value));
         }
         let mut grads = loss.backward();
-        self.optimizer.step(&mut self.qnet, &grads)?;
+        self.optimizer
+            .step(&mut self.qnet, &mut grads)
+            .map_err(tensor_err)?;
         self.qnet.zero_grads(&mut grads);
         self.grads = Some(grads);
 
