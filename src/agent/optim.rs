@@ -169,37 +169,9 @@ impl TensorVisitor<f32, Cpu> for Visit<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::network::tests::params;
     use crate::agent::network::{Batch, DuelingQNet, QFunction, QNetMlp, Traced};
-    use dfdx::nn::tensor_collection::ViewTensorRef;
     use dfdx::optim::{Adam, Optimizer as _, RMSprop};
-
-    /// Every parameter's values, in visiting order.
-    struct Params(Vec<Vec<f32>>);
-
-    impl TensorVisitor<f32, Cpu> for Params {
-        type Viewer = ViewTensorRef;
-        type Err = CpuError;
-        type E2 = f32;
-        type D2 = Cpu;
-        fn visit<S: Shape>(
-            &mut self,
-            _: TensorOptions<S, f32, Cpu>,
-            p: &Tensor<S, f32, Cpu>,
-        ) -> Result<Option<Tensor<S, f32, Cpu>>, CpuError> {
-            self.0.push(p.as_vec());
-            Ok(None)
-        }
-    }
-
-    fn params<M: TensorCollection<f32, Cpu>>(net: &M) -> Vec<Vec<f32>> {
-        let mut out = Params(Vec::new());
-        M::iter_tensors(&mut RecursiveWalker {
-            m: net,
-            f: &mut out,
-        })
-        .unwrap();
-        out.0
-    }
 
     fn loss<M: QFunction<4, 2>>(net: &mut M, x: &[f32]) -> Gradients<f32, Cpu> {
         let dev: Cpu = Default::default();
