@@ -51,6 +51,8 @@ pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
             n(60.0) as u32,
         ));
     }
+    out.extend(scaling(n(60.0) as u32, 8));
+    out.push(stacked_matmul(n(2_000.0)));
     out.extend(pixels(scale));
     #[cfg(feature = "atari")]
     out.extend(atari(scale));
@@ -395,8 +397,81 @@ where
     )
 }
 
-fn training(variant: Variant, episodes: u32) -> Measurement {
-    let cfg = RunConfig {
+/// How a sweep scales with threads: `runs` CartPole DQN runs (seeds 0..runs) trained on a
+/// rayon pool of one thread, then on one thread per core, as `sweep -j` does; the figure is
+/// the wall-time ratio. `None` on a one-core machine.
+fn scaling(episodes: u32, runs: u64) -> Option<Measurement> {
+    use rayon::prelude::*;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 {
+        return None;
+    }
+    let configs: Vec<RunConfig> = (0..runs)
+        .map(|seed| RunConfig {
+            seed,
+            ..training_config("dqn".parse().expect("valid variant"), episodes)
+        })
+        .collect();
+    let wall = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        let start = Instant::now();
+        pool.install(|| {
+            configs.par_iter().for_each(|cfg| {
+                crate::train::train(cfg, &|_| {}).expect("benchmark run trains");
+            })
+        });
+        start.elapsed().as_secs_f64()
+    };
+    let one = wall(1);
+    Some(Measurement {
+        what: format!(
+            "sweep of {runs} CartPole runs ({episodes} episodes, dqn): {threads} threads vs 1"
+        ),
+        value: one / wall(threads),
+        unit: "× faster",
+    })
+}
+
+/// Population mode's premise (issue 9): does one batched product over `S` stacked weight
+/// matrices beat `S` separate products? `S = 8` hidden layers of the MLP (128×128 weights, a
+/// batch of 32), as dfdx's batched `matmul` vs 8 calls; the figure is the time ratio
+/// separate / stacked (above 1: stacking helps).
+fn stacked_matmul(iters: usize) -> Measurement {
+    use dfdx::prelude::*;
+    const S: usize = 8;
+    let dev: Cpu = Cpu::seed_from_u64(0);
+    let w: Tensor<Rank3<S, 128, 128>, f32, Cpu> = dev.sample_normal();
+    let x: Tensor<Rank3<S, 128, 32>, f32, Cpu> = dev.sample_normal();
+    let ws: Vec<Tensor<Rank2<128, 128>, f32, Cpu>> = (0..S).map(|_| dev.sample_normal()).collect();
+    let xs: Vec<Tensor<Rank2<128, 32>, f32, Cpu>> = (0..S).map(|_| dev.sample_normal()).collect();
+    let time = |f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        start.elapsed().as_secs_f64()
+    };
+    let separate = time(&|| {
+        for (w, x) in ws.iter().zip(&xs) {
+            std::hint::black_box(w.clone().matmul(x.clone()));
+        }
+    });
+    let stacked = time(&|| {
+        std::hint::black_box(w.clone().matmul(x.clone()));
+    });
+    Measurement {
+        what: format!("{S} stacked 128×128 · 128×32 products (population mode) vs {S} separate"),
+        value: separate / stacked,
+        unit: "× faster",
+    }
+}
+
+/// A CartPole-v0 run with the chapter's settings, `episodes` long, seed 0, no evaluation.
+fn training_config(variant: Variant, episodes: u32) -> RunConfig {
+    RunConfig {
         env: EnvConfig::default(),
         agent: AgentConfig {
             variant,
@@ -408,7 +483,11 @@ fn training(variant: Variant, episodes: u32) -> Measurement {
             ..TrainConfig::default()
         },
         seed: 0,
-    };
+    }
+}
+
+fn training(variant: Variant, episodes: u32) -> Measurement {
+    let cfg = training_config(variant, episodes);
     let outcome = crate::train::train(&cfg, &|_| {}).expect("benchmark run trains");
     Measurement {
         what: format!("training run, {episodes} episodes of CartPole-v0 ({variant}), one thread"),
