@@ -6,9 +6,9 @@
 //!   Linear(128)+ReLU → Linear), joined by [`DuelingHead`] as `Q = V + (A − mean_a A)`.
 //!
 //! The layers are the fused [`DenseRelu`] / [`DenseLinear`] of [`crate::agent::conv`]: the same
-//! parameters, initialisation and arithmetic as dfdx's `(Linear, ReLU)` (tests compare outputs
-//! and gradients bit for bit with [`LinearQNetMlp`] and [`LinearDuelingQNet`]), with bias and
-//! ReLU done in one pass instead of dfdx's generic broadcast kernels.
+//! parameters, initialisation and arithmetic as dfdx's `(Linear, ReLU)` (a test compares
+//! outputs and trained parameters bit for bit with [`LinearQNetMlp`] and [`LinearDuelingQNet`]),
+//! with bias and ReLU done in one pass instead of dfdx's generic broadcast kernels.
 //!
 //! The batch dimension is dynamic (`usize`); observation and action counts are const generics.
 
