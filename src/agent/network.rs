@@ -232,6 +232,18 @@ pub(crate) mod tests {
         out.0
     }
 
+    /// Gradients of the mean squared error between `net(x)` and `y`.
+    fn mse_grads<M: QFunction<4, 2>>(
+        net: &mut M,
+        x: Batch<4>,
+        y: &Batch<2>,
+    ) -> Gradients<f32, Cpu> {
+        (net.forward_mut(x.traced(net.alloc_grads())) - y.clone())
+            .square()
+            .mean()
+            .backward()
+    }
+
     /// Two networks built from equally seeded devices start equal and stay bit-identical
     /// through 100 Adam steps on an MSE-to-targets loss over a batch of 32, and answer
     /// batches of 1 (acting) and 32 identically after every step.
@@ -253,14 +265,10 @@ pub(crate) mod tests {
                 let (qa, qb) = (a.forward(input(n)).as_vec(), b.forward(input(n)).as_vec());
                 assert_eq!(qa, qb, "forward, batch {n}, step {step}");
             }
-            let mut ga = (a.forward_mut(input(32).traced(a.alloc_grads())) - y.clone())
-                .square()
-                .mean()
-                .backward();
-            let mut gb = (b.forward_mut(input(32).traced(b.alloc_grads())) - y.clone())
-                .square()
-                .mean()
-                .backward();
+            let (mut ga, mut gb) = (
+                mse_grads(&mut a, input(32), &y),
+                mse_grads(&mut b, input(32), &y),
+            );
             opt_a.step(&mut a, &mut ga).unwrap();
             opt_b.step(&mut b, &mut gb).unwrap();
             assert_eq!(params(&a), params(&b), "step {step}");
