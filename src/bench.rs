@@ -5,7 +5,7 @@
 
 use crate::agent::conv::{MinAtarDuelingQNet, MinAtarQNet, NatureQNet};
 use crate::agent::frames::{planned_bytes, FrameReplay};
-use crate::agent::network::{DuelingQNet, QNetKind, QNetMlp};
+use crate::agent::network::{DuelingQNet, QNetMlp, QNetOn};
 use crate::agent::prioritized::PerConfig;
 use crate::agent::DqnAgent;
 use crate::config::{AgentConfig, EnvConfig, OptimizerKind, RunConfig, TrainConfig, Variant};
@@ -368,12 +368,13 @@ fn updates<N, E, const IN: usize, const ACT: usize>(
     count: usize,
 ) -> Measurement
 where
-    N: QNetKind<E, IN, ACT>,
+    N: QNetOn<Cpu, E, IN, ACT>,
     E: ObsElem,
 {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let mut agent: DqnAgent<N, E, IN, ACT> =
-        DqnAgent::new(Cpu::seed_from_u64(3), &agent_cfg, &mut rng, frame, 1);
+        DqnAgent::new(Cpu::seed_from_u64(3), &agent_cfg, &mut rng, frame, 1)
+            .expect("the CPU holds the networks");
     let obs = |rng: &mut ChaCha8Rng| (0..frame).map(|_| value(rng)).collect::<Vec<E>>();
     agent.begin_episode(&obs(&mut rng));
     for _ in 0..1_000 {

@@ -393,6 +393,29 @@ pub struct TrainConfig {
     pub probe_states: usize,
     /// How a run's random streams are derived (common random numbers by default).
     pub random_streams: RandomStreams,
+    /// Where the networks train: `"cpu"` (default) or `"cuda"` (a binary built with the `cuda`
+    /// feature). Part of a run's identity (GPU kernels round differently), not of its seeds:
+    /// both devices start from the same weights and draw the same random streams. Left out of
+    /// a run's JSON at its default, so CPU runs keep the ids they had before it existed.
+    #[serde(skip_serializing_if = "DeviceKind::is_cpu")]
+    pub device: DeviceKind,
+}
+
+/// The dfdx device a run trains on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// The CPU, one core per run (the fused layers and optimizer loops of `agent`).
+    #[default]
+    Cpu,
+    /// The first NVIDIA GPU, through dfdx's CUDA device (needs the `cuda` feature).
+    Cuda,
+}
+
+impl DeviceKind {
+    pub fn is_cpu(&self) -> bool {
+        *self == DeviceKind::Cpu
+    }
 }
 
 /// Where a run's random streams come from.
@@ -421,6 +444,7 @@ impl Default for TrainConfig {
             q_probe_interval: 10,
             probe_states: 256,
             random_streams: RandomStreams::Paired,
+            device: DeviceKind::Cpu,
         }
     }
 }
@@ -504,6 +528,10 @@ fn pruned<T: Serialize + Default>(value: &T, section: &str) -> serde_json::Value
     }
     v
 }
+
+/// `(section, key)` of fields that serialise only when not at their default (so that runs
+/// configured before they existed keep their ids).
+const OMITTED_AT_DEFAULT: [(&str, &str); 1] = [("train", "device")];
 
 /// Keys added after the first release, per section. A run's seed key leaves them out while
 /// they are at their default, so runs configured before they existed keep their seeds (and
@@ -880,11 +908,14 @@ fn check_keys<T: DeserializeOwned + Serialize + Default>(
     file: &Path,
     lists: bool,
 ) -> Result<(), ConfigError> {
-    // JSON keeps `None` fields (as null), so optional keys are listed too.
-    let known: Vec<String> = match serde_json::to_value(T::default()) {
+    // JSON keeps `None` fields (as null), so optional keys are listed too; keys left out of
+    // the JSON at their default are added by name.
+    let mut known: Vec<String> = match serde_json::to_value(T::default()) {
         Ok(serde_json::Value::Object(d)) => d.keys().cloned().collect(),
         _ => Vec::new(),
     };
+    let omitted = OMITTED_AT_DEFAULT.iter().filter(|(s, _)| *s == name);
+    known.extend(omitted.map(|(_, k)| (*k).to_owned()));
     for (key, value) in t {
         if !known.contains(key) {
             return Err(ConfigError::UnknownKey {
@@ -1020,6 +1051,12 @@ fn validate_run(env: &EnvConfig, a: &AgentConfig, t: &TrainConfig) -> Result<(),
     validate_env(env)?;
     validate_schedule(a)?;
     crate::train::check_supported(env, a).map_err(|m| ("env.id".to_owned(), m))?;
+    if t.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
+        return Err((
+            "train.device".to_owned(),
+            "\"cuda\" needs a binary built with `cargo build --release --features cuda` (and the CUDA toolkit); this one has only the CPU".to_owned(),
+        ));
+    }
     let err = |k: &str, m: &str| Err((format!("agent.{k}"), m.to_owned()));
     if !(a.gamma >= 0.0 && a.gamma <= 1.0) {
         return err("gamma", "expected a discount in [0, 1]");
@@ -1582,5 +1619,45 @@ mod tests {
         let mut other = run.clone();
         other.agent.update_period = 4;
         assert!(other.seed_key().contains("\"update_period\":4"));
+    }
+
+    #[test]
+    fn the_device_names_a_run_but_not_its_seeds() {
+        let cpu = parse("[train]\ndevice = \"cpu\"\n").unwrap().points[0].run(3);
+        let unset = parse("").unwrap().points[0].run(3);
+        // At its default the key is absent: CPU runs keep the ids they had before it existed.
+        assert_eq!(
+            crate::fingerprint::run_id(&cpu),
+            crate::fingerprint::run_id(&unset)
+        );
+        assert!(!serde_json::to_string(&cpu).unwrap().contains("device"));
+        let mut gpu = cpu.clone();
+        gpu.train.device = DeviceKind::Cuda;
+        assert_ne!(
+            crate::fingerprint::run_id(&gpu),
+            crate::fingerprint::run_id(&cpu)
+        );
+        assert_eq!(
+            gpu.seed_key(),
+            cpu.seed_key(),
+            "same weights and streams on both"
+        );
+        let cuda = parse("[train]\ndevice = \"cuda\"\n");
+        if cfg!(feature = "cuda") {
+            assert_eq!(cuda.unwrap().points[0].train.device, DeviceKind::Cuda);
+        } else {
+            let msg = cuda.unwrap_err().to_string();
+            assert!(
+                msg.contains("train.device") && msg.contains("--features cuda"),
+                "{msg}"
+            );
+        }
+        let msg = parse("[train]\ndevice = \"tpu\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("train.device") && msg.contains("cuda"),
+            "{msg}"
+        );
     }
 }

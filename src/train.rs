@@ -8,11 +8,14 @@
 //! ([`run_seed`]), so a run is bit-identical wherever and whenever it is executed.
 
 use crate::agent::conv::{MinAtarDuelingQNet, MinAtarQNet};
-use crate::agent::network::{DuelingQNet, QNetKind, QNetMlp};
-use crate::agent::{AgentError, DqnAgent};
-use crate::config::{AgentConfig, EnvConfig, RandomStreams, RunConfig, SyncUnit};
+use crate::agent::device::AgentDevice;
+use crate::agent::network::{DuelingQNet, QNetMlp, QNetOn};
+use crate::agent::{AgentError, DqnAgent, QPolicy};
+use crate::config::{AgentConfig, DeviceKind, EnvConfig, RandomStreams, RunConfig, SyncUnit};
 use crate::env::{self, AnyEnv, Env, EnvId, EnvSpec, ObsElem};
 use dfdx::prelude::Cpu;
+#[cfg(feature = "cuda")]
+use dfdx::tensor::Cuda;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -75,6 +78,8 @@ pub struct RunOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
+    #[error("setting up the agent: {0}")]
+    Setup(#[source] AgentError),
     #[error("episode {episode}, step {step}: {source}")]
     Agent {
         episode: u32,
@@ -212,35 +217,49 @@ pub fn train(
     }
     let dueling = cfg.agent.variant.dueling;
     macro_rules! mlp {
-        ($($n:literal)*) => {
+        ($d:ty; $($n:literal)*) => {
             match cfg.env.observe_len() {
                 $($n => if dueling {
-                    Loop::<DuelingQNet<$n, 2>, f32, $n, 2>::run(cfg, on_progress)
+                    Loop::<DuelingQNet<$n, 2>, f32, $n, 2, $d>::run(cfg, on_progress)
                 } else {
-                    Loop::<QNetMlp<$n, 2>, f32, $n, 2>::run(cfg, on_progress)
+                    Loop::<QNetMlp<$n, 2>, f32, $n, 2, $d>::run(cfg, on_progress)
                 },)*
                 n => unreachable!("checked: {n}"),
             }
         };
     }
     macro_rules! minatar {
-        ($($c:literal)*) => {
+        ($d:ty; $($c:literal)*) => {
             match cfg.env.observe_len() / 100 {
                 $($c => if dueling {
-                    Loop::<MinAtarDuelingQNet<$c, {9 * $c}, {minatar_input($c)}, 6>, u8, {minatar_input($c)}, 6>::run(cfg, on_progress)
+                    Loop::<MinAtarDuelingQNet<$c, {9 * $c}, {minatar_input($c)}, 6>, u8, {minatar_input($c)}, 6, $d>::run(cfg, on_progress)
                 } else {
-                    Loop::<MinAtarQNet<$c, {9 * $c}, {minatar_input($c)}, 6>, u8, {minatar_input($c)}, 6>::run(cfg, on_progress)
+                    Loop::<MinAtarQNet<$c, {9 * $c}, {minatar_input($c)}, 6>, u8, {minatar_input($c)}, 6, $d>::run(cfg, on_progress)
                 },)*
                 c => unreachable!("MinAtar games have 4, 6, 7 or 10 channels, not {c}"),
             }
         };
     }
     match cfg.env.id {
-        EnvId::CartPole(_) => mlp!(2 4 6 8 12 16),
-        EnvId::MinAtar(_) => minatar!(4 6 7 10),
+        EnvId::CartPole(_) => on_device!(cfg, mlp!(2 4 6 8 12 16)),
+        EnvId::MinAtar(_) => on_device!(cfg, minatar!(4 6 7 10)),
         EnvId::Atari(_) => train_atari(cfg, on_progress),
     }
 }
+
+/// `$dispatch!(D; args…)` with `D` the dfdx device type of `$cfg.train.device`.
+macro_rules! on_device {
+    ($cfg:expr, $dispatch:ident!($($args:tt)*)) => {
+        match $cfg.train.device {
+            DeviceKind::Cpu => $dispatch!(Cpu; $($args)*),
+            #[cfg(feature = "cuda")]
+            DeviceKind::Cuda => $dispatch!(Cuda; $($args)*),
+            #[cfg(not(feature = "cuda"))]
+            DeviceKind::Cuda => unreachable!("validation rejects device = \"cuda\" without the `cuda` feature"),
+        }
+    };
+}
+use on_device;
 
 /// The env spec for measuring: a lost life does not end an evaluation episode (with
 /// `terminal_on_life_loss`, training episodes are lives; scores are whole games).
@@ -280,20 +299,20 @@ fn train_atari(
     };
     let dueling = cfg.agent.variant.dueling;
     macro_rules! nature {
-        ($c:literal, $patch:literal, $in:literal; $($a:literal)*) => {
+        ($d:ty; $c:literal, $patch:literal, $in:literal; $($a:literal)*) => {
             match actions {
                 $($a => if dueling {
-                    Loop::<NatureDuelingQNet<$c, $patch, $in, $a>, u8, $in, $a>::run(cfg, on_progress)
+                    Loop::<NatureDuelingQNet<$c, $patch, $in, $a>, u8, $in, $a, $d>::run(cfg, on_progress)
                 } else {
-                    Loop::<NatureQNet<$c, $patch, $in, $a>, u8, $in, $a>::run(cfg, on_progress)
+                    Loop::<NatureQNet<$c, $patch, $in, $a>, u8, $in, $a, $d>::run(cfg, on_progress)
                 },)*
                 a => panic!("{} has {a} actions; the Nature CNN is compiled for {ATARI_ACTIONS:?}", cfg.env.id),
             }
         };
     }
     match cfg.env.frame_stack {
-        1 => nature!(1, 64, 25600; 3 4 6 9 18),
-        _ => nature!(4, 256, 102400; 3 4 6 9 18),
+        1 => on_device!(cfg, nature!(1, 64, 25600; 3 4 6 9 18)),
+        _ => on_device!(cfg, nature!(4, 256, 102400; 3 4 6 9 18)),
     }
 }
 
@@ -329,14 +348,19 @@ fn make_env<E: ObsElem>(spec: &EnvSpec, seed: [u8; 32], s: Stream) -> Box<dyn En
         .expect("the dispatch picks the element type of the env")
 }
 
-/// The training loop for network kind `N` over observations of `E`: the run's state between
-/// episodes.
-struct Loop<'c, N: QNetKind<E, IN, ACT>, E: ObsElem, const IN: usize, const ACT: usize> {
+/// The training loop for network kind `N` over observations of `E` on device `D`: the run's
+/// state between episodes.
+struct Loop<'c, N, E, const IN: usize, const ACT: usize, D>
+where
+    N: QNetOn<D, E, IN, ACT>,
+    E: ObsElem,
+    D: AgentDevice,
+{
     cfg: &'c RunConfig,
     seed: [u8; 32],
     start: Instant,
     env: Box<dyn Env<Elem = E>>,
-    agent: DqnAgent<N, E, IN, ACT>,
+    agent: DqnAgent<N, E, IN, ACT, D>,
     reset_rng: ChaCha8Rng,
     policy_rng: ChaCha8Rng,
     replay_rng: ChaCha8Rng,
@@ -358,13 +382,14 @@ struct EpisodeTally {
     cut: bool,
 }
 
-impl<'c, N, E, const IN: usize, const ACT: usize> Loop<'c, N, E, IN, ACT>
+impl<'c, N, E, const IN: usize, const ACT: usize, D> Loop<'c, N, E, IN, ACT, D>
 where
-    N: QNetKind<E, IN, ACT>,
+    N: QNetOn<D, E, IN, ACT>,
     E: ObsElem,
+    D: AgentDevice,
 {
     fn run(cfg: &RunConfig, on_progress: &(dyn Fn(f64) + Sync)) -> Result<RunOutcome, TrainError> {
-        let mut run = Loop::<N, E, IN, ACT>::new(cfg);
+        let mut run = Loop::<N, E, IN, ACT, D>::new(cfg)?;
         let t = &cfg.train;
         let max_episodes = t.episodes.unwrap_or(u32::MAX);
         let budget = t.steps.unwrap_or(u64::MAX);
@@ -386,7 +411,7 @@ where
         Ok(run.finish(episodes))
     }
 
-    fn new(cfg: &'c RunConfig) -> Self {
+    fn new(cfg: &'c RunConfig) -> Result<Self, TrainError> {
         let RunSeeds {
             streams: seed,
             weights,
@@ -400,14 +425,16 @@ where
         );
         let frame_len = env.obs_shape().len() / cfg.env.frame_stack;
         let init_seed = u64::from_le_bytes(weights[..8].try_into().expect("8 bytes"));
-        Loop {
+        let dev = D::seeded(init_seed).map_err(|e| TrainError::Setup(AgentError::Device(e)))?;
+        Ok(Loop {
             agent: DqnAgent::new(
-                Cpu::seed_from_u64(init_seed),
+                dev,
                 &cfg.agent,
                 &mut stream(weights, Stream::WeightInit),
                 frame_len,
                 cfg.env.frame_stack,
-            ),
+            )
+            .map_err(TrainError::Setup)?,
             env,
             reset_rng: stream(seed, Stream::EnvReset),
             policy_rng: stream(seed, Stream::Policy),
@@ -420,7 +447,7 @@ where
             start: Instant::now(),
             cfg,
             seed,
-        }
+        })
     }
 
     /// One training episode: act, step, store, update every `update_period` steps after
@@ -587,14 +614,7 @@ impl<E: ObsElem> PeriodicEval<E> {
         }
     }
 
-    fn due<N, const IN: usize, const ACT: usize>(
-        &mut self,
-        agent: &DqnAgent<N, E, IN, ACT>,
-        steps: u64,
-    ) -> Option<EvalPoint>
-    where
-        N: QNetKind<E, IN, ACT>,
-    {
+    fn due(&mut self, agent: &impl QPolicy<E>, steps: u64) -> Option<EvalPoint> {
         let env = self.env.as_mut()?;
         if !steps.is_multiple_of(self.interval) {
             return None;
@@ -611,16 +631,12 @@ impl<E: ObsElem> PeriodicEval<E> {
 pub const EVAL_STEP_CAP: u32 = 27_000;
 
 /// One episode with ε-greedy actions (`epsilon = 0`: greedy); returns its total reward.
-fn eval_episode<N, E, const IN: usize, const ACT: usize>(
-    agent: &DqnAgent<N, E, IN, ACT>,
+fn eval_episode<E: ObsElem>(
+    agent: &impl QPolicy<E>,
     env: &mut dyn Env<Elem = E>,
     epsilon: f64,
     rng: &mut ChaCha8Rng,
-) -> f64
-where
-    N: QNetKind<E, IN, ACT>,
-    E: ObsElem,
-{
+) -> f64 {
     let mut obs = vec![E::default(); env.obs_shape().len()];
     env.reset_into(rng, &mut obs);
     let cap = env.time_limit().unwrap_or(EVAL_STEP_CAP);
@@ -635,21 +651,14 @@ where
     ret
 }
 
-fn mean_max_q<N, E, const IN: usize, const ACT: usize>(
-    agent: &DqnAgent<N, E, IN, ACT>,
-    probes: &[E],
-) -> f64
-where
-    N: QNetKind<E, IN, ACT>,
-    E: ObsElem,
-{
+fn mean_max_q<E, A: QPolicy<E>>(agent: &A, probes: &[E]) -> f64 {
     if probes.is_empty() {
         return f64::NAN;
     }
     let q = agent.q_values(probes);
-    let rows = q.len() / ACT;
+    let rows = q.len() / A::ACTIONS;
     let sum: f64 = q
-        .chunks(ACT)
+        .chunks(A::ACTIONS)
         .map(|row| f64::from(row.iter().copied().fold(f32::NEG_INFINITY, f32::max)))
         .sum();
     sum / rows as f64
@@ -682,16 +691,12 @@ const Q_PROBE_STATES: u32 = 1000;
 /// Q-learning estimates — up to a relative error below 10⁻³. (With the chapter's
 /// `bootstrap_mask = "done"`, Q is also cut at time limits, which shows up here as
 /// underestimation.)
-fn q_accuracy<N, E, const IN: usize, const ACT: usize>(
-    agent: &DqnAgent<N, E, IN, ACT>,
+fn q_accuracy<E: ObsElem>(
+    agent: &impl QPolicy<E>,
     cfg: &RunConfig,
     seed: [u8; 32],
     rng: &mut ChaCha8Rng,
-) -> QAccuracy
-where
-    N: QNetKind<E, IN, ACT>,
-    E: ObsElem,
-{
+) -> QAccuracy {
     let gamma = cfg.agent.gamma;
     let measured = cfg.env.time_limit().unwrap_or(Q_PROBE_STATES) as usize;
     let horizon = if gamma < 1.0 {

@@ -3,8 +3,11 @@
 //! One generic [`DqnAgent`] covers every variant: the network type picks plain or dueling
 //! (compile-time shapes), [`TargetRule`] picks the max or Double-DQN target, and the replay is
 //! uniform or prioritized. The update rule lives in [`DqnAgent::update`], on one screen.
+//! The agent is generic over the dfdx device ([`device::AgentDevice`]); replay, encoding and
+//! targets' bookkeeping stay on the host.
 
 pub mod conv;
+pub mod device;
 pub mod frames;
 pub mod network;
 pub mod optim;
@@ -13,9 +16,11 @@ pub mod replay;
 
 use crate::config::{AgentConfig, BootstrapMask, LossKind, OptimizerKind, SyncUnit};
 use crate::env::ObsElem;
+use device::AgentDevice;
 use dfdx::prelude::*;
 use frames::{FrameReplay, Sampled};
-use network::{Batch, QNetKind};
+use network::{Batch, QNetOn};
+use optim::StepOptimizer;
 use prioritized::PerConfig;
 use rand::Rng;
 use std::marker::PhantomData;
@@ -38,6 +43,10 @@ pub enum AgentError {
     Tensor(String),
     #[error("prioritized replay: {0}")]
     Replay(#[from] prioritized::PerError),
+    #[error(transparent)]
+    Optimizer(#[from] optim::StepError),
+    #[error("{0}")]
+    Device(String),
 }
 
 fn tensor_err<E: std::fmt::Debug>(e: E) -> AgentError {
@@ -45,8 +54,8 @@ fn tensor_err<E: std::fmt::Debug>(e: E) -> AgentError {
 }
 
 /// Adam (the chapter's) or RMSProp (the DQN and MinAtar papers'), as the config says.
-fn optimizer(cfg: &AgentConfig) -> optim::Optimizer {
-    optim::Optimizer::new(match cfg.optimizer {
+fn optimizer_rule(cfg: &AgentConfig) -> optim::Rule {
+    match cfg.optimizer {
         OptimizerKind::Adam => optim::Rule::Adam(AdamConfig {
             lr: cfg.lr,
             ..Default::default()
@@ -60,17 +69,22 @@ fn optimizer(cfg: &AgentConfig) -> optim::Optimizer {
             centered: cfg.rms_centered,
             weight_decay: None,
         }),
-    })
+    }
 }
 
 /// A DQN-family agent with network kind `N` over observations of `E`, network input width
-/// `IN` and `ACT` actions.
-pub struct DqnAgent<N: QNetKind<E, IN, ACT>, E: ObsElem, const IN: usize, const ACT: usize> {
-    dev: Cpu,
+/// `IN` and `ACT` actions, training on device `D`.
+pub struct DqnAgent<N, E, const IN: usize, const ACT: usize, D = Cpu>
+where
+    N: QNetOn<D, E, IN, ACT>,
+    E: ObsElem,
+    D: AgentDevice,
+{
+    dev: D,
     qnet: N::Built,
     qnet_target: N::Built,
-    optimizer: optim::Optimizer,
-    grads: Option<Gradients<f32, Cpu>>,
+    optimizer: D::Optimizer<N::Built>,
+    grads: Option<Gradients<f32, D>>,
     replay: FrameReplay<E>,
     rule: TargetRule,
     cfg: AgentConfig,
@@ -80,26 +94,28 @@ pub struct DqnAgent<N: QNetKind<E, IN, ACT>, E: ObsElem, const IN: usize, const 
     kind: PhantomData<N>,
 }
 
-impl<N, E, const IN: usize, const ACT: usize> DqnAgent<N, E, IN, ACT>
+impl<N, E, const IN: usize, const ACT: usize, D> DqnAgent<N, E, IN, ACT, D>
 where
-    N: QNetKind<E, IN, ACT>,
+    N: QNetOn<D, E, IN, ACT>,
     E: ObsElem,
+    D: AgentDevice,
 {
     /// Build the agent for observations of `frames × frame_len` scalars (`frames` stacked
     /// frames). `dev` (dfdx's own init) and `init_rng` (DeZero init) must be seeded from the
-    /// run's RNG.
+    /// run's RNG. Fails only if the device cannot hold the networks.
     pub fn new(
-        dev: Cpu,
+        dev: D,
         cfg: &AgentConfig,
         init_rng: &mut impl Rng,
         frame_len: usize,
         frames: usize,
-    ) -> Self {
-        let qnet = network::build::<N, _>(&dev, cfg.init, init_rng);
+    ) -> Result<Self, AgentError> {
+        let qnet = network::build::<N, _, _>(&dev, cfg.init, init_rng).map_err(tensor_err)?;
         // As the chapter: the target net starts as its own random network and first becomes a
         // copy at the first sync (end of episode 0). The DQN paper starts it as a copy (θ⁻ = θ);
         // the two differ only in updates made before that first sync.
-        let qnet_target = network::build::<N, _>(&dev, cfg.init, init_rng);
+        let qnet_target =
+            network::build::<N, _, _>(&dev, cfg.init, init_rng).map_err(tensor_err)?;
         let per = PerConfig {
             alpha: cfg.per_alpha,
             beta_start: cfg.per_beta_start,
@@ -112,9 +128,9 @@ where
             frames,
             cfg.variant.per.then_some(per),
         );
-        DqnAgent {
-            grads: Some(qnet.alloc_grads()),
-            optimizer: optimizer(cfg),
+        Ok(DqnAgent {
+            grads: Some(qnet.try_alloc_grads().map_err(tensor_err)?),
+            optimizer: D::optimizer(&qnet, optimizer_rule(cfg)),
             dev,
             qnet,
             qnet_target,
@@ -128,24 +144,7 @@ where
             per,
             obs_len: frame_len * frames,
             kind: PhantomData,
-        }
-    }
-
-    /// Q-values of observations laid end to end, under the online network; row-major
-    /// `n × ACT`.
-    pub fn q_values(&self, observations: &[E]) -> Vec<f32> {
-        self.qnet
-            .forward(self.encode(observations.chunks_exact(self.obs_len)))
-            .as_vec()
-    }
-
-    /// The chapter's `get_action`: a uniform random action with probability ε, else greedy.
-    pub fn act<R: Rng + ?Sized>(&self, obs: &[E], epsilon: f64, rng: &mut R) -> usize {
-        if rng.gen::<f64>() < epsilon {
-            rng.gen_range(0..ACT)
-        } else {
-            argmax(&self.q_values(obs))
-        }
+        })
     }
 
     /// Start an episode in replay with its first observation.
@@ -257,9 +256,7 @@ where
             return Err(AgentError::NonFiniteLoss(loss_value));
         }
         let mut grads = loss.backward();
-        self.optimizer
-            .step(&mut self.qnet, &mut grads)
-            .map_err(tensor_err)?;
+        self.optimizer.step(&mut self.qnet, &mut grads)?;
         self.qnet.zero_grads(&mut grads);
         self.grads = Some(grads);
 
@@ -275,7 +272,7 @@ where
     }
 
     /// The network inputs of the sampled states and next states.
-    fn batch_inputs(&self, batch: &Sampled) -> (Batch<IN>, Batch<IN>) {
+    fn batch_inputs(&self, batch: &Sampled) -> (Batch<IN, NoneTape, D>, Batch<IN, NoneTape, D>) {
         let mut obs = vec![E::default(); self.obs_len * batch.items.len()];
         let mut next = obs.clone();
         let rows = obs
@@ -292,13 +289,50 @@ where
     }
 
     /// Encode observations into one input batch for the network.
-    fn encode<'a>(&self, observations: impl ExactSizeIterator<Item = &'a [E]>) -> Batch<IN> {
+    fn encode<'a>(
+        &self,
+        observations: impl ExactSizeIterator<Item = &'a [E]>,
+    ) -> Batch<IN, NoneTape, D> {
         let n = observations.len();
         let mut input = vec![0.0f32; n * IN];
         for (obs, row) in observations.zip(input.chunks_exact_mut(IN)) {
             N::encode(obs, row);
         }
         self.dev.tensor_from_vec(input, (n, Const))
+    }
+}
+
+/// What acting and evaluation need of an agent, whatever its network and device.
+pub trait QPolicy<E> {
+    /// Actions (Q-values per observation).
+    const ACTIONS: usize;
+
+    /// Q-values of observations laid end to end, under the online network; row-major
+    /// `n × ACTIONS`.
+    fn q_values(&self, observations: &[E]) -> Vec<f32>;
+
+    /// The chapter's `get_action`: a uniform random action with probability ε, else greedy.
+    fn act<R: Rng + ?Sized>(&self, obs: &[E], epsilon: f64, rng: &mut R) -> usize {
+        if rng.gen::<f64>() < epsilon {
+            rng.gen_range(0..Self::ACTIONS)
+        } else {
+            argmax(&self.q_values(obs))
+        }
+    }
+}
+
+impl<N, E, const IN: usize, const ACT: usize, D> QPolicy<E> for DqnAgent<N, E, IN, ACT, D>
+where
+    N: QNetOn<D, E, IN, ACT>,
+    E: ObsElem,
+    D: AgentDevice,
+{
+    const ACTIONS: usize = ACT;
+
+    fn q_values(&self, observations: &[E]) -> Vec<f32> {
+        self.qnet
+            .forward(self.encode(observations.chunks_exact(self.obs_len)))
+            .as_vec()
     }
 }
 

@@ -11,6 +11,9 @@
 //! with bias and ReLU done in one pass instead of dfdx's generic broadcast kernels.
 //!
 //! The batch dimension is dynamic (`usize`); observation and action counts are const generics.
+//! Networks are generic over the dfdx device: a kind `N` trains on device `D` when it is a
+//! [`QNetOn<D, …>`](QNetOn) (on the CPU the fused layers' own kernels; on other devices the
+//! layers' stock-op spellings, `conv::portable`).
 
 use crate::agent::conv::{DenseLinear, DenseRelu};
 use crate::config::WeightInit;
@@ -23,10 +26,11 @@ use rand_distr::StandardNormal;
 /// Width of the hidden layers (the chapter's 128).
 pub const HIDDEN: usize = 128;
 
-/// A batch of `N`-vectors on the CPU, optionally carrying a gradient tape.
-pub type Batch<const N: usize, T = NoneTape> = Tensor<(usize, Const<N>), f32, Cpu, T>;
+/// A batch of `N`-vectors on device `D` (the CPU unless named), optionally carrying a gradient
+/// tape.
+pub type Batch<const N: usize, T = NoneTape, D = Cpu> = Tensor<(usize, Const<N>), f32, D, T>;
 /// The tape used when training.
-pub type Traced = OwnedTape<f32, Cpu>;
+pub type Traced<D = Cpu> = OwnedTape<f32, D>;
 
 /// The chapter's `QNet` (builder type; `Cpu::build_module` turns it into parameters).
 pub type QNetMlp<const OBS: usize, const ACT: usize> = (
@@ -74,18 +78,18 @@ pub struct DuelingHead<const ACT: usize>;
 impl<const ACT: usize> ZeroSizedModule for DuelingHead<ACT> {}
 impl<const ACT: usize> NonMutableModule for DuelingHead<ACT> {}
 
-impl<const ACT: usize, T: Tape<f32, Cpu>> Module<(Batch<1, T>, Batch<ACT, T>)>
+impl<const ACT: usize, T: Tape<f32, D>, D: Device<f32>> Module<(Batch<1, T, D>, Batch<ACT, T, D>)>
     for DuelingHead<ACT>
 {
-    type Output = Batch<ACT, T>;
-    type Error = <Cpu as HasErr>::Err;
+    type Output = Batch<ACT, T, D>;
+    type Error = D::Err;
 
     fn try_forward(
         &self,
-        (value, advantage): (Batch<1, T>, Batch<ACT, T>),
+        (value, advantage): (Batch<1, T, D>, Batch<ACT, T, D>),
     ) -> Result<Self::Output, Self::Error> {
         let dev = value.device().clone();
-        let ones: Tensor<Rank2<1, ACT>, f32, Cpu> = dev.try_ones()?;
+        let ones: Tensor<Rank2<1, ACT>, f32, D> = dev.try_ones()?;
         let n = ACT as f32;
         let centering: Vec<f32> = (0..ACT * ACT)
             .map(|k| {
@@ -96,7 +100,7 @@ impl<const ACT: usize, T: Tape<f32, Cpu>> Module<(Batch<1, T>, Batch<ACT, T>)>
                 }
             })
             .collect();
-        let centering: Tensor<Rank2<ACT, ACT>, f32, Cpu> =
+        let centering: Tensor<Rank2<ACT, ACT>, f32, D> =
             dev.try_tensor_from_vec(centering, (Const, Const))?;
         value
             .try_matmul(ones)?
@@ -104,33 +108,45 @@ impl<const ACT: usize, T: Tape<f32, Cpu>> Module<(Batch<1, T>, Batch<ACT, T>)>
     }
 }
 
-/// What the agent needs of a built Q-network: a plain forward for acting and targets, a traced
-/// forward for training, parameters the optimizer can visit, and a deep copy for the target net.
-pub trait QFunction<const OBS: usize, const ACT: usize>:
-    Module<Batch<OBS>, Output = Batch<ACT>, Error = <Cpu as HasErr>::Err>
-    + ModuleMut<Batch<OBS, Traced>, Output = Batch<ACT, Traced>, Error = <Cpu as HasErr>::Err>
-    + TensorCollection<f32, Cpu>
+/// What the agent needs of a built Q-network on device `D`: a plain forward for acting and
+/// targets, a traced forward for training, parameters the optimizer can visit, and a deep copy
+/// for the target net.
+pub trait QFunction<const OBS: usize, const ACT: usize, D: Device<f32> = Cpu>:
+    Module<Batch<OBS, NoneTape, D>, Output = Batch<ACT, NoneTape, D>, Error = D::Err>
+    + ModuleMut<Batch<OBS, Traced<D>, D>, Output = Batch<ACT, Traced<D>, D>, Error = D::Err>
+    + TensorCollection<f32, D>
     + Clone
 {
 }
 
-impl<M, const OBS: usize, const ACT: usize> QFunction<OBS, ACT> for M where
-    M: Module<Batch<OBS>, Output = Batch<ACT>, Error = <Cpu as HasErr>::Err>
-        + ModuleMut<Batch<OBS, Traced>, Output = Batch<ACT, Traced>, Error = <Cpu as HasErr>::Err>
-        + TensorCollection<f32, Cpu>
+impl<M, const OBS: usize, const ACT: usize, D: Device<f32>> QFunction<OBS, ACT, D> for M where
+    M: Module<Batch<OBS, NoneTape, D>, Output = Batch<ACT, NoneTape, D>, Error = D::Err>
+        + ModuleMut<Batch<OBS, Traced<D>, D>, Output = Batch<ACT, Traced<D>, D>, Error = D::Err>
+        + TensorCollection<f32, D>
         + Clone
 {
 }
 
-/// A kind of Q-network for observations of element type `E`: a dfdx builder whose built
-/// module maps `Batch<IN>` to `Batch<ACT>`, plus the host-side encoding of one observation
-/// into the network's `IN` input values (a copy for the MLP; im2col patches for a CNN, whose
-/// first layer then needs no gradient with respect to its input).
-pub trait QNetKind<E, const IN: usize, const ACT: usize>:
-    BuildOnDevice<Cpu, f32, Built: QFunction<IN, ACT>>
-{
+/// A kind of Q-network for observations of element type `E`, mapping `IN` network inputs to
+/// `ACT` Q-values: the host-side encoding of one observation into the network's inputs (a copy
+/// for the MLP; im2col patches for a CNN, whose first layer then needs no gradient with respect
+/// to its input). Where it can be built, [`QNetOn`] says.
+pub trait QNetKind<E, const IN: usize, const ACT: usize> {
     /// Write the `IN` network inputs of one observation (`obs` as the env writes it).
     fn encode(obs: &[E], out: &mut [f32]);
+}
+
+/// A [`QNetKind`] that builds on device `D` into a [`QFunction`] there.
+pub trait QNetOn<D: Device<f32>, E, const IN: usize, const ACT: usize>:
+    QNetKind<E, IN, ACT> + BuildOnDevice<D, f32, Built: QFunction<IN, ACT, D>>
+{
+}
+
+impl<N, D, E, const IN: usize, const ACT: usize> QNetOn<D, E, IN, ACT> for N
+where
+    D: Device<f32>,
+    N: QNetKind<E, IN, ACT> + BuildOnDevice<D, f32, Built: QFunction<IN, ACT, D>>,
+{
 }
 
 impl<const OBS: usize, const ACT: usize> QNetKind<f32, OBS, ACT> for QNetMlp<OBS, ACT> {
@@ -149,20 +165,20 @@ impl<const OBS: usize, const ACT: usize> QNetKind<f32, OBS, ACT> for DuelingQNet
 ///
 /// [`WeightInit::Uniform`] keeps dfdx's initialisation (seeded by `dev`); [`WeightInit::Dezero`]
 /// re-draws every layer as DeZero's `Linear`: `W ~ N(0, 1/fan_in)`, `b = 0`, from `rng`.
-pub fn build<B, R>(dev: &Cpu, init: WeightInit, rng: &mut R) -> B::Built
+pub fn build<B, D, R>(dev: &D, init: WeightInit, rng: &mut R) -> Result<B::Built, D::Err>
 where
-    B: BuildOnDevice<Cpu, f32>,
+    B: BuildOnDevice<D, f32>,
+    D: Device<f32>,
     R: Rng,
 {
-    let mut net = dev.build_module::<B, f32>();
+    let mut net = B::try_build_on_device(dev)?;
     if init == WeightInit::Dezero {
         B::Built::iter_tensors(&mut RecursiveWalker {
             m: &mut net,
             f: &mut DezeroInit { rng },
-        })
-        .expect("initialising CPU tensors cannot fail");
+        })?;
     }
-    net
+    Ok(net)
 }
 
 /// Visits every parameter tensor: matrices (dfdx stores `Linear` weights as `out × in`) get
@@ -171,17 +187,17 @@ struct DezeroInit<'a, R> {
     rng: &'a mut R,
 }
 
-impl<R: Rng> TensorVisitor<f32, Cpu> for DezeroInit<'_, R> {
+impl<R: Rng, D: Device<f32>> TensorVisitor<f32, D> for DezeroInit<'_, R> {
     type Viewer = ViewTensorMut;
-    type Err = <Cpu as HasErr>::Err;
+    type Err = D::Err;
     type E2 = f32;
-    type D2 = Cpu;
+    type D2 = D;
 
     fn visit<S: Shape>(
         &mut self,
-        _opts: TensorOptions<S, f32, Cpu>,
-        t: &mut Tensor<S, f32, Cpu>,
-    ) -> Result<Option<Tensor<S, f32, Cpu>>, Self::Err> {
+        _opts: TensorOptions<S, f32, D>,
+        t: &mut Tensor<S, f32, D>,
+    ) -> Result<Option<Tensor<S, f32, D>>, Self::Err> {
         let n = t.shape().num_elements();
         let values: Vec<f32> = if S::NUM_DIMS == 2 {
             let fan_in = t.shape().concrete()[1] as f64;
@@ -308,7 +324,7 @@ pub(crate) mod tests {
         use rand::SeedableRng;
         let dev: Cpu = Cpu::seed_from_u64(0);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-        let net = build::<QNetMlp<4, 2>, _>(&dev, WeightInit::Dezero, &mut rng);
+        let net = build::<QNetMlp<4, 2>, _, _>(&dev, WeightInit::Dezero, &mut rng).unwrap();
         let hidden = net.1.weight.as_vec(); // 128 × 128, fan_in 128
         let n = hidden.len() as f64;
         let mean = hidden.iter().map(|&w| f64::from(w)).sum::<f64>() / n;
@@ -327,7 +343,7 @@ pub(crate) mod tests {
         assert!(net.0.bias.as_vec().iter().all(|&b| b == 0.0));
         assert!(net.2.bias.as_vec().iter().all(|&b| b == 0.0));
         // dfdx's own init is uniform in ±1/√fan_in and has non-zero biases.
-        let uniform = build::<QNetMlp<4, 2>, _>(&dev, WeightInit::Uniform, &mut rng);
+        let uniform = build::<QNetMlp<4, 2>, _, _>(&dev, WeightInit::Uniform, &mut rng).unwrap();
         let bound = 1.0 / 128f32.sqrt();
         assert!(uniform.1.weight.as_vec().iter().all(|w| w.abs() <= bound));
         assert!(uniform.2.bias.as_vec().iter().any(|&b| b != 0.0));

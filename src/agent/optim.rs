@@ -4,11 +4,59 @@
 //! bits as `dfdx::optim::{Adam, RMSprop}` (checked by the tests below): each element sees the
 //! same operations in the same order, SIMD `sqrt`/`div` round correctly and Rust never fuses a
 //! multiply-add.
+//!
+//! [`StepOptimizer`] is what the agent calls: [`Optimizer`] implements it on the CPU, and
+//! [`DfdxOptimizer`] (dfdx's own Adam / RMSprop, with kernels on every dfdx device) elsewhere.
 
 use dfdx::nn::tensor_collection::{
     RecursiveWalker, TensorCollection, TensorOptions, TensorVisitor, ViewTensorMut,
 };
 use dfdx::prelude::*;
+
+/// One optimizer step over the parameters of a module `M` on device `D`.
+pub trait StepOptimizer<M, D: Storage<f32>> {
+    /// Update every parameter of `net` from `grads` (all parameters must have one).
+    fn step(&mut self, net: &mut M, grads: &mut Gradients<f32, D>) -> Result<(), StepError>;
+}
+
+/// An optimizer step failed on the device.
+#[derive(Debug, thiserror::Error)]
+#[error("optimizer step: {0}")]
+pub struct StepError(String);
+
+impl<M: TensorCollection<f32, Cpu>> StepOptimizer<M, Cpu> for Optimizer {
+    fn step(&mut self, net: &mut M, grads: &mut Gradients<f32, Cpu>) -> Result<(), StepError> {
+        Optimizer::step(self, net, grads).map_err(|e| StepError(format!("{e:?}")))
+    }
+}
+
+/// dfdx's own optimizers for a module `M` on device `D` (the same arithmetic as [`Optimizer`]:
+/// the tests below check it bit for bit on the CPU).
+pub enum DfdxOptimizer<M, D: Device<f32>> {
+    Adam(dfdx::optim::Adam<M, f32, D>),
+    RmsProp(dfdx::optim::RMSprop<M, f32, D>),
+}
+
+impl<M: TensorCollection<f32, D>, D: Device<f32>> DfdxOptimizer<M, D> {
+    /// The optimizer of `rule` for the parameters of `net`.
+    pub fn new(net: &M, rule: Rule) -> Self {
+        match rule {
+            Rule::Adam(cfg) => DfdxOptimizer::Adam(dfdx::optim::Adam::new(net, cfg)),
+            Rule::RmsProp(cfg) => DfdxOptimizer::RmsProp(dfdx::optim::RMSprop::new(net, cfg)),
+        }
+    }
+}
+
+impl<M: TensorCollection<f32, D>, D: Device<f32>> StepOptimizer<M, D> for DfdxOptimizer<M, D> {
+    fn step(&mut self, net: &mut M, grads: &mut Gradients<f32, D>) -> Result<(), StepError> {
+        use dfdx::optim::Optimizer as _;
+        match self {
+            DfdxOptimizer::Adam(o) => o.update(net, grads),
+            DfdxOptimizer::RmsProp(o) => o.update(net, grads),
+        }
+        .map_err(|e| StepError(format!("{e:?}")))
+    }
+}
 
 /// The update rule and its hyperparameters (dfdx's configs; weight decay is not supported).
 #[derive(Debug, Clone)]
@@ -171,7 +219,6 @@ mod tests {
     use super::*;
     use crate::agent::network::tests::params;
     use crate::agent::network::{Batch, DuelingQNet, QFunction, QNetMlp, Traced};
-    use dfdx::optim::{Adam, Optimizer as _, RMSprop};
 
     fn loss<M: QFunction<4, 2>>(net: &mut M, x: &[f32]) -> Gradients<f32, Cpu> {
         let dev: Cpu = Default::default();
@@ -186,23 +233,14 @@ mod tests {
     fn same_bits_as_dfdx<M: QFunction<4, 2>>(net: M, rule: Rule) {
         let (mut ours, mut theirs) = (net.clone(), net);
         let mut opt = Optimizer::new(rule.clone());
-        let mut reference: Box<dyn FnMut(&mut M, &Gradients<f32, Cpu>)> = match rule {
-            Rule::Adam(cfg) => {
-                let mut o = Adam::new(&theirs, cfg);
-                Box::new(move |n, g| o.update(n, g).unwrap())
-            }
-            Rule::RmsProp(cfg) => {
-                let mut o = RMSprop::new(&theirs, cfg);
-                Box::new(move |n, g| o.update(n, g).unwrap())
-            }
-        };
+        let mut reference = DfdxOptimizer::new(&theirs, rule);
         let mut x: Vec<f32> = (0..32).map(|i| (i as f32 * 0.37).sin()).collect();
         for step in 0..200 {
             x.rotate_left(3);
             let mut g = loss(&mut ours, &x);
             opt.step(&mut ours, &mut g).unwrap();
-            let g = loss(&mut theirs, &x);
-            reference(&mut theirs, &g);
+            let mut g = loss(&mut theirs, &x);
+            reference.step(&mut theirs, &mut g).unwrap();
             assert_eq!(params(&ours), params(&theirs), "step {step}");
         }
     }

@@ -2,11 +2,10 @@
 
 use super::encode::*;
 use super::layers::*;
-use crate::agent::network::{DuelingHead, QFunction, QNetKind};
+use crate::agent::network::{DuelingHead, QNetKind};
 use dfdx::nn::builders::SplitInto;
 use dfdx::nn::BuildOnDevice;
 use dfdx::shapes::Dtype;
-use dfdx::tensor::Cpu;
 use dfdx::tensor_ops::Device;
 
 // ---------------------------------------------------------------------------------------------
@@ -162,8 +161,6 @@ macro_rules! conv_net {
 
         impl<const C: usize, const PATCH: usize, const IN: usize, const ACT: usize>
             QNetKind<u8, IN, ACT> for $name<C, PATCH, IN, ACT>
-        where
-            <$layers<PATCH, IN, ACT> as BuildOnDevice<Cpu, f32>>::Built: QFunction<IN, ACT>,
         {
             /// [`EncodeObs::try_encode`] for the agent.
             ///

@@ -498,7 +498,8 @@ where
     M: QFunction<IN, ACT>,
 {
     let dev: Cpu = Cpu::seed_from_u64(21);
-    let mut net = build::<B, _>(&dev, WeightInit::Uniform, &mut ChaCha8Rng::seed_from_u64(0));
+    let mut net =
+        build::<B, _, _>(&dev, WeightInit::Uniform, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
     assert_qfunction::<M, IN, ACT>(&net);
     let x = observations::<B, IN>(&dev, 2, max, 22);
     assert_eq!(net.forward(x.clone()).shape(), &(2, Const::<ACT>));
@@ -614,8 +615,8 @@ fn forward_and_gradients_are_bit_identical_run_to_run() {
 #[test]
 fn dezero_init_uses_each_layers_fan_in() {
     let dev: Cpu = Cpu::seed_from_u64(51);
-    let net =
-        build::<MinAtarQNetC4<6>, _>(&dev, WeightInit::Dezero, &mut ChaCha8Rng::seed_from_u64(52));
+    let mut rng = ChaCha8Rng::seed_from_u64(52);
+    let net = build::<MinAtarQNetC4<6>, _, _>(&dev, WeightInit::Dezero, &mut rng).unwrap();
     let var_times_fan_in = |w: Vec<f32>, fan_in: f64| {
         let n = w.len() as f64;
         w.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / n * fan_in
