@@ -4,6 +4,7 @@
 //! training runs per variant. Figures, not assertions: speed is never checked by unit tests.
 
 use crate::agent::conv::{MinAtarDuelingQNet, MinAtarQNet, NatureQNet};
+use crate::agent::device::AgentDevice;
 use crate::agent::frames::{planned_bytes, FrameReplay};
 use crate::agent::network::{DuelingQNet, QNetMlp, QNetOn};
 use crate::agent::prioritized::PerConfig;
@@ -56,7 +57,49 @@ pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
     out.extend(pixels(scale));
     #[cfg(feature = "atari")]
     out.extend(atari(scale));
+    #[cfg(feature = "cuda")]
+    out.extend(gpu(scale));
     out
+}
+
+/// The update rows of the CPU table on the first CUDA GPU (the same agents, configs and
+/// random data); nothing, with a note on stderr, when no GPU can be opened.
+#[cfg(feature = "cuda")]
+fn gpu(scale: f64) -> Vec<Measurement> {
+    use dfdx::tensor::Cuda;
+    let n = |base: f64| ((base * scale).max(1.0)) as usize;
+    let float = |rng: &mut ChaCha8Rng| rng.gen::<f32>();
+    let bit = |rng: &mut ChaCha8Rng| u8::from(rng.gen::<f32>() < 0.1);
+    let pixel = |rng: &mut ChaCha8Rng| rng.gen::<u8>();
+    let rows = [
+        updates_on::<QNetMlp<4, 2>, f32, 4, 2, Cuda>(
+            "MLP",
+            AgentConfig::default(),
+            4,
+            float,
+            n(2_000.0),
+        ),
+        updates_on::<MinAtarQNet<4, 36, 2304, 6>, u8, 2304, 6, Cuda>(
+            "MinAtar CNN, 4 channels",
+            pixel_agent("dqn"),
+            400,
+            bit,
+            n(1_000.0),
+        ),
+        updates_on::<NatureQNet<4, 256, 102400, 6>, u8, 102400, 6, Cuda>(
+            "Nature CNN, 84×84×4",
+            pixel_agent("dqn"),
+            4 * 84 * 84,
+            pixel,
+            n(300.0),
+        ),
+    ];
+    rows.into_iter()
+        .filter_map(|row| {
+            row.map_err(|e| eprintln!("sweep bench: no GPU rows: {e}"))
+                .ok()
+        })
+        .collect()
 }
 
 /// ALE Pong: raw emulator frames, the preprocessed env (sticky actions, no-ops, skip 4 with
@@ -115,12 +158,7 @@ fn pixels(scale: f64) -> Vec<Measurement> {
         .iter()
         .map(|id| minatar_steps(*id, n(300_000.0)))
         .collect();
-    let cfg = |variant: &str| AgentConfig {
-        variant: variant.parse().expect("valid variant"),
-        optimizer: OptimizerKind::Rmsprop,
-        lr: 0.00025,
-        ..AgentConfig::default()
-    };
+    let cfg = pixel_agent;
     let bit = |rng: &mut ChaCha8Rng| u8::from(rng.gen::<f32>() < 0.1);
     out.push(updates::<MinAtarQNet<4, 36, 2304, 6>, u8, 2304, 6>(
         "MinAtar CNN, 4 channels",
@@ -153,6 +191,16 @@ fn pixels(scale: f64) -> Vec<Measurement> {
     });
     out.push(minatar_training(n(5_000.0) as u64));
     out
+}
+
+/// The agent of the pixel rows: MinAtar's RMSprop at lr 2.5e-4.
+fn pixel_agent(variant: &str) -> AgentConfig {
+    AgentConfig {
+        variant: variant.parse().expect("valid variant"),
+        optimizer: OptimizerKind::Rmsprop,
+        lr: 0.00025,
+        ..AgentConfig::default()
+    }
 }
 
 /// Random-action steps of one MinAtar game through the `Env` trait (state written each step).
@@ -359,7 +407,8 @@ fn per_sampling(count: usize) -> Measurement {
     )
 }
 
-/// Gradient updates per second of network kind `N` on random observations of `frame` values.
+/// Gradient updates per second of network kind `N` on random observations of `frame` values,
+/// on the CPU.
 fn updates<N, E, const IN: usize, const ACT: usize>(
     what: &str,
     agent_cfg: AgentConfig,
@@ -371,19 +420,41 @@ where
     N: QNetOn<Cpu, E, IN, ACT>,
     E: ObsElem,
 {
+    updates_on::<N, E, IN, ACT, Cpu>(what, agent_cfg, frame, value, count)
+        .expect("the CPU holds the networks")
+}
+
+/// [`updates`] on device `D`; fails if the device cannot be opened or hold the networks.
+fn updates_on<N, E, const IN: usize, const ACT: usize, D>(
+    what: &str,
+    agent_cfg: AgentConfig,
+    frame: usize,
+    value: impl Fn(&mut ChaCha8Rng) -> E,
+    count: usize,
+) -> Result<Measurement, String>
+where
+    N: QNetOn<D, E, IN, ACT>,
+    E: ObsElem,
+    D: AgentDevice,
+{
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let mut agent: DqnAgent<N, E, IN, ACT> =
-        DqnAgent::new(Cpu::seed_from_u64(3), &agent_cfg, &mut rng, frame, 1)
-            .expect("the CPU holds the networks");
+    let dev = D::seeded(3)?;
+    let mut agent: DqnAgent<N, E, IN, ACT, D> =
+        DqnAgent::new(dev, &agent_cfg, &mut rng, frame, 1).map_err(|e| e.to_string())?;
     let obs = |rng: &mut ChaCha8Rng| (0..frame).map(|_| value(rng)).collect::<Vec<E>>();
     agent.begin_episode(&obs(&mut rng));
     for _ in 0..1_000 {
         let next = obs(&mut rng);
         agent.remember(rng.gen_range(0..ACT), 1.0, &next, false, false);
     }
-    timed(
+    let on = if D::NAME == "cpu" {
+        String::new()
+    } else {
+        format!(", on {}", D::NAME)
+    };
+    Ok(timed(
         format!(
-            "agent.update, batch {} ({what}, {})",
+            "agent.update, batch {} ({what}, {}{on})",
             agent_cfg.batch_size, agent_cfg.variant
         ),
         "updates/s",
@@ -395,7 +466,7 @@ where
                     .expect("finite loss on random data");
             }
         },
-    )
+    ))
 }
 
 /// How a sweep scales with threads: `runs` CartPole DQN runs (seeds 0..runs) trained on a

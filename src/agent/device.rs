@@ -14,6 +14,9 @@ use dfdx::tensor_ops::Device;
 
 /// A dfdx device the agent can train on.
 pub trait AgentDevice: Device<f32> + TensorToArray<(), f32, Array = f32> + Sized {
+    /// The device's name in configs and tables (`[train] device`).
+    const NAME: &'static str;
+
     /// The optimizer of a module `M` on this device.
     type Optimizer<M: TensorCollection<f32, Self>>: StepOptimizer<M, Self>;
 
@@ -27,6 +30,7 @@ pub trait AgentDevice: Device<f32> + TensorToArray<(), f32, Array = f32> + Sized
 /// The CPU runs [`optim::Optimizer`]: dfdx's arithmetic in vectorised loops (bit-identical).
 impl AgentDevice for Cpu {
     type Optimizer<M: TensorCollection<f32, Self>> = optim::Optimizer;
+    const NAME: &'static str = "cpu";
 
     fn seeded(seed: u64) -> Result<Self, String> {
         Ok(Cpu::seed_from_u64(seed))
@@ -41,6 +45,7 @@ impl AgentDevice for Cpu {
 #[cfg(feature = "cuda")]
 impl AgentDevice for dfdx::tensor::Cuda {
     type Optimizer<M: TensorCollection<f32, Self>> = DfdxOptimizer<M, Self>;
+    const NAME: &'static str = "cuda";
 
     fn seeded(seed: u64) -> Result<Self, String> {
         dfdx::tensor::Cuda::try_seed_from_u64(seed).map_err(|e| format!("CUDA device 0: {e:?}"))

@@ -45,6 +45,7 @@
 mod encode;
 mod layers;
 mod nets;
+pub mod portable;
 mod tape;
 #[cfg(test)]
 mod tests;
