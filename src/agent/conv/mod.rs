@@ -38,7 +38,9 @@
 //! - Weights are `out × in` like dfdx's `Linear` (fan-in = second dimension, as the DeZero
 //!   initialisation in `network::build` assumes). The first conv's patch order is
 //!   `(c, ky, kx)` (PyTorch's `weight.reshape(out, -1)`), a gathered conv's is `(ky, kx, c)`.
-//! - CPU only. The layers are generic over the float type (tests check gradients in `f64`).
+//! - The fused kernels are CPU only; other devices run the same layers spelled with dfdx's
+//!   stock ops ([`portable`]). The layers are generic over the float type (tests check
+//!   gradients in `f64`).
 //!   The module's own loops are sequential; same inputs give bit-identical outputs and
 //!   gradients run to run (tested).
 
