@@ -25,8 +25,10 @@ pub struct Measurement {
     pub unit: &'static str,
 }
 
-/// Run every benchmark; `scale` multiplies the work (1.0 ≈ 20 s on a 2-core machine).
+/// Run every benchmark; `scale` multiplies the work (1.0 ≈ 20 s on a 2-core machine). Every
+/// row measures one core ([`crate::train::one_core_per_run`]) except the thread-scaling row.
 pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
+    crate::train::one_core_per_run();
     let n = |base: f64| ((base * scale).max(1.0)) as usize;
     let mut out = vec![
         env_steps(n(2_000_000.0)),

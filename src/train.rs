@@ -261,6 +261,18 @@ macro_rules! on_device {
 }
 use on_device;
 
+/// From now on, in this process, keep every matrix product on the thread that asks for it.
+///
+/// dfdx's CPU matmul lets `gemm` split a large product (MinAtar's 1024 → 128 layer, the Nature
+/// CNN) over the threads of the calling rayon pool, which in a sweep are the other runs' cores.
+/// A sweep that has a run for every thread calls this, so that each run keeps to one core
+/// (`gemm`'s threading threshold, a process-wide setting, is raised past any product size).
+/// Results do not change: `gemm` splits a product by blocks of output, and each output value is
+/// accumulated in the same order either way.
+pub fn one_core_per_run() {
+    gemm_common::gemm::set_threading_threshold(usize::MAX);
+}
+
 /// The env spec for measuring: a lost life does not end an evaluation episode (with
 /// `terminal_on_life_loss`, training episodes are lives; scores are whole games).
 fn whole_games(env: &crate::config::EnvConfig) -> env::EnvSpec {
@@ -734,5 +746,15 @@ fn q_accuracy<E: ObsElem>(
         predicted: mean(&|t| predicted[t]),
         actual: mean(&|t| returns[t]),
         abs_err: mean(&|t| (predicted[t] - returns[t]).abs()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_core_per_run_stops_gemm_from_splitting_any_product() {
+        super::one_core_per_run();
+        // `gemm` threads a product only when m·n·k reaches this threshold.
+        assert_eq!(gemm_common::gemm::get_threading_threshold(), usize::MAX);
     }
 }

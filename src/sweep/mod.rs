@@ -141,6 +141,9 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
             pool.current_num_threads()
         );
     }
+    if runs.len() >= pool.current_num_threads() {
+        crate::train::one_core_per_run();
+    }
     let ctx = RunContext {
         exp,
         dir: &dir,
