@@ -25,6 +25,54 @@ pub struct Measurement {
     pub unit: &'static str,
 }
 
+/// One benchmark's figures over repeated runs of the whole set.
+#[derive(Debug, Clone)]
+pub struct Repeated {
+    pub what: String,
+    pub unit: &'static str,
+    /// One figure per run, in run order.
+    pub values: Vec<f64>,
+}
+
+impl Repeated {
+    pub fn median(&self) -> f64 {
+        crate::stats::median(&self.values)
+    }
+
+    /// `(min, max)` of the figures.
+    pub fn range(&self) -> (f64, f64) {
+        let lo = self.values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = self
+            .values
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        (lo, hi)
+    }
+}
+
+/// [`run_benchmarks`] `repeat` times (at least once), figures gathered per benchmark: on a
+/// shared or noisy machine one run's figure can be off by a quarter.
+pub fn run_repeated(scale: f64, repeat: usize) -> Vec<Repeated> {
+    let mut rows: Vec<Repeated> = Vec::new();
+    for _ in 0..repeat.max(1) {
+        for (i, m) in run_benchmarks(scale).into_iter().enumerate() {
+            match rows.get_mut(i) {
+                Some(row) if row.what == m.what => row.values.push(m.value),
+                _ => rows.insert(
+                    i,
+                    Repeated {
+                        what: m.what,
+                        unit: m.unit,
+                        values: vec![m.value],
+                    },
+                ),
+            }
+        }
+    }
+    rows
+}
+
 /// Run every benchmark; `scale` multiplies the work (1.0 ≈ 20 s on a 2-core machine). Every
 /// row measures one core ([`crate::train::one_core_per_run`]) except the thread-scaling row.
 pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {

@@ -185,6 +185,9 @@ enum Command {
         /// Multiply the amount of work (1.0 takes about 10 s on 2 cores).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+        /// Run the whole set this many times and print each figure's median and range.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
     },
 }
 
@@ -284,7 +287,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
-        Some(Command::Bench { scale }) => bench(scale),
+        Some(Command::Bench { scale, repeat }) => bench(scale, repeat),
         Some(Command::Plan {
             experiment,
             out,
@@ -655,15 +658,31 @@ fn keep_freed_buffers() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_buffers() {}
 
-fn bench(scale: f64) -> Result<ExitCode> {
+fn bench(scale: f64, repeat: usize) -> Result<ExitCode> {
     anyhow::ensure!(
         scale > 0.0 && scale.is_finite(),
         "--scale must be a positive number"
     );
-    println!("| benchmark | figure |\n|---|---|");
-    for m in dqn_sweep::bench::run_benchmarks(scale) {
-        let digits = if m.value.abs() >= 100.0 { 0 } else { 2 };
-        println!("| {} | {:.digits$} {} |", m.what, m.value, m.unit);
+    anyhow::ensure!(repeat >= 1, "--repeat must be at least 1");
+    let figure = |v: f64| {
+        let digits = if v.abs() >= 100.0 { 0 } else { 2 };
+        format!("{v:.digits$}")
+    };
+    if repeat == 1 {
+        println!("| benchmark | figure |\n|---|---|");
+    } else {
+        println!("| benchmark | median of {repeat} runs | min – max |\n|---|---|---|");
+    }
+    for row in dqn_sweep::bench::run_repeated(scale, repeat) {
+        let (lo, hi) = row.range();
+        let spread = format!(" {} – {} |", figure(lo), figure(hi));
+        let spread = if repeat == 1 { "" } else { &spread };
+        println!(
+            "| {} | {} {} |{spread}",
+            row.what,
+            figure(row.median()),
+            row.unit
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

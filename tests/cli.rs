@@ -422,3 +422,31 @@ fn power_plans_seeds_from_finished_runs_and_needs_some() {
         "a power outside (0, 1) is bad input"
     );
 }
+
+/// `sweep bench --repeat 2` at the smallest scale: every row gets a median inside its
+/// min – max range; `--repeat 0` is refused.
+#[test]
+fn bench_repeats_report_a_median_and_range_per_row() {
+    let o = sweep(&["bench", "--scale", "0.01", "--repeat", "2"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("| benchmark | median of 2 runs | min – max |")
+    );
+    let number = |s: &str| -> f64 { s.trim().parse().unwrap_or_else(|_| panic!("{s:?}")) };
+    let rows: Vec<&str> = lines.skip(1).collect();
+    assert!(rows.len() > 15, "{out}");
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        // ["", what, "median unit", "min – max", ""]
+        let median = number(cells[2].split(' ').next().unwrap());
+        let (lo, hi) = cells[3].split_once('–').expect("a range");
+        let (lo, hi) = (number(lo), number(hi));
+        assert!(lo <= median && median <= hi, "{row}");
+    }
+    let o = sweep(&["bench", "--repeat", "0"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--repeat"));
+}
