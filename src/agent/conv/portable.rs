@@ -14,8 +14,7 @@ use dfdx::tensor_ops::{Device, GatherTo, ReshapeTo};
 /// A batch of rows of `N` values on device `D`.
 type Rows<const N: usize, E, D, T> = Tensor<(usize, Const<N>), E, D, T>;
 
-/// `y = act(x·Wᵀ + b)` as dfdx's `Linear` (then `ReLU` when `RELU`), on the layer's own
-/// parameter tensors (clones share their storage and gradient slots).
+/// `y = act(x·Wᵀ + b)` as dfdx's `Linear` (then `ReLU` when `RELU`).
 pub fn dense<const I: usize, const O: usize, const RELU: bool, E, D, T>(
     layer: &DenseLayer<I, O, RELU, E, D>,
     x: Rows<I, E, D, T>,
@@ -25,11 +24,7 @@ where
     D: Device<E>,
     T: Tape<E, D>,
 {
-    let linear = Linear {
-        weight: layer.weight.clone(),
-        bias: layer.bias.clone(),
-    };
-    let z = linear.try_forward(x)?;
+    let z = affine(&layer.weight, &layer.bias, x)?;
     if RELU {
         z.try_relu()
     } else {
@@ -50,7 +45,7 @@ where
 {
     let rows = x.shape().0 * PatchConvLayer::<IN, PATCH, CO, E, D>::POSITIONS;
     let patches = x.try_reshape_like(&(rows, Const::<PATCH>))?;
-    conv_rows(&layer.weight, &layer.bias, patches)
+    affine(&layer.weight, &layer.bias, patches)?.try_relu()
 }
 
 /// A gathered convolution: im2col as dfdx's `gather` of input rows (its backward scatter-adds
@@ -87,7 +82,7 @@ where
     let idx = x.device().try_tensor_from_vec(sources, (n,))?;
     let taken: Rows<CI, E, D, T> = x.try_gather(idx)?;
     let patches = taken.try_reshape_like(&(images * out * out, Const::<PATCH>))?;
-    conv_rows(&layer.weight, &layer.bias, patches)
+    affine(&layer.weight, &layer.bias, patches)?.try_relu()
 }
 
 /// For each image, output position `(oy, ox)` and kernel offset `(ky, kx)`, in that order, the
@@ -104,12 +99,13 @@ fn patch_sources(images: usize, side: usize, k: usize, s: usize, out: usize) -> 
     rows
 }
 
-/// `ReLU(patches·Wᵀ + b)` for patch rows, `W` `CO × PATCH`.
-fn conv_rows<const PATCH: usize, const CO: usize, E, D, T>(
-    weight: &Tensor<(Const<CO>, Const<PATCH>), E, D>,
-    bias: &Tensor<(Const<CO>,), E, D>,
-    patches: Rows<PATCH, E, D, T>,
-) -> Result<Rows<CO, E, D, T>, D::Err>
+/// `x·Wᵀ + b` for rows `x`, `W` `O × I`: dfdx's `Linear` on the layer's own tensors (clones
+/// share their storage and gradient slots).
+fn affine<const I: usize, const O: usize, E, D, T>(
+    weight: &Tensor<(Const<O>, Const<I>), E, D>,
+    bias: &Tensor<(Const<O>,), E, D>,
+    x: Rows<I, E, D, T>,
+) -> Result<Rows<O, E, D, T>, D::Err>
 where
     E: Dtype,
     D: Device<E>,
@@ -119,7 +115,7 @@ where
         weight: weight.clone(),
         bias: bias.clone(),
     };
-    linear.try_forward(patches)?.try_relu()
+    linear.try_forward(x)
 }
 
 #[cfg(feature = "cuda")]
