@@ -44,8 +44,10 @@
 //!   The module's own loops are sequential; same inputs give bit-identical outputs and
 //!   gradients run to run (tested).
 
+mod dense_fast;
 mod encode;
 mod layers;
+mod matmul;
 mod nets;
 pub mod portable;
 mod tape;

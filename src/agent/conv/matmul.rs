@@ -1,0 +1,578 @@
+//! One small matrix product, `C (+)= A·B` in `f32`, bit-identical to what `gemm` (under dfdx's
+//! `matmul`) returns for the same product, and faster at the sizes of these networks.
+//!
+//! # Why it gives the same bits
+//! For a product it runs with its blocked microkernel in one depth block, `gemm` 0.15 computes
+//! every output element as one fused-multiply-add chain over the depth, in ascending order and
+//! starting from `+0` — `acc ← fma(a[i,p], b[p,j], acc)` — then stores `acc`, or `dst + acc`
+//! (one rounded addition) when it accumulates. This kernel does exactly that, vectorised across
+//! output columns instead of gemm's packed panels, with no packing of `A`, no threading and no
+//! dispatch at these sizes. [`gemm_blocked_one_pass`] mirrors the conditions under which gemm
+//! takes that path (`gemm-common` 0.15.5, `gemm.rs`: `gemm_basic_generic`, and `gemm`'s
+//! transpose of column-major destinations); callers use this kernel only then and keep dfdx's
+//! `matmul` otherwise, so results never change. Tests compare both bit for bit.
+//!
+//! The kernel needs AVX2 and FMA (checked at run time); elsewhere callers keep `gemm`.
+
+use std::cell::RefCell;
+
+/// A read-only matrix operand: element `(i, j)` at `data[i·rs + j·cs]`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Operand<'a> {
+    pub data: &'a [f32],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+/// Row and column strides of one of gemm's operands, as dfdx passes them.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Strides {
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl Strides {
+    fn transposed(self) -> Self {
+        Strides {
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+}
+
+/// Deepest product gemm always runs in one depth block (`kc ≥ min(k, 512)` in gemm-common's
+/// `kernel_params` and its small-size shortcut).
+const ONE_PASS_DEPTH: usize = 512;
+
+/// Whether `gemm::gemm(m, n, k, dst, …, lhs, …, rhs, …)` (no conjugation) computes every element
+/// as one FMA chain from `+0` over the whole depth: not its `k ≤ 2` (`gevv`) or matrix–vector
+/// (`gemv`) shortcuts, and no split of the depth into blocks.
+pub(super) fn gemm_blocked_one_pass(
+    (m, n, k): (usize, usize, usize),
+    dst: Strides,
+    lhs: Strides,
+    rhs: Strides,
+) -> bool {
+    // gemm works on column-major destinations: it transposes the product when dst_cs < dst_rs.
+    let (m, n, lhs, rhs) = if dst.cs < dst.rs {
+        (n, m, rhs.transposed(), lhs.transposed())
+    } else {
+        (m, n, lhs, rhs)
+    };
+    let gemv = (m <= 1 && rhs.cs <= rhs.rs) || (n <= 1 && lhs.rs <= lhs.cs);
+    m > 0 && n > 0 && (3..=ONE_PASS_DEPTH).contains(&k) && !gemv
+}
+
+/// Whether this machine can run the kernel (AVX2 and FMA).
+pub(super) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+thread_local! {
+    /// Scratch for a packed `B`, reused across calls on this thread.
+    static PACKED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `C (m × n, row-major, row stride ldc) = A·B`, or `C += A·B` when `accumulate`, with `A`
+/// `m × k` and `B` `k × n`. Each element is `fma` chain over `p = 0..k` from `+0`, then stored
+/// or added to `C` — see the module docs.
+///
+/// # Panics
+/// If the kernel is not [`available`], or an operand is too short for its shape.
+pub(super) fn product(
+    (m, k, n): (usize, usize, usize),
+    a: Operand,
+    b: Operand,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+) {
+    assert!(available(), "matmul kernel needs AVX2 and FMA");
+    let last = |o: Operand, rows: usize, cols: usize| {
+        (rows > 0 && cols > 0).then(|| (rows - 1) * o.rs + (cols - 1) * o.cs)
+    };
+    for (o, rows, cols) in [(a, m, k), (b, k, n)] {
+        if let Some(last) = last(o, rows, cols) {
+            assert!(last < o.data.len(), "matmul operand too short");
+        }
+    }
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        (m - 1) * ldc + n <= c.len() && ldc >= n,
+        "matmul output too short"
+    );
+    let product = Product {
+        dims: (m, k, n),
+        a,
+        b,
+        ldc,
+        accumulate,
+    };
+    if b.cs == 1 {
+        product.run(c);
+        return;
+    }
+    PACKED.with(|packed| {
+        let mut packed = packed.borrow_mut();
+        pack_rows(b, k, n, &mut packed);
+        let b = Operand {
+            data: &packed,
+            rs: n,
+            cs: 1,
+        };
+        Product { b, ..product }.run(c);
+    });
+}
+
+/// A checked product for the kernel: `B` has unit column stride, `C` row stride `ldc`.
+#[derive(Clone, Copy)]
+struct Product<'a> {
+    dims: (usize, usize, usize),
+    a: Operand<'a>,
+    b: Operand<'a>,
+    ldc: usize,
+    accumulate: bool,
+}
+
+impl Product<'_> {
+    fn run(&self, c: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `available()` was checked by `product`, which also checked every index the
+        // kernel touches: A up to (m−1, k−1), B up to (k−1, n−1) (masked loads past n are
+        // not performed), C up to (m−1, n−1).
+        unsafe {
+            avx::product(self, c)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = c;
+            unreachable!("matmul kernel called without AVX2/FMA")
+        }
+    }
+}
+
+/// Copies `B` (`k × n`, any strides) into `out` row-major. A transposed operand (`rs = 1`,
+/// i.e. a row-major `n × k` matrix read by columns) goes through 8 × 8 register transposes.
+fn pack_rows(b: Operand, k: usize, n: usize, out: &mut Vec<f32>) {
+    // Every value is overwritten below: only grow, without clearing.
+    if out.len() != k * n {
+        out.resize(k * n, 0.0);
+    }
+    #[cfg(target_arch = "x86_64")]
+    if b.rs == 1 && available() {
+        // SAFETY: AVX2 is available; `product` checked that `b` holds (k−1, n−1), and `out`
+        // has k·n values.
+        unsafe { avx::transpose(b.data, b.cs, n, k, out) };
+        return;
+    }
+    for (p, row) in out.chunks_exact_mut(n).enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = b.data[p * b.rs + j * b.cs];
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use super::Product;
+    use std::arch::x86_64::*;
+
+    /// Rows of `C` per tile: 6 rows × 2 vectors = 12 independent accumulators.
+    const MR: usize = 6;
+    /// Columns of `C` per tile: two 8-lane vectors.
+    const NR: usize = 16;
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn product(p: &Product, c: &mut [f32]) {
+        let ((m, k, n), a, ldb, ldc) = (p.dims, p.a, p.b.rs, p.ldc);
+        let accumulate = p.accumulate;
+        let (ap, bp, cp) = (a.data.as_ptr(), p.b.data.as_ptr(), c.as_mut_ptr());
+        for j in (0..n).step_by(NR) {
+            let width = (n - j).min(NR);
+            let tile = Tile {
+                k,
+                a_rs: a.rs,
+                a_cs: a.cs,
+                b: bp.add(j),
+                ldb,
+                ldc,
+                width,
+                accumulate,
+            };
+            let mut i = 0;
+            while i + MR <= m {
+                tile.run::<MR>(ap.add(i * a.rs), cp.add(i * ldc + j));
+                i += MR;
+            }
+            let (a_rest, c_rest) = (ap.add(i * a.rs), cp.add(i * ldc + j));
+            match m - i {
+                1 => tile.run::<1>(a_rest, c_rest),
+                2 => tile.run::<2>(a_rest, c_rest),
+                3 => tile.run::<3>(a_rest, c_rest),
+                4 => tile.run::<4>(a_rest, c_rest),
+                5 => tile.run::<5>(a_rest, c_rest),
+                _ => {}
+            }
+        }
+    }
+
+    /// `out (cols × rows, row-major) = srcᵀ` for `src` `rows × cols` with row stride `ld`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn transpose(
+        src: &[f32],
+        ld: usize,
+        rows: usize,
+        cols: usize,
+        out: &mut [f32],
+    ) {
+        let (sp, op) = (src.as_ptr(), out.as_mut_ptr());
+        let (full_rows, full_cols) = (rows / 8 * 8, cols / 8 * 8);
+        // Column blocks outside: each output row is written front to back.
+        for c0 in (0..full_cols).step_by(8) {
+            for r0 in (0..full_rows).step_by(8) {
+                let row = |i: usize| _mm256_loadu_ps(sp.add((r0 + i) * ld + c0));
+                let v = [
+                    row(0),
+                    row(1),
+                    row(2),
+                    row(3),
+                    row(4),
+                    row(5),
+                    row(6),
+                    row(7),
+                ];
+                let t = transpose8(v);
+                for (i, t) in t.iter().enumerate() {
+                    _mm256_storeu_ps(op.add((c0 + i) * rows + r0), *t);
+                }
+            }
+        }
+        for r in 0..rows {
+            let start = if r < full_rows { full_cols } else { 0 };
+            for c in start..cols {
+                *op.add(c * rows + r) = *sp.add(r * ld + c);
+            }
+        }
+    }
+
+    /// The transpose of an 8 × 8 block held as 8 row vectors.
+    #[inline(always)]
+    unsafe fn transpose8(v: [__m256; 8]) -> [__m256; 8] {
+        let t0 = _mm256_unpacklo_ps(v[0], v[1]);
+        let t1 = _mm256_unpackhi_ps(v[0], v[1]);
+        let t2 = _mm256_unpacklo_ps(v[2], v[3]);
+        let t3 = _mm256_unpackhi_ps(v[2], v[3]);
+        let t4 = _mm256_unpacklo_ps(v[4], v[5]);
+        let t5 = _mm256_unpackhi_ps(v[4], v[5]);
+        let t6 = _mm256_unpacklo_ps(v[6], v[7]);
+        let t7 = _mm256_unpackhi_ps(v[6], v[7]);
+        let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(s0, s4),
+            _mm256_permute2f128_ps::<0x20>(s1, s5),
+            _mm256_permute2f128_ps::<0x20>(s2, s6),
+            _mm256_permute2f128_ps::<0x20>(s3, s7),
+            _mm256_permute2f128_ps::<0x31>(s0, s4),
+            _mm256_permute2f128_ps::<0x31>(s1, s5),
+            _mm256_permute2f128_ps::<0x31>(s2, s6),
+            _mm256_permute2f128_ps::<0x31>(s3, s7),
+        ]
+    }
+
+    /// One column block of `NR` (or fewer, `width`) columns of `C`, shared by its row tiles.
+    struct Tile {
+        k: usize,
+        a_rs: usize,
+        a_cs: usize,
+        b: *const f32,
+        ldb: usize,
+        ldc: usize,
+        width: usize,
+        accumulate: bool,
+    }
+
+    impl Tile {
+        /// `R` rows of `C` starting at `c`, whose rows of `A` start at `a`.
+        #[inline(always)]
+        unsafe fn run<const R: usize>(&self, a: *const f32, c: *mut f32) {
+            let acc = if self.width == NR {
+                self.chains::<R, false>(a)
+            } else {
+                self.chains::<R, true>(a)
+            };
+            self.store::<R>(&acc, c);
+        }
+
+        /// The FMA chains of an `R × NR` tile: `acc[r] ← fma(a[r, p], b[p, ·], acc[r])`.
+        #[inline(always)]
+        unsafe fn chains<const R: usize, const MASKED: bool>(
+            &self,
+            a: *const f32,
+        ) -> [[__m256; 2]; R] {
+            let lane = |l: usize| if l < self.width { -1 } else { 0 };
+            let lo = _mm256_setr_epi32(
+                lane(0),
+                lane(1),
+                lane(2),
+                lane(3),
+                lane(4),
+                lane(5),
+                lane(6),
+                lane(7),
+            );
+            let hi = _mm256_setr_epi32(
+                lane(8),
+                lane(9),
+                lane(10),
+                lane(11),
+                lane(12),
+                lane(13),
+                lane(14),
+                lane(15),
+            );
+            let mut acc = [[_mm256_setzero_ps(); 2]; R];
+            for p in 0..self.k {
+                let row = self.b.add(p * self.ldb);
+                let (b0, b1) = if MASKED {
+                    (
+                        _mm256_maskload_ps(row, lo),
+                        _mm256_maskload_ps(row.add(8), hi),
+                    )
+                } else {
+                    (_mm256_loadu_ps(row), _mm256_loadu_ps(row.add(8)))
+                };
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let av = _mm256_broadcast_ss(&*a.add(r * self.a_rs + p * self.a_cs));
+                    acc[0] = _mm256_fmadd_ps(av, b0, acc[0]);
+                    acc[1] = _mm256_fmadd_ps(av, b1, acc[1]);
+                }
+            }
+            acc
+        }
+
+        /// `C = acc` or `C += acc` (one rounded addition), for the tile's valid columns.
+        #[inline(always)]
+        unsafe fn store<const R: usize>(&self, acc: &[[__m256; 2]; R], c: *mut f32) {
+            for (r, acc) in acc.iter().enumerate() {
+                let row = c.add(r * self.ldc);
+                if self.width == NR {
+                    for (h, v) in acc.iter().enumerate() {
+                        let dst = row.add(8 * h);
+                        let v = if self.accumulate {
+                            _mm256_add_ps(_mm256_loadu_ps(dst), *v)
+                        } else {
+                            *v
+                        };
+                        _mm256_storeu_ps(dst, v);
+                    }
+                } else {
+                    let mut lanes = [0.0f32; NR];
+                    _mm256_storeu_ps(lanes.as_mut_ptr(), acc[0]);
+                    _mm256_storeu_ps(lanes.as_mut_ptr().add(8), acc[1]);
+                    for (l, v) in lanes.iter().take(self.width).enumerate() {
+                        let dst = row.add(l);
+                        *dst = if self.accumulate { *dst + *v } else { *v };
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random(n: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+        (0..n).map(|_| rng.gen_range(-1.0f32..1.0)).collect()
+    }
+
+    /// `gemm::gemm` as dfdx's CPU `matmul` calls it: `dst (m × n) (+)= lhs · rhs`.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_reference(
+        (m, k, n): (usize, usize, usize),
+        lhs: (&[f32], Strides),
+        rhs: (&[f32], Strides),
+        dst: (&mut [f32], Strides),
+        accumulate: bool,
+    ) {
+        // SAFETY: every operand is allocated for its shape and strides by the caller.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst.0.as_mut_ptr(),
+                dst.1.cs as isize,
+                dst.1.rs as isize,
+                accumulate,
+                lhs.0.as_ptr(),
+                lhs.1.cs as isize,
+                lhs.1.rs as isize,
+                rhs.0.as_ptr(),
+                rhs.1.cs as isize,
+                rhs.1.rs as isize,
+                if accumulate { 1.0 } else { 0.0 },
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            )
+        }
+    }
+
+    /// One product both ways on random data: `A` row-major or transposed, `B` row-major or
+    /// transposed (packed), into zeros, into non-zero values (accumulate) and overwriting.
+    fn same_bits_as_gemm(m: usize, k: usize, n: usize, rng: &mut ChaCha8Rng) {
+        for (a_t, b_t, accumulate) in [
+            (false, false, false),
+            (true, false, true),
+            (false, true, true),
+            (true, true, false),
+        ] {
+            let a = random(m * k, rng);
+            let b = random(k * n, rng);
+            let a_s = if a_t {
+                Strides { rs: 1, cs: m }
+            } else {
+                Strides { rs: k, cs: 1 }
+            };
+            let b_s = if b_t {
+                Strides { rs: 1, cs: k }
+            } else {
+                Strides { rs: n, cs: 1 }
+            };
+            let c_s = Strides { rs: n, cs: 1 };
+            if !gemm_blocked_one_pass((m, n, k), c_s, a_s, b_s) {
+                continue;
+            }
+            let start = random(m * n, rng);
+            let (mut want, mut got) = (start.clone(), start);
+            gemm_reference(
+                (m, k, n),
+                (&a, a_s),
+                (&b, b_s),
+                (&mut want, c_s),
+                accumulate,
+            );
+            let op = |data, s: Strides| Operand {
+                data,
+                rs: s.rs,
+                cs: s.cs,
+            };
+            product((m, k, n), op(&a, a_s), op(&b, b_s), &mut got, n, accumulate);
+            let same = want
+                .iter()
+                .zip(&got)
+                .all(|(w, g)| w.to_bits() == g.to_bits());
+            assert!(
+                same,
+                "{m}×{k}×{n}, A^T {a_t}, B^T {b_t}, accumulate {accumulate}"
+            );
+        }
+    }
+
+    #[test]
+    fn products_are_bit_identical_to_gemm_where_gemm_chains_in_one_pass() {
+        if !available() {
+            eprintln!("no AVX2/FMA: kernel not used on this machine");
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        // The networks' shapes (batch 1 and 32; MLP, dueling, MinAtar and Nature layers) and
+        // edges: single rows and columns, widths around the 8- and 16-lane blocks, depth 3 and
+        // 512, tails of the 6-row tiles.
+        let shapes = [
+            (32, 128, 128),
+            (1, 128, 128),
+            (128, 32, 128),
+            (32, 4, 128),
+            (128, 32, 4),
+            (32, 128, 2),
+            (3200, 36, 16),
+            (32, 512, 128),
+            (2, 3, 2),
+            (7, 5, 9),
+            (13, 17, 15),
+            (6, 33, 16),
+            (5, 9, 17),
+            (1, 300, 1),
+            (40, 3, 31),
+        ];
+        for (m, k, n) in shapes {
+            same_bits_as_gemm(m, k, n, &mut rng);
+        }
+        for _ in 0..40 {
+            let (m, k, n) = (
+                rng.gen_range(1..50),
+                rng.gen_range(3..200),
+                rng.gen_range(1..50),
+            );
+            same_bits_as_gemm(m, k, n, &mut rng);
+        }
+    }
+
+    #[test]
+    fn gemm_takes_the_one_pass_path_only_where_the_conditions_say() {
+        let row = |cols| Strides { rs: cols, cs: 1 };
+        let col = |rows| Strides { rs: 1, cs: rows };
+        // dfdx's dense forward zᵀ = W·xᵀ: O × B, depth I.
+        assert!(gemm_blocked_one_pass(
+            (128, 32, 128),
+            row(32),
+            row(128),
+            col(128)
+        ));
+        assert!(gemm_blocked_one_pass(
+            (128, 1, 128),
+            Strides { rs: 1, cs: 1 },
+            row(128),
+            col(128)
+        ));
+        // depth ≤ 2 → gevv; deeper than one block; a single output row with a row-major rhs.
+        assert!(!gemm_blocked_one_pass(
+            (128, 32, 2),
+            row(32),
+            row(2),
+            col(2)
+        ));
+        assert!(!gemm_blocked_one_pass(
+            (128, 32, 1024),
+            row(32),
+            row(1024),
+            col(1024)
+        ));
+        assert!(!gemm_blocked_one_pass(
+            (1, 128, 32),
+            row(128),
+            row(32),
+            row(128)
+        ));
+        // The same single row with a column-major rhs stays blocked.
+        assert!(gemm_blocked_one_pass(
+            (1, 128, 32),
+            row(128),
+            row(32),
+            col(32)
+        ));
+    }
+}
