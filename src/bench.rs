@@ -104,6 +104,7 @@ pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
     }
     out.extend(scaling(n(60.0) as u32, 8));
     out.push(stacked_matmul(n(2_000.0)));
+    out.extend(products(n(20_000.0)));
     out.extend(pixels(scale));
     #[cfg(feature = "atari")]
     out.extend(atari(scale));
@@ -589,6 +590,44 @@ fn stacked_matmul(iters: usize) -> Measurement {
         value: separate / stacked,
         unit: "× faster",
     }
+}
+
+/// The MLP's hidden-layer product at batch 32, `y = x·Wᵀ` (32×128 by 128×128), by our kernel
+/// and by dfdx's `matmul` (`gemm`, as `W·xᵀ` like the layers' fallback), against the core's FMA
+/// peak; all in GFMA/s. The kernel rows are absent without AVX2/FMA.
+fn products(iters: usize) -> Vec<Measurement> {
+    use crate::agent::conv::matmul::{fma_peak_gfma, kernel_gfma};
+    use dfdx::prelude::*;
+    let gfma = |what: &str, value| Measurement {
+        what: what.to_string(),
+        value,
+        unit: "GFMA/s",
+    };
+    let dev: Cpu = Cpu::seed_from_u64(0);
+    let w: Tensor<Rank2<128, 128>, f32, Cpu> = dev.sample_normal();
+    let x: Tensor<Rank2<32, 128>, f32, Cpu> = dev.sample_normal();
+    let start = Instant::now();
+    for _ in 0..iters {
+        std::hint::black_box(w.clone().matmul(x.clone().permute()));
+    }
+    let fmas = (32 * 128 * 128 * iters) as f64;
+    let mut out = vec![gfma(
+        "product 32×128 · (128×128)ᵀ by dfdx matmul (gemm), one core",
+        fmas / start.elapsed().as_secs_f64() / 1e9,
+    )];
+    if let Some(v) = kernel_gfma((32, 128, 128), iters) {
+        out.push(gfma(
+            "the same product by our kernel (src/agent/conv/matmul.rs)",
+            v,
+        ));
+    }
+    if let Some(v) = fma_peak_gfma(iters * 4096) {
+        out.push(gfma(
+            "f32 FMA peak of one core (12 independent AVX2 chains)",
+            v,
+        ));
+    }
+    out
 }
 
 /// A CartPole-v0 run with the chapter's settings, `episodes` long, seed 0, no evaluation.

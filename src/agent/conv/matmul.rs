@@ -181,6 +181,47 @@ fn pack_rows(b: Operand, k: usize, n: usize, out: &mut Vec<f32>) {
     }
 }
 
+/// For `sweep bench`: this core's `f32` FMA rate in GFMA/s (12 independent 8-lane chains,
+/// nothing but FMAs), `iters` rounds; `None` without AVX2/FMA.
+pub fn fma_peak_gfma(iters: usize) -> Option<f64> {
+    if !available() {
+        return None;
+    }
+    let start = std::time::Instant::now();
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX2 and FMA are available.
+    std::hint::black_box(unsafe { avx::fma_chains(iters) });
+    let fmas = (iters * 12 * 8) as f64;
+    Some(fmas / start.elapsed().as_secs_f64() / 1e9)
+}
+
+/// For `sweep bench`: GFMA/s of this kernel on `C = A·Bᵀ` (`m × k` times `n × k` transposed,
+/// the dense forward's product, packing `B` included), `iters` products; `None` without
+/// AVX2/FMA.
+pub fn kernel_gfma((m, k, n): (usize, usize, usize), iters: usize) -> Option<f64> {
+    if !available() {
+        return None;
+    }
+    let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.25).collect();
+    let b: Vec<f32> = (0..n * k).map(|i| (i % 5) as f32 * 0.5).collect();
+    let mut c = vec![0.0; m * n];
+    let start = std::time::Instant::now();
+    for _ in 0..iters {
+        let a = Operand {
+            data: &a,
+            rs: k,
+            cs: 1,
+        };
+        let b = Operand {
+            data: &b,
+            rs: 1,
+            cs: k,
+        };
+        product((m, k, n), a, b, std::hint::black_box(&mut c), n, false);
+    }
+    Some((m * k * n * iters) as f64 / start.elapsed().as_secs_f64() / 1e9)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx {
     use super::Product;
@@ -223,6 +264,25 @@ mod avx {
                 _ => {}
             }
         }
+    }
+
+    /// `12` independent chains of `iters` FMAs on 8 lanes each (the core's FMA peak).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn fma_chains(iters: usize) -> f32 {
+        // Distinct starting values, and every chain feeds the result: nothing to merge or drop.
+        let mut acc: [__m256; 12] = std::array::from_fn(|i| _mm256_set1_ps(i as f32));
+        let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+        for _ in 0..iters {
+            for v in acc.iter_mut() {
+                *v = _mm256_fmadd_ps(a, *v, b);
+            }
+        }
+        let mut lanes = [0.0f32; 8];
+        let sum = acc
+            .iter()
+            .fold(_mm256_setzero_ps(), |s, v| _mm256_add_ps(s, *v));
+        _mm256_storeu_ps(lanes.as_mut_ptr(), sum);
+        lanes.iter().sum()
     }
 
     /// `out (cols × rows, row-major) = srcᵀ` for `src` `rows × cols` with row stride `ld`.

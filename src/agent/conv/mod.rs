@@ -47,7 +47,7 @@
 mod dense_fast;
 mod encode;
 mod layers;
-mod matmul;
+pub mod matmul;
 mod nets;
 pub mod portable;
 mod tape;
