@@ -125,6 +125,7 @@ where
 #[cfg(feature = "cuda")]
 mod cuda {
     //! The layers' `Module` impls on dfdx's `Cuda` device: the stock-op spellings above.
+    //! (`RowsToBatch`, a reshape, has one device-generic impl in `layers.rs`.)
     use super::*;
     use dfdx::tensor::{Cuda, CudaError};
 
@@ -147,20 +148,6 @@ mod cuda {
 
         fn try_forward(&self, x: Rows<IN, f32, Cuda, T>) -> Result<Self::Output, CudaError> {
             patch_conv(self, x)
-        }
-    }
-
-    /// The flatten: a reshape of contiguous rows (panics, as dfdx's reshape, on a row count
-    /// that is not whole samples).
-    impl<const C: usize, const N: usize, T: Tape<f32, Cuda>> Module<Rows<C, f32, Cuda, T>>
-        for super::super::layers::RowsToBatch<N>
-    {
-        type Output = Rows<N, f32, Cuda, T>;
-        type Error = CudaError;
-
-        fn try_forward(&self, x: Rows<C, f32, Cuda, T>) -> Result<Self::Output, CudaError> {
-            let samples = x.shape().0 * C / N;
-            x.try_reshape_like(&(samples, Const::<N>))
         }
     }
 
