@@ -478,22 +478,21 @@ pub struct RowsToBatch<const N: usize>;
 impl<const N: usize> ZeroSizedModule for RowsToBatch<N> {}
 impl<const N: usize> NonMutableModule for RowsToBatch<N> {}
 
-impl<const C: usize, const N: usize, E: Dtype, T: Tape<E, Cpu>>
-    Module<Tensor<(usize, Const<C>), E, Cpu, T>> for RowsToBatch<N>
+/// On every device (a reshape is a stock op).
+impl<const C: usize, const N: usize, E: Dtype, D: Device<E>, T: Tape<E, D>>
+    Module<Tensor<(usize, Const<C>), E, D, T>> for RowsToBatch<N>
 where
-    Cpu: Device<E>,
+    D::Err: From<CpuError>,
 {
-    type Output = Tensor<(usize, Const<N>), E, Cpu, T>;
-    type Error = CpuError;
+    type Output = Tensor<(usize, Const<N>), E, D, T>;
+    type Error = D::Err;
 
-    /// Fails with `CpuError::WrongNumElements` if `rows · C` is not a multiple of `N`.
-    fn try_forward(
-        &self,
-        x: Tensor<(usize, Const<C>), E, Cpu, T>,
-    ) -> Result<Self::Output, CpuError> {
+    /// Fails with `CpuError::WrongNumElements` (on `Cuda` wrapped in `CudaError::Cpu`) if
+    /// `rows · C` is not a multiple of `N`.
+    fn try_forward(&self, x: Tensor<(usize, Const<C>), E, D, T>) -> Result<Self::Output, D::Err> {
         let values = x.shape().0 * C;
         if N == 0 || !values.is_multiple_of(N) {
-            return Err(CpuError::WrongNumElements);
+            return Err(CpuError::WrongNumElements.into());
         }
         x.try_reshape_like(&(values / N, Const::<N>))
     }

@@ -39,7 +39,7 @@
 //!   initialisation in `network::build` assumes). The first conv's patch order is
 //!   `(c, ky, kx)` (PyTorch's `weight.reshape(out, -1)`), a gathered conv's is `(ky, kx, c)`.
 //! - The fused kernels are CPU only; other devices run the same layers spelled with dfdx's
-//!   stock ops ([`portable`]). The layers are generic over the float type (tests check
+//!   stock ops (`portable.rs`). The layers are generic over the float type (tests check
 //!   gradients in `f64`).
 //!   The module's own loops are sequential; same inputs give bit-identical outputs and
 //!   gradients run to run (tested).
@@ -49,7 +49,9 @@ mod encode;
 mod layers;
 pub mod matmul;
 mod nets;
-pub mod portable;
+// Used by the `Cuda` impls (and the tests); a CPU build has no caller.
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+mod portable;
 mod tape;
 #[cfg(test)]
 mod tests;
