@@ -7,7 +7,7 @@
 //! starting from `+0` — `acc ← fma(a[i,p], b[p,j], acc)` — then stores `acc`, or `dst + acc`
 //! (one rounded addition) when it accumulates. This kernel does exactly that, vectorised across
 //! output columns instead of gemm's packed panels, with no packing of `A`, no threading and no
-//! dispatch at these sizes. [`gemm_blocked_one_pass`] mirrors the conditions under which gemm
+//! dispatch at these sizes. `gemm_blocked_one_pass` mirrors the conditions under which gemm
 //! takes that path (`gemm-common` 0.15.5, `gemm.rs`: `gemm_basic_generic`, and `gemm`'s
 //! transpose of column-major destinations); callers use this kernel only then and keep dfdx's
 //! `matmul` otherwise, so results never change. Tests compare both bit for bit.
