@@ -385,27 +385,9 @@ mod avx {
             &self,
             a: *const f32,
         ) -> [[__m256; 2]; R] {
-            let lane = |l: usize| if l < self.width { -1 } else { 0 };
-            let lo = _mm256_setr_epi32(
-                lane(0),
-                lane(1),
-                lane(2),
-                lane(3),
-                lane(4),
-                lane(5),
-                lane(6),
-                lane(7),
-            );
-            let hi = _mm256_setr_epi32(
-                lane(8),
-                lane(9),
-                lane(10),
-                lane(11),
-                lane(12),
-                lane(13),
-                lane(14),
-                lane(15),
-            );
+            let lanes: [i32; NR] = std::array::from_fn(|l| if l < self.width { -1 } else { 0 });
+            let lo = _mm256_loadu_si256(lanes.as_ptr().cast());
+            let hi = _mm256_loadu_si256(lanes.as_ptr().add(8).cast());
             let mut acc = [[_mm256_setzero_ps(); 2]; R];
             for p in 0..self.k {
                 let row = self.b.add(p * self.ldb);
@@ -595,44 +577,24 @@ mod tests {
     fn gemm_takes_the_one_pass_path_only_where_the_conditions_say() {
         let row = |cols| Strides { rs: cols, cs: 1 };
         let col = |rows| Strides { rs: 1, cs: rows };
-        // dfdx's dense forward zᵀ = W·xᵀ: O × B, depth I.
-        assert!(gemm_blocked_one_pass(
-            (128, 32, 128),
-            row(32),
-            row(128),
-            col(128)
-        ));
-        assert!(gemm_blocked_one_pass(
-            (128, 1, 128),
-            Strides { rs: 1, cs: 1 },
-            row(128),
-            col(128)
-        ));
-        // depth ≤ 2 → gevv; deeper than one block; a single output row with a row-major rhs.
-        assert!(!gemm_blocked_one_pass(
-            (128, 32, 2),
-            row(32),
-            row(2),
-            col(2)
-        ));
-        assert!(!gemm_blocked_one_pass(
-            (128, 32, 1024),
-            row(32),
-            row(1024),
-            col(1024)
-        ));
-        assert!(!gemm_blocked_one_pass(
-            (1, 128, 32),
-            row(128),
-            row(32),
-            row(128)
-        ));
-        // The same single row with a column-major rhs stays blocked.
-        assert!(gemm_blocked_one_pass(
-            (1, 128, 32),
-            row(128),
-            row(32),
-            col(32)
-        ));
+        let one = Strides { rs: 1, cs: 1 };
+        let cases = [
+            // dfdx's dense forward zᵀ = W·xᵀ: O × B, depth I; at batch 32 and batch 1.
+            ((128, 32, 128), row(32), row(128), col(128), true),
+            ((128, 1, 128), one, row(128), col(128), true),
+            // depth ≤ 2 → gevv; deeper than one block; a single output row with a row-major rhs.
+            ((128, 32, 2), row(32), row(2), col(2), false),
+            ((128, 32, 1024), row(32), row(1024), col(1024), false),
+            ((1, 128, 32), row(128), row(32), row(128), false),
+            // The same single row with a column-major rhs stays blocked.
+            ((1, 128, 32), row(128), row(32), col(32), true),
+        ];
+        for (dims, dst, lhs, rhs, blocked) in cases {
+            assert_eq!(
+                gemm_blocked_one_pass(dims, dst, lhs, rhs),
+                blocked,
+                "{dims:?}, dst {dst:?}, lhs {lhs:?}, rhs {rhs:?}"
+            );
+        }
     }
 }
