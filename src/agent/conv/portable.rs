@@ -247,6 +247,21 @@ mod tests {
         }
     }
 
+    /// Runs the fused layer and its portable spelling on `x`, asserts they agree
+    /// ([`assert_same`]) and returns the fused pass.
+    fn fused_and_portable_agree<const IN: usize, const OUT: usize>(
+        x: &CpuRows<IN>,
+        input_grad: bool,
+        fused: impl FnOnce(CpuRows<IN, Traced>) -> CpuRows<OUT, Traced>,
+        portable: impl FnOnce(CpuRows<IN, Traced>) -> CpuRows<OUT, Traced>,
+        params: impl Fn(&Gradients<f64, Cpu>) -> [Vec<f64>; 2] + Copy,
+    ) -> Pass {
+        let want = pass(x, input_grad, fused, params);
+        let got = pass(x, input_grad, portable, params);
+        assert_same(&got, &want);
+        want
+    }
+
     /// Some outputs are cut by the ReLU and some pass, so its gradient mask is exercised.
     fn assert_relu_bites(out: &[f64]) {
         assert!(out.contains(&0.0), "no output cut by the ReLU");
@@ -257,17 +272,21 @@ mod tests {
     fn dense_matches_the_fused_layer_with_and_without_relu() {
         let relu = built::<DenseRelu<7, 5>>(1);
         let x = random_rows::<7>(6, 1);
-        let fused = pass(&x, true, |x| relu.forward(x), weight_bias!(relu));
-        let ours = pass(&x, true, |x| dense(&relu, x).unwrap(), weight_bias!(relu));
+        let fused = fused_and_portable_agree(
+            &x,
+            true,
+            |x| relu.forward(x),
+            |x| dense(&relu, x).unwrap(),
+            weight_bias!(relu),
+        );
         assert_relu_bites(&fused[0]);
-        assert_same(&ours, &fused);
 
         let linear = built::<DenseLinear<16, 3>>(2);
         let x = random_rows::<16>(1, 2);
-        let fused = pass(&x, true, |x| linear.forward(x), weight_bias!(linear));
-        let ours = pass(
+        let fused = fused_and_portable_agree(
             &x,
             true,
+            |x| linear.forward(x),
             |x| dense(&linear, x).unwrap(),
             weight_bias!(linear),
         );
@@ -275,7 +294,6 @@ mod tests {
             fused[0].iter().any(|v| *v < 0.0),
             "linear: no negative output"
         );
-        assert_same(&ours, &fused);
     }
 
     #[test]
@@ -283,15 +301,14 @@ mod tests {
         // A 5×5, 2-channel image's 3×3 patches (9 positions of 18 values), 4 filters, batch 3.
         let conv = built::<PatchConvRelu<162, 18, 4>>(3);
         let x = random_rows::<162>(3, 3);
-        let fused = pass(&x, false, |x| conv.forward(x), weight_bias!(conv));
-        let ours = pass(
+        let fused = fused_and_portable_agree(
             &x,
             false,
+            |x| conv.forward(x),
             |x| patch_conv(&conv, x).unwrap(),
             weight_bias!(conv),
         );
         assert_relu_bites(&fused[0]);
-        assert_same(&ours, &fused);
     }
 
     /// Compares `gather_conv` with the fused layer on `images` random images.
@@ -308,15 +325,14 @@ mod tests {
     ) {
         let conv = built::<GatherConvRelu<SIDE, CI, K, S, CO, PATCH>>(seed);
         let x = random_rows::<CI>(images * SIDE * SIDE, seed);
-        let fused = pass(&x, true, |x| conv.forward(x), weight_bias!(conv));
-        let ours = pass(
+        let fused = fused_and_portable_agree(
             &x,
             true,
+            |x| conv.forward(x),
             |x| gather_conv(&conv, x).unwrap(),
             weight_bias!(conv),
         );
         assert_relu_bites(&fused[0]);
-        assert_same(&ours, &fused);
     }
 
     #[test]
