@@ -597,37 +597,55 @@ fn stacked_matmul(iters: usize) -> Measurement {
 /// peak; all in GFMA/s. The kernel rows are absent without AVX2/FMA.
 fn products(iters: usize) -> Vec<Measurement> {
     use crate::agent::conv::matmul::{fma_peak_gfma, kernel_gfma};
-    use dfdx::prelude::*;
-    let gfma = |what: &str, value| Measurement {
-        what: what.to_string(),
+    let gfma = |what: String, value| Measurement {
+        what,
         value,
         unit: "GFMA/s",
     };
-    let dev: Cpu = Cpu::seed_from_u64(0);
-    let w: Tensor<Rank2<128, 128>, f32, Cpu> = dev.sample_normal();
-    let x: Tensor<Rank2<32, 128>, f32, Cpu> = dev.sample_normal();
-    let start = Instant::now();
-    for _ in 0..iters {
-        std::hint::black_box(w.clone().matmul(x.clone().permute()));
-    }
-    let fmas = (32 * 128 * 128 * iters) as f64;
-    let mut out = vec![gfma(
-        "product 32×128 · (128×128)ᵀ by dfdx matmul (gemm), one core",
-        fmas / start.elapsed().as_secs_f64() / 1e9,
-    )];
-    if let Some(v) = kernel_gfma((32, 128, 128), iters) {
+    let mut out = Vec::new();
+    let layers = [
+        (
+            "CartPole hidden layer",
+            (128, 128),
+            dfdx_gfma::<128, 128> as fn(usize) -> f64,
+        ),
+        ("MinAtar dense layer", (128, 1024), dfdx_gfma::<128, 1024>),
+    ];
+    for (layer, (o, i), dfdx) in layers {
+        // Fewer rounds of the 8× larger product.
+        let iters = iters * 128 / i;
+        let product = format!("W·xᵀ, {o}×{i} · ({i}×32)ᵀ ({layer}, batch 32)");
         out.push(gfma(
-            "the same product by our kernel (src/agent/conv/matmul.rs)",
-            v,
+            format!("{product} by dfdx matmul (gemm), one core"),
+            dfdx(iters),
         ));
+        if let Some(v) = kernel_gfma((o, i, 32), iters) {
+            out.push(gfma(
+                format!("{product} by our kernel (src/agent/conv/matmul.rs)"),
+                v,
+            ));
+        }
     }
     if let Some(v) = fma_peak_gfma(iters * 4096) {
         out.push(gfma(
-            "f32 FMA peak of one core (12 independent AVX2 chains)",
+            "f32 FMA peak of one core (12 independent AVX2 chains)".into(),
             v,
         ));
     }
     out
+}
+
+/// GFMA/s of dfdx's `matmul` on `W·xᵀ` for `W` `O × I` and a batch of 32, `iters` products.
+fn dfdx_gfma<const O: usize, const I: usize>(iters: usize) -> f64 {
+    use dfdx::prelude::*;
+    let dev: Cpu = Cpu::seed_from_u64(0);
+    let w: Tensor<Rank2<O, I>, f32, Cpu> = dev.sample_normal();
+    let x: Tensor<Rank2<32, I>, f32, Cpu> = dev.sample_normal();
+    let start = Instant::now();
+    for _ in 0..iters {
+        std::hint::black_box(w.clone().matmul(x.clone().permute()));
+    }
+    (32 * O * I * iters) as f64 / start.elapsed().as_secs_f64() / 1e9
 }
 
 /// A CartPole-v0 run with the chapter's settings, `episodes` long, seed 0, no evaluation.

@@ -1,16 +1,16 @@
-//! The dense layer's fast path: forward `y = act(x·Wᵀ + b)` and backward `∂L/∂W += Gᵀ·x`,
-//! `∂L/∂x += G·W` with our small-product kernel ([`super::matmul`]) instead of dfdx's taped
-//! `matmul`, writing `y` in its final layout (no transposed intermediate, no separate
-//! epilogue pass over a copy).
+//! The dense layer's fast path: forward `zᵀ = W·xᵀ` (then the layer's epilogue
+//! `y = act(z + b)`) and backward `∂L/∂W += Gᵀ·x`, `∂L/∂x += G·W` with our small-product
+//! kernel ([`super::matmul`]) instead of dfdx's taped `matmul` (no tensors, tape entries or
+//! gradient buffers for `zᵀ`).
 //!
-//! Taken only where each of the three products is one that `gemm` would compute in one
-//! blocked pass ([`gemm_blocked_one_pass`], described as dfdx's `matmul` calls them in the
-//! layer's other path), so results are bit-identical to that path; elsewhere (`f64`, no
-//! AVX2/FMA, depth ≤ 2 or > 512, e.g. a 2-action output layer's input gradient) the layer
-//! keeps it.
+//! Taken only where each of the three products is one that `gemm` computes on its blocked
+//! path ([`gemm_depth_block`], described as dfdx's `matmul` calls them in the layer's other
+//! path), and run in gemm's depth blocks, so results are bit-identical to that path;
+//! elsewhere (`f64`, no AVX2/FMA, depth ≤ 2, e.g. a 2-action output layer's input gradient)
+//! the layer keeps it.
 
-use super::layers::DenseLayer;
-use super::matmul::{self, gemm_blocked_one_pass, Operand, Strides};
+use super::layers::{dense_epilogue, DenseLayer};
+use super::matmul::{self, gemm_depth_block, Operand, Strides};
 use super::tape::*;
 use dfdx::shapes::{Const, Dtype, HasShape, Rank2};
 use dfdx::tensor::{Cpu, CpuError, PutTape, SplitTape, Tape, Tensor, TensorFromVec};
@@ -21,18 +21,37 @@ type Rows<const N: usize, E, T> = Tensor<(usize, Const<N>), E, Cpu, T>;
 /// The layer's output, or its input back where the fast path does not apply.
 type Attempt<const I: usize, const O: usize, E, T> = Result<Rows<O, E, T>, Rows<I, E, T>>;
 
-/// Whether the fast path reproduces the `matmul` path exactly for this layer and batch.
-fn eligible<E: Dtype>(i: usize, o: usize, batch: usize, backward: bool) -> bool {
+/// gemm's depth blocks for the layer's three products (forward, `∂W`, `∂x`; the backward's are
+/// 0, unused, for a forward without a tape).
+#[derive(Clone, Copy)]
+struct DepthBlocks {
+    forward: usize,
+    grad_w: usize,
+    grad_x: usize,
+}
+
+/// gemm's depth blocks where the fast path reproduces the `matmul` path exactly for this layer
+/// and batch (the backward's only when `backward`), or `None`.
+fn eligible<E: Dtype>(i: usize, o: usize, batch: usize, backward: bool) -> Option<DepthBlocks> {
+    if TypeId::of::<E>() != TypeId::of::<f32>() || !matmul::available() {
+        return None;
+    }
     let row = |cols| Strides { rs: cols, cs: 1 };
     let col = |rows| Strides { rs: 1, cs: rows };
     // The `matmul` path: zᵀ = W·xᵀ; ∂W += ∂zᵀ·x; ∂xᵀ += Wᵀ·∂zᵀ (dfdx's operand strides).
-    let forward = gemm_blocked_one_pass((o, batch, i), row(batch), row(i), col(i));
-    let grad_w = gemm_blocked_one_pass((o, i, batch), row(i), row(batch), row(i));
-    let grad_x = gemm_blocked_one_pass((i, batch, o), col(i), col(i), row(batch));
-    TypeId::of::<E>() == TypeId::of::<f32>()
-        && matmul::available()
-        && forward
-        && (!backward || (grad_w && grad_x))
+    let forward = gemm_depth_block((o, batch, i), row(batch), row(i), col(i))?;
+    if !backward {
+        return Some(DepthBlocks {
+            forward,
+            grad_w: 0,
+            grad_x: 0,
+        });
+    }
+    Some(DepthBlocks {
+        forward,
+        grad_w: gemm_depth_block((o, i, batch), row(i), row(batch), row(i))?,
+        grad_x: gemm_depth_block((i, batch, o), col(i), col(i), row(batch))?,
+    })
 }
 
 /// `values` re-typed from `A` to `B`, which must be the same type (checked).
@@ -54,13 +73,18 @@ thread_local! {
     static WEIGHTS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-/// `y = x·Wᵀ` (`batch × O`) for the layer's weights `W` (`O × I`).
+/// `zᵀ = W·xᵀ` (`O × batch`) for the layer's weights `W` (`O × I`), in gemm's depth blocks
+/// `kc`. This orientation reads `W` in place (only `x` is packed) and fills the kernel's
+/// 16-column tiles from batch 16 up. At batch 1 (acting) `zᵀ` and `y = x·Wᵀ` are the same
+/// array, and `x·Wᵀ` is computed instead: one row against `W` packed, 16 outputs per tile,
+/// not 1 of 16 lanes used.
 fn affine<const I: usize, const O: usize, E: Dtype>(
     weight: &Tensor<Rank2<O, I>, E, Cpu>,
     xs: &[E],
     batch: usize,
+    kc: usize,
 ) -> Vec<E> {
-    let mut y = vec![E::default(); batch * O];
+    let mut z_t = vec![E::default(); O * batch];
     WEIGHTS.with(|w| {
         let mut w = w.borrow_mut();
         if w.len() < O * I {
@@ -68,24 +92,24 @@ fn affine<const I: usize, const O: usize, E: Dtype>(
         }
         let w = &mut w[..O * I];
         weight.copy_into(same_type_mut(w));
-        matmul::product(
-            (batch, I, O),
-            Operand {
-                data: same_type(xs),
-                rs: I,
-                cs: 1,
-            },
-            Operand {
-                data: w,
-                rs: 1,
-                cs: I,
-            },
-            same_type_mut(&mut y),
-            O,
-            false,
-        );
+        let w_rows = Operand {
+            data: w,
+            rs: I,
+            cs: 1,
+        };
+        let x_rows = Operand {
+            data: same_type(xs),
+            rs: I,
+            cs: 1,
+        };
+        let z_t = same_type_mut(&mut z_t);
+        if batch == 1 {
+            matmul::product((1, I, O), x_rows, w_rows.t(), z_t, (O, kc), false);
+        } else {
+            matmul::product((O, I, batch), w_rows, x_rows.t(), z_t, (batch, kc), false);
+        }
     });
-    y
+    z_t
 }
 
 /// The layer's forward on the fast path, or `Err(x)` (untouched) where it does not apply.
@@ -99,19 +123,13 @@ where
     T: Tape<E, Cpu>,
 {
     let batch = x.shape().0;
-    if !eligible::<E>(I, O, batch, T::OWNS_TAPE) {
+    let Some(blocks) = eligible::<E>(I, O, batch, T::OWNS_TAPE) else {
         return Ok(Err(x));
-    }
+    };
     let (x, tape) = x.split_tape();
     let xs = host(&x);
-    let mut y = affine(&layer.weight, &xs, batch);
-    let bias = array_of(&layer.bias);
-    let mask = if RELU {
-        bias_relu_rows(&mut y, &bias, T::OWNS_TAPE)
-    } else {
-        add_bias_rows(&mut y, &bias);
-        Vec::new()
-    };
+    let z_t = affine(&layer.weight, &xs, batch, blocks.forward);
+    let (y, mask) = dense_epilogue::<O, RELU, E>(&z_t, &layer.bias, batch, T::OWNS_TAPE);
     let out = x.device().try_tensor_from_vec(y, (batch, Const::<O>))?;
     if !T::OWNS_TAPE {
         return Ok(Ok(out.put_tape(tape)));
@@ -138,7 +156,7 @@ where
                 cs: 1,
             },
             same_type_mut(grad_of(grads, &weight)?),
-            I,
+            (I, blocks.grad_w),
             true,
         );
         matmul::product(
@@ -154,9 +172,95 @@ where
                 cs: 1,
             },
             same_type_mut(grad_of(grads, &x)?),
-            I,
+            (I, blocks.grad_x),
             true,
         );
         Ok(())
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::conv::layers::Dense;
+    use dfdx::nn::Module;
+    use dfdx::prelude::*;
+
+    /// `(forward values, ∂W, ∂b, ∂x)` of `Σ r ⊙ forward(x)` for a fixed `r`, as bits.
+    type Pass = [Vec<u32>; 4];
+
+    fn bits(values: Vec<f32>) -> Vec<u32> {
+        values.into_iter().map(f32::to_bits).collect()
+    }
+
+    /// One taped pass through `forward` on `x` (`batch × I`).
+    fn pass<const I: usize, const O: usize, const RELU: bool>(
+        layer: &DenseLayer<I, O, RELU, f32, Cpu>,
+        x: &[f32],
+        forward: impl Fn(
+            &DenseLayer<I, O, RELU, f32, Cpu>,
+            Tensor<(usize, Const<I>), f32, Cpu, OwnedTape<f32, Cpu>>,
+        ) -> Tensor<(usize, Const<O>), f32, Cpu, OwnedTape<f32, Cpu>>,
+    ) -> Pass {
+        let dev = layer.weight.device().clone();
+        let batch = x.len() / I;
+        let x = dev.tensor_from_vec(x.to_vec(), (batch, Const::<I>));
+        let r: Vec<f32> = (0..batch * O).map(|i| (i as f32 * 0.61).sin()).collect();
+        let r = dev.tensor_from_vec(r, (batch, Const::<O>));
+        let y = forward(layer, x.leaky_trace());
+        let values = bits(y.retaped::<NoneTape>().as_vec());
+        let grads = (y * r).sum().backward();
+        let grad = |g: &[f32]| bits(g.to_vec());
+        [
+            values,
+            grad(grads.get(&layer.weight).as_vec().as_slice()),
+            grad(grads.get(&layer.bias).as_vec().as_slice()),
+            grad(grads.get(&x).as_vec().as_slice()),
+        ]
+    }
+
+    /// The fast path is taken for the layer and gives the same bits as the `matmul` path: at
+    /// batch 32 (training) values and all three gradients, at batches 1 (acting) and 32
+    /// (targets) the forward without a tape.
+    fn fast_path_matches_matmul_path<const I: usize, const O: usize, const RELU: bool>(seed: u64) {
+        let dev = Cpu::seed_from_u64(seed);
+        let layer = dev.build_module::<Dense<I, O, RELU>, f32>();
+        let x = |batch: usize| -> Vec<f32> {
+            (0..batch * I).map(|i| (i as f32 * 0.37).cos()).collect()
+        };
+        assert!(eligible::<f32>(I, O, 32, true).is_some(), "{I}→{O}, taped");
+        let fast = pass(&layer, &x(32), |l, x| l.forward(x));
+        let reference = pass(&layer, &x(32), |l, x| l.matmul_forward(x).unwrap());
+        let names = ["forward", "∂W", "∂b", "∂x"];
+        for ((f, r), name) in fast.iter().zip(&reference).zip(names) {
+            assert!(f == r, "{I}→{O}: {name} differs");
+        }
+        for batch in [1, 32] {
+            assert!(
+                eligible::<f32>(I, O, batch, false).is_some(),
+                "{I}→{O}, batch {batch}"
+            );
+            let input = || dev.tensor_from_vec(x(batch), (batch, Const::<I>));
+            let fast = bits(layer.forward(input()).as_vec());
+            let reference = bits(layer.matmul_forward(input()).unwrap().as_vec());
+            assert!(
+                fast == reference,
+                "{I}→{O}, batch {batch}: forward without tape"
+            );
+        }
+    }
+
+    /// The MinAtar network's dense layers: 1024 inputs (two depth blocks of gemm's on this
+    /// machine's caches, wherever `kc` < 1024) and the 6-action output layer; the MLP's
+    /// hidden layer.
+    #[test]
+    fn fast_path_is_bit_identical_to_the_matmul_path() {
+        if !matmul::available() {
+            eprintln!("no AVX2/FMA: fast path not used on this machine");
+            return;
+        }
+        fast_path_matches_matmul_path::<1024, 128, true>(3);
+        fast_path_matches_matmul_path::<128, 6, false>(4);
+        fast_path_matches_matmul_path::<128, 128, true>(5);
+    }
 }

@@ -123,19 +123,28 @@ where
         &self,
         x: Tensor<(usize, Const<I>), E, Cpu, T>,
     ) -> Result<Self::Output, CpuError> {
-        let x = match super::dense_fast::try_forward(self, x)? {
-            Ok(out) => return Ok(out),
-            Err(x) => x,
-        };
+        match super::dense_fast::try_forward(self, x)? {
+            Ok(out) => Ok(out),
+            Err(x) => self.matmul_forward(x),
+        }
+    }
+}
+
+impl<const I: usize, const O: usize, const RELU: bool, E> DenseLayer<I, O, RELU, E, Cpu>
+where
+    E: Dtype,
+    Cpu: Device<E>,
+{
+    /// The forward through dfdx's taped `matmul` (`zᵀ = W·xᵀ`) and the fused epilogue: the path
+    /// everywhere the fast path does not apply, and its bit-for-bit reference.
+    pub(super) fn matmul_forward<T: Tape<E, Cpu>>(
+        &self,
+        x: Tensor<(usize, Const<I>), E, Cpu, T>,
+    ) -> Result<Tensor<(usize, Const<O>), E, Cpu, T>, CpuError> {
         let batch = x.shape().0;
         let z_t = self.weight.retaped::<T>().try_matmul(x.try_permute()?)?;
         let (z_t, tape) = z_t.split_tape();
-        let y = transpose_bias_act::<O, RELU, E>(&host(&z_t), &array_of(&self.bias), batch);
-        let mask = if RELU && T::OWNS_TAPE {
-            y.iter().map(|v| *v > E::default()).collect()
-        } else {
-            Vec::new()
-        };
+        let (y, mask) = dense_epilogue::<O, RELU, E>(&host(&z_t), &self.bias, batch, T::OWNS_TAPE);
         let out = z_t.device().try_tensor_from_vec(y, (batch, Const::<O>))?;
         if !T::OWNS_TAPE {
             return Ok(out.put_tape(tape));
@@ -155,20 +164,28 @@ where
 }
 
 /// The dense epilogue: `y[b, o] = act(zᵀ[o, b] + bias[o])` for `zᵀ` (`O × batch`), `act` = ReLU
-/// when `RELU`, else identity. Returns `y` (`batch × O`).
-pub(super) fn transpose_bias_act<const O: usize, const RELU: bool, E: Dtype>(
+/// when `RELU`, else identity. Returns `y` (`batch × O`) and, for a ReLU layer on a tape, the
+/// ReLU's gradient mask `1[y > 0]` (else an empty vector).
+pub(super) fn dense_epilogue<const O: usize, const RELU: bool, E: Dtype>(
     z_t: &[E],
-    bias: &[E; O],
+    bias: &Tensor<Rank1<O>, E, Cpu>,
     batch: usize,
-) -> Vec<E> {
+    taped: bool,
+) -> (Vec<E>, Vec<bool>) {
+    let bias = array_of(bias);
     let mut y = vec![E::default(); batch * O];
     for (b, row) in y.chunks_exact_mut(O).enumerate() {
-        for ((o, v), bias) in row.iter_mut().enumerate().zip(bias) {
+        for ((o, v), bias) in row.iter_mut().enumerate().zip(&bias) {
             let pre = z_t[o * batch + b] + *bias;
             *v = if RELU { relu(pre) } else { pre };
         }
     }
-    y
+    let mask = if RELU && taped {
+        y.iter().map(|v| *v > E::default()).collect()
+    } else {
+        Vec::new()
+    };
+    (y, mask)
 }
 
 /// `acc[o, b] += g[b, o]` for `acc` `O × batch` and `g` `batch × O`.

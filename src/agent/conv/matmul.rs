@@ -2,15 +2,16 @@
 //! `matmul`) returns for the same product, and faster at the sizes of these networks.
 //!
 //! # Why it gives the same bits
-//! For a product it runs with its blocked microkernel in one depth block, `gemm` 0.15 computes
-//! every output element as one fused-multiply-add chain over the depth, in ascending order and
-//! starting from `+0` — `acc ← fma(a[i,p], b[p,j], acc)` — then stores `acc`, or `dst + acc`
-//! (one rounded addition) when it accumulates. This kernel does exactly that, vectorised across
-//! output columns instead of gemm's packed panels, with no packing of `A`, no threading and no
-//! dispatch at these sizes. `gemm_blocked_one_pass` mirrors the conditions under which gemm
-//! takes that path (`gemm-common` 0.15.5, `gemm.rs`: `gemm_basic_generic`, and `gemm`'s
-//! transpose of column-major destinations); callers use this kernel only then and keep dfdx's
-//! `matmul` otherwise, so results never change. Tests compare both bit for bit.
+//! On its blocked microkernel path, `gemm` 0.15 splits the depth into blocks of `kc` and
+//! computes every output element of a block as one fused-multiply-add chain over that block,
+//! in ascending order and starting from `+0` — `acc ← fma(a[i,p], b[p,j], acc)` — then stores
+//! `acc`, or `dst + acc` (one rounded addition) when it accumulates or for every later block.
+//! This kernel does exactly that, vectorised across output columns instead of gemm's packed
+//! panels, with no packing of `A`, no threading and no dispatch at these sizes.
+//! [`gemm_depth_block`] mirrors when gemm takes that path and its `kc` (`gemm-common` 0.15.5,
+//! `gemm.rs`: `gemm_basic_generic`, and `gemm`'s transpose of column-major destinations);
+//! callers use this kernel only there, with that `kc`, and keep dfdx's `matmul` otherwise, so
+//! results never change. Tests compare both bit for bit.
 //!
 //! The kernel needs AVX2 and FMA (checked at run time); elsewhere callers keep `gemm`.
 
@@ -22,6 +23,17 @@ pub(super) struct Operand<'a> {
     pub data: &'a [f32],
     pub rs: usize,
     pub cs: usize,
+}
+
+impl Operand<'_> {
+    /// The transpose: element `(i, j)` is this operand's `(j, i)`.
+    pub fn t(self) -> Self {
+        Operand {
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
 }
 
 /// Row and column strides of one of gemm's operands, as dfdx passes them.
@@ -40,19 +52,26 @@ impl Strides {
     }
 }
 
-/// Deepest product gemm always runs in one depth block (`kc ≥ min(k, 512)` in gemm-common's
-/// `kernel_params` and its small-size shortcut).
-const ONE_PASS_DEPTH: usize = 512;
+/// gemm-f32's microkernel on x86-64 with FMA (its `fma` dispatch; the AVX-512 one needs gemm's
+/// `nightly` feature, which nothing here enables): 3 vectors of 8 rows × 4 columns.
+const GEMM_MR: usize = 24;
+const GEMM_NR: usize = 4;
 
-/// Whether `gemm::gemm(m, n, k, dst, …, lhs, …, rhs, …)` (no conjugation) computes every element
-/// as one FMA chain from `+0` over the whole depth: not its `k ≤ 2` (`gevv`) or matrix–vector
-/// (`gemv`) shortcuts, and no split of the depth into blocks.
-pub(super) fn gemm_blocked_one_pass(
+/// The depth block in which `gemm::gemm(m, n, k, dst, …, lhs, …, rhs, …)` (no conjugation)
+/// chains each element, or `None` where it does not take its blocked microkernel path (its
+/// `k ≤ 2` `gevv` and matrix–vector `gemv` shortcuts).
+///
+/// Blocked, gemm computes every element of a depth block `kc` as one FMA chain from `+0`,
+/// stores the first block's chain (or adds it when it accumulates) and adds each later one.
+/// `kc` is gemm-common 0.15.5's: `min(k, 512)` when both sides are at most 64, otherwise
+/// `cache::kernel_params` for gemm's microkernel (the same function, on this machine's
+/// caches), after gemm has transposed a column-major destination.
+pub(super) fn gemm_depth_block(
     (m, n, k): (usize, usize, usize),
     dst: Strides,
     lhs: Strides,
     rhs: Strides,
-) -> bool {
+) -> Option<usize> {
     // gemm works on column-major destinations: it transposes the product when dst_cs < dst_rs.
     let (m, n, lhs, rhs) = if dst.cs < dst.rs {
         (n, m, rhs.transposed(), lhs.transposed())
@@ -60,7 +79,15 @@ pub(super) fn gemm_blocked_one_pass(
         (m, n, lhs, rhs)
     };
     let gemv = (m <= 1 && rhs.cs <= rhs.rs) || (n <= 1 && lhs.rs <= lhs.cs);
-    m > 0 && n > 0 && (3..=ONE_PASS_DEPTH).contains(&k) && !gemv
+    if m == 0 || n == 0 || k <= 2 || gemv {
+        return None;
+    }
+    Some(if m <= 64 && n <= 64 {
+        k.min(512)
+    } else {
+        let f32_bytes = std::mem::size_of::<f32>();
+        gemm_common::cache::kernel_params(m, n, k, GEMM_MR, GEMM_NR, f32_bytes).kc
+    })
 }
 
 /// Whether this machine can run the kernel (AVX2 and FMA).
@@ -81,20 +108,22 @@ thread_local! {
 }
 
 /// `C (m × n, row-major, row stride ldc) = A·B`, or `C += A·B` when `accumulate`, with `A`
-/// `m × k` and `B` `k × n`. Each element is `fma` chain over `p = 0..k` from `+0`, then stored
-/// or added to `C` — see the module docs.
+/// `m × k` and `B` `k × n`, in depth blocks of `kc` (gemm's, from [`gemm_depth_block`]): each
+/// element is an `fma` chain over each block's `p` from `+0`, stored (first block, unless
+/// `accumulate`) or added to `C` — see the module docs.
 ///
 /// # Panics
-/// If the kernel is not [`available`], or an operand is too short for its shape.
+/// If the kernel is not [`available`], `kc` is 0, or an operand is too short for its shape.
 pub(super) fn product(
     (m, k, n): (usize, usize, usize),
     a: Operand,
     b: Operand,
     c: &mut [f32],
-    ldc: usize,
+    (ldc, kc): (usize, usize),
     accumulate: bool,
 ) {
     assert!(available(), "matmul kernel needs AVX2 and FMA");
+    assert!(kc > 0, "matmul depth block is empty");
     let last = |o: Operand, rows: usize, cols: usize| {
         (rows > 0 && cols > 0).then(|| (rows - 1) * o.rs + (cols - 1) * o.cs)
     };
@@ -110,35 +139,64 @@ pub(super) fn product(
         (m - 1) * ldc + n <= c.len() && ldc >= n,
         "matmul output too short"
     );
-    let product = Product {
-        dims: (m, k, n),
-        a,
-        b,
-        ldc,
-        accumulate,
-    };
-    if b.cs == 1 {
-        product.run(c);
-        return;
-    }
-    PACKED.with(|packed| {
-        let mut packed = packed.borrow_mut();
-        pack_rows(b, k, n, &mut packed);
-        let b = Operand {
-            data: &packed,
-            rs: n,
-            cs: 1,
+    let pack = b.cs != 1 || aliases_in_cache(b.rs);
+    // At `k = 0`, one empty block still stores zeros (or leaves `C`) as gemm does.
+    for p0 in (0..k.max(1)).step_by(kc) {
+        // Block `p0..p0 + depth`: A's columns and B's rows from `p0` (in bounds: checked).
+        let depth = kc.min(k - p0);
+        let a = Operand {
+            data: &a.data[p0 * a.cs..],
+            ..a
         };
-        Product { b, ..product }.run(c);
-    });
+        let b = Operand {
+            data: &b.data[p0 * b.rs..],
+            ..b
+        };
+        let in_place = Product {
+            dims: (m, depth, n),
+            a,
+            b: Rhs::Rows(b),
+            ldc,
+            accumulate: accumulate || p0 > 0,
+        };
+        if !pack {
+            in_place.run(c);
+            continue;
+        }
+        PACKED.with(|packed| {
+            let mut packed = packed.borrow_mut();
+            let b = Rhs::Panels(pack_panels(b, depth, n, &mut packed));
+            Product { b, ..in_place }.run(c);
+        });
+    }
 }
 
-/// A checked product for the kernel: `B` has unit column stride, `C` row stride `ldc`.
+/// Whether rows of `B` `rs` floats apart fall into few L1 sets (a stride of a multiple of
+/// 1 KiB: 64 sets × 64 bytes per way means every 4th such row shares a set), so that a tile's
+/// `k` rows of `B` evict each other: such a `B` is packed into panels first.
+fn aliases_in_cache(rs: usize) -> bool {
+    rs >= 256 && rs.is_multiple_of(256)
+}
+
+/// Columns of `C` per kernel tile (two 8-lane vectors), and of `B` per packed panel.
+const PANEL: usize = 16;
+
+/// `B` as the kernel reads it.
+#[derive(Clone, Copy)]
+enum Rhs<'a> {
+    /// Unit column stride, row stride `rs`: read in place.
+    Rows(Operand<'a>),
+    /// Packed by [`pack_panels`]: column block `t` (columns `16t..16t + 16`) is `k` rows of
+    /// 16 values (zero past `n`) at `16·t·k`.
+    Panels(&'a [f32]),
+}
+
+/// A checked product for the kernel: `B` read in place or packed, `C` row stride `ldc`.
 #[derive(Clone, Copy)]
 struct Product<'a> {
     dims: (usize, usize, usize),
     a: Operand<'a>,
-    b: Operand<'a>,
+    b: Rhs<'a>,
     ldc: usize,
     accumulate: bool,
 }
@@ -160,25 +218,40 @@ impl Product<'_> {
     }
 }
 
-/// Copies `B` (`k × n`, any strides) into `out` row-major. A transposed operand (`rs = 1`,
-/// i.e. a row-major `n × k` matrix read by columns) goes through 8 × 8 register transposes.
-fn pack_rows(b: Operand, k: usize, n: usize, out: &mut Vec<f32>) {
-    // Every value is overwritten below: only grow, without clearing.
-    if out.len() != k * n {
-        out.resize(k * n, 0.0);
+/// Copies `B` (`k × n`, any strides) into `out` as [`Rhs::Panels`]: column blocks of 16,
+/// each `k` rows of 16 values, zero past `n`. A transposed operand (`rs = 1`, i.e. a row-major
+/// `n × k` matrix read by columns) goes through 8 × 8 register transposes.
+fn pack_panels<'o>(b: Operand, k: usize, n: usize, out: &'o mut Vec<f32>) -> &'o [f32] {
+    const W: usize = PANEL;
+    let len = n.div_ceil(W) * W * k;
+    // Every value is overwritten below: only grow (a smaller product between two larger ones
+    // must not refill the scratch), without clearing.
+    if out.len() < len {
+        out.resize(len, 0.0);
     }
-    #[cfg(target_arch = "x86_64")]
-    if b.rs == 1 && available() {
-        // SAFETY: AVX2 is available; `product` checked that `b` holds (k−1, n−1), and `out`
-        // has k·n values.
-        unsafe { avx::transpose(b.data, b.cs, n, k, out) };
-        return;
-    }
-    for (p, row) in out.chunks_exact_mut(n).enumerate() {
-        for (j, v) in row.iter_mut().enumerate() {
-            *v = b.data[p * b.rs + j * b.cs];
+    let out = &mut out[..len];
+    for (t, panel) in out.chunks_exact_mut(W * k).enumerate() {
+        let (j0, width) = (t * W, (n - t * W).min(W));
+        #[cfg(target_arch = "x86_64")]
+        if b.rs == 1 && width == W && available() {
+            // SAFETY: AVX2 is available; `product` checked that `b` holds (k−1, n−1), so rows
+            // j0..j0+16 of the n × k matrix exist; the panel holds k rows of 16.
+            unsafe { avx::transpose(&b.data[j0 * b.cs..], b.cs, (W, k), (panel, W)) };
+            continue;
+        }
+        for (p, row) in panel.chunks_exact_mut(W).enumerate() {
+            let (values, pad) = row.split_at_mut(width);
+            if b.cs == 1 {
+                values.copy_from_slice(&b.data[p * b.rs + j0..][..width]);
+            } else {
+                for (jj, v) in values.iter_mut().enumerate() {
+                    *v = b.data[p * b.rs + (j0 + jj) * b.cs];
+                }
+            }
+            pad.fill(0.0);
         }
     }
+    out
 }
 
 /// For `sweep bench`: this core's `f32` FMA rate in GFMA/s (12 independent 8-lane chains,
@@ -196,8 +269,8 @@ pub fn fma_peak_gfma(iters: usize) -> Option<f64> {
 }
 
 /// For `sweep bench`: GFMA/s of this kernel on `C = A·Bᵀ` (`m × k` times `n × k` transposed,
-/// the dense forward's product, packing `B` included), `iters` products; `None` without
-/// AVX2/FMA.
+/// the dense forward's `W·xᵀ`, packing `B` included, in gemm's depth blocks for the product),
+/// `iters` products; `None` without AVX2/FMA.
 pub fn kernel_gfma((m, k, n): (usize, usize, usize), iters: usize) -> Option<f64> {
     if !available() {
         return None;
@@ -205,6 +278,8 @@ pub fn kernel_gfma((m, k, n): (usize, usize, usize), iters: usize) -> Option<f64
     let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.25).collect();
     let b: Vec<f32> = (0..n * k).map(|i| (i % 5) as f32 * 0.5).collect();
     let mut c = vec![0.0; m * n];
+    let (row, col) = (Strides { rs: k, cs: 1 }, Strides { rs: 1, cs: k });
+    let kc = gemm_depth_block((m, n, k), Strides { rs: n, cs: 1 }, row, col).unwrap_or(k);
     let start = std::time::Instant::now();
     for _ in 0..iters {
         let a = Operand {
@@ -214,39 +289,52 @@ pub fn kernel_gfma((m, k, n): (usize, usize, usize), iters: usize) -> Option<f64
         };
         let b = Operand {
             data: &b,
-            rs: 1,
-            cs: k,
+            rs: k,
+            cs: 1,
         };
-        product((m, k, n), a, b, std::hint::black_box(&mut c), n, false);
+        product(
+            (m, k, n),
+            a,
+            b.t(),
+            std::hint::black_box(&mut c),
+            (n, kc),
+            false,
+        );
     }
     Some((m * k * n * iters) as f64 / start.elapsed().as_secs_f64() / 1e9)
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx {
-    use super::Product;
+    use super::{Product, Rhs};
     use std::arch::x86_64::*;
 
     /// Rows of `C` per tile: 6 rows × 2 vectors = 12 independent accumulators.
     const MR: usize = 6;
     /// Columns of `C` per tile: two 8-lane vectors.
-    const NR: usize = 16;
+    const NR: usize = super::PANEL;
 
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn product(p: &Product, c: &mut [f32]) {
-        let ((m, k, n), a, ldb, ldc) = (p.dims, p.a, p.b.rs, p.ldc);
+        let ((m, k, n), a, ldc) = (p.dims, p.a, p.ldc);
         let accumulate = p.accumulate;
-        let (ap, bp, cp) = (a.data.as_ptr(), p.b.data.as_ptr(), c.as_mut_ptr());
+        let (ap, cp) = (a.data.as_ptr(), c.as_mut_ptr());
         for j in (0..n).step_by(NR) {
             let width = (n - j).min(NR);
+            // Column block j/NR of B: in place, or its zero-padded panel (full loads).
+            let (b, ldb, padded) = match p.b {
+                Rhs::Rows(b) => (b.data.as_ptr().add(j), b.rs, false),
+                Rhs::Panels(panels) => (panels.as_ptr().add(j * k), NR, true),
+            };
             let tile = Tile {
                 k,
                 a_rs: a.rs,
                 a_cs: a.cs,
-                b: bp.add(j),
+                b,
                 ldb,
                 ldc,
                 width,
+                padded,
                 accumulate,
             };
             let mut i = 0;
@@ -285,14 +373,13 @@ mod avx {
         lanes.iter().sum()
     }
 
-    /// `out (cols × rows, row-major) = srcᵀ` for `src` `rows × cols` with row stride `ld`.
+    /// `out (cols × rows, row stride ldo) = srcᵀ` for `src` `rows × cols` with row stride `ld`.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn transpose(
         src: &[f32],
         ld: usize,
-        rows: usize,
-        cols: usize,
-        out: &mut [f32],
+        (rows, cols): (usize, usize),
+        (out, ldo): (&mut [f32], usize),
     ) {
         let (sp, op) = (src.as_ptr(), out.as_mut_ptr());
         let (full_rows, full_cols) = (rows / 8 * 8, cols / 8 * 8);
@@ -312,14 +399,14 @@ mod avx {
                 ];
                 let t = transpose8(v);
                 for (i, t) in t.iter().enumerate() {
-                    _mm256_storeu_ps(op.add((c0 + i) * rows + r0), *t);
+                    _mm256_storeu_ps(op.add((c0 + i) * ldo + r0), *t);
                 }
             }
         }
         for r in 0..rows {
             let start = if r < full_rows { full_cols } else { 0 };
             for c in start..cols {
-                *op.add(c * rows + r) = *sp.add(r * ld + c);
+                *op.add(c * ldo + r) = *sp.add(r * ld + c);
             }
         }
     }
@@ -364,6 +451,8 @@ mod avx {
         ldb: usize,
         ldc: usize,
         width: usize,
+        /// `B`'s rows hold `NR` readable values even past `width` (a packed panel).
+        padded: bool,
         accumulate: bool,
     }
 
@@ -371,7 +460,7 @@ mod avx {
         /// `R` rows of `C` starting at `c`, whose rows of `A` start at `a`.
         #[inline(always)]
         unsafe fn run<const R: usize>(&self, a: *const f32, c: *mut f32) {
-            let acc = if self.width == NR {
+            let acc = if self.width == NR || self.padded {
                 self.chains::<R, false>(a)
             } else {
                 self.chains::<R, true>(a)
@@ -483,32 +572,31 @@ mod tests {
     }
 
     /// One product both ways on random data: `A` row-major or transposed, `B` row-major or
-    /// transposed (packed), into zeros, into non-zero values (accumulate) and overwriting.
+    /// transposed (packed), into zeros, into non-zero values (accumulate) and overwriting, with
+    /// gemm's destination row-major or column-major (which gemm transposes, and which can change
+    /// its depth blocks); the kernel always writes row-major.
     fn same_bits_as_gemm(m: usize, k: usize, n: usize, rng: &mut ChaCha8Rng) {
-        for (a_t, b_t, accumulate) in [
-            (false, false, false),
-            (true, false, true),
-            (false, true, true),
-            (true, true, false),
+        for (a_t, b_t, accumulate, c_t) in [
+            (false, false, false, false),
+            (true, false, true, true),
+            (false, true, true, false),
+            (true, true, false, true),
         ] {
             let a = random(m * k, rng);
             let b = random(k * n, rng);
-            let a_s = if a_t {
-                Strides { rs: 1, cs: m }
-            } else {
-                Strides { rs: k, cs: 1 }
+            let strides = |transposed, rows, cols| {
+                if transposed {
+                    Strides { rs: 1, cs: rows }
+                } else {
+                    Strides { rs: cols, cs: 1 }
+                }
             };
-            let b_s = if b_t {
-                Strides { rs: 1, cs: k }
-            } else {
-                Strides { rs: n, cs: 1 }
-            };
-            let c_s = Strides { rs: n, cs: 1 };
-            if !gemm_blocked_one_pass((m, n, k), c_s, a_s, b_s) {
+            let (a_s, b_s, c_s) = (strides(a_t, m, k), strides(b_t, k, n), strides(c_t, m, n));
+            let Some(kc) = gemm_depth_block((m, n, k), c_s, a_s, b_s) else {
                 continue;
-            }
+            };
             let start = random(m * n, rng);
-            let (mut want, mut got) = (start.clone(), start);
+            let mut want = start.clone();
             gemm_reference(
                 (m, k, n),
                 (&a, a_s),
@@ -516,25 +604,26 @@ mod tests {
                 (&mut want, c_s),
                 accumulate,
             );
+            // The kernel's row-major C, starting from the same values as gemm's.
+            let at = |c: &[f32], i: usize, j: usize| c[i * c_s.rs + j * c_s.cs];
+            let mut got: Vec<f32> = (0..m * n).map(|e| at(&start, e / n, e % n)).collect();
             let op = |data, s: Strides| Operand {
                 data,
                 rs: s.rs,
                 cs: s.cs,
             };
-            product((m, k, n), op(&a, a_s), op(&b, b_s), &mut got, n, accumulate);
-            let same = want
-                .iter()
-                .zip(&got)
-                .all(|(w, g)| w.to_bits() == g.to_bits());
+            let (a, b) = (op(&a, a_s), op(&b, b_s));
+            product((m, k, n), a, b, &mut got, (n, kc), accumulate);
+            let same = (0..m * n).all(|e| at(&want, e / n, e % n).to_bits() == got[e].to_bits());
             assert!(
                 same,
-                "{m}×{k}×{n}, A^T {a_t}, B^T {b_t}, accumulate {accumulate}"
+                "{m}×{k}×{n}, A^T {a_t}, B^T {b_t}, C^T {c_t}, accumulate {accumulate}, kc {kc}"
             );
         }
     }
 
     #[test]
-    fn products_are_bit_identical_to_gemm_where_gemm_chains_in_one_pass() {
+    fn products_are_bit_identical_to_gemm_on_its_blocked_path() {
         if !available() {
             eprintln!("no AVX2/FMA: kernel not used on this machine");
             return;
@@ -542,7 +631,10 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         // The networks' shapes (batch 1 and 32; MLP, dueling, MinAtar and Nature layers) and
         // edges: single rows and columns, widths around the 8- and 16-lane blocks, depth 3 and
-        // 512, tails of the 6-row tiles.
+        // 512, tails of the 6-row tiles; deeper than one block: the MinAtar dense layer's
+        // forward (1024) at batch 32 and 1, the conv weight gradient (2048), a depth that
+        // splits unevenly where both sides are ≤ 64 (512 + 488) and evenly elsewhere; the
+        // dense backward's 1024-wide products, whose `B` rows alias in cache (packed).
         let shapes = [
             (32, 128, 128),
             (1, 128, 128),
@@ -559,42 +651,61 @@ mod tests {
             (5, 9, 17),
             (1, 300, 1),
             (40, 3, 31),
+            (32, 1024, 128),
+            (1, 1024, 128),
+            (16, 2048, 36),
+            (40, 1000, 30),
+            (70, 1000, 10),
+            (32, 128, 1024),
+            (128, 32, 1024),
+            (7, 9, 768),
         ];
         for (m, k, n) in shapes {
             same_bits_as_gemm(m, k, n, &mut rng);
         }
-        for _ in 0..40 {
-            let (m, k, n) = (
-                rng.gen_range(1..50),
-                rng.gen_range(3..200),
-                rng.gen_range(1..50),
-            );
-            same_bits_as_gemm(m, k, n, &mut rng);
+        // Random shapes: small, and deep enough for several depth blocks.
+        for (count, sides, depths) in [(40, 1..50, 3..200), (10, 1..150, 400..1600)] {
+            for _ in 0..count {
+                let m = rng.gen_range(sides.clone());
+                let k = rng.gen_range(depths.clone());
+                let n = rng.gen_range(sides.clone());
+                same_bits_as_gemm(m, k, n, &mut rng);
+            }
         }
     }
 
     #[test]
-    fn gemm_takes_the_one_pass_path_only_where_the_conditions_say() {
+    fn gemm_takes_the_blocked_path_in_the_depth_blocks_the_conditions_say() {
         let row = |cols| Strides { rs: cols, cs: 1 };
         let col = |rows| Strides { rs: 1, cs: rows };
         let one = Strides { rs: 1, cs: 1 };
         let cases = [
             // dfdx's dense forward zᵀ = W·xᵀ: O × B, depth I; at batch 32 and batch 1.
-            ((128, 32, 128), row(32), row(128), col(128), true),
-            ((128, 1, 128), one, row(128), col(128), true),
-            // depth ≤ 2 → gevv; deeper than one block; a single output row with a row-major rhs.
-            ((128, 32, 2), row(32), row(2), col(2), false),
-            ((128, 32, 1024), row(32), row(1024), col(1024), false),
-            ((1, 128, 32), row(128), row(32), row(128), false),
+            ((128, 32, 128), row(32), row(128), col(128), Some(128)),
+            ((128, 1, 128), one, row(128), col(128), Some(128)),
+            // depth ≤ 2 → gevv; a single output row with a row-major rhs → gemv.
+            ((128, 32, 2), row(32), row(2), col(2), None),
+            ((1, 128, 32), row(128), row(32), row(128), None),
             // The same single row with a column-major rhs stays blocked.
-            ((1, 128, 32), row(128), row(32), col(32), true),
+            ((1, 128, 32), row(128), row(32), col(32), Some(32)),
+            // Both sides ≤ 64: blocks of 512 and a shorter last one (the conv weight gradient,
+            // 16 × 36 over 2048 patches; 40 × 30 over 1000).
+            ((16, 36, 2048), row(36), row(2048), row(36), Some(512)),
+            ((40, 30, 1000), row(30), row(1000), row(30), Some(512)),
         ];
         for (dims, dst, lhs, rhs, blocked) in cases {
             assert_eq!(
-                gemm_blocked_one_pass(dims, dst, lhs, rhs),
+                gemm_depth_block(dims, dst, lhs, rhs),
                 blocked,
                 "{dims:?}, dst {dst:?}, lhs {lhs:?}, rhs {rhs:?}"
             );
         }
+        // Larger products take gemm's cache-derived block: at least 512 deep, equal blocks.
+        let (k, kc) = (
+            1024,
+            gemm_depth_block((128, 32, 1024), row(32), row(1024), col(1024)),
+        );
+        let kc = kc.expect("blocked");
+        assert!(kc >= 512 && k % kc == 0, "kc {kc}");
     }
 }
