@@ -10,7 +10,7 @@
 //! the layer keeps it.
 
 use super::layers::{dense_epilogue, DenseLayer};
-use super::matmul::{self, gemm_depth_block, Operand, Strides};
+use super::matmul::{self, gemm_depth_block, same_type, same_type_mut, Operand, Strides};
 use super::tape::*;
 use dfdx::shapes::{Const, Dtype, HasShape, Rank2};
 use dfdx::tensor::{Cpu, CpuError, PutTape, SplitTape, Tape, Tensor, TensorFromVec};
@@ -52,20 +52,6 @@ fn eligible<E: Dtype>(i: usize, o: usize, batch: usize, backward: bool) -> Optio
         grad_w: gemm_depth_block((o, i, batch), row(i), row(batch), row(i))?,
         grad_x: gemm_depth_block((i, batch, o), col(i), col(i), row(batch))?,
     })
-}
-
-/// `values` re-typed from `A` to `B`, which must be the same type (checked).
-fn same_type<A: 'static, B: 'static>(values: &[A]) -> &[B] {
-    assert_eq!(TypeId::of::<A>(), TypeId::of::<B>());
-    // SAFETY: `A` and `B` are the same type (asserted).
-    unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), values.len()) }
-}
-
-/// `values` re-typed from `A` to `B` mutably, which must be the same type (checked).
-fn same_type_mut<A: 'static, B: 'static>(values: &mut [A]) -> &mut [B] {
-    assert_eq!(TypeId::of::<A>(), TypeId::of::<B>());
-    // SAFETY: as in `same_type`.
-    unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast(), values.len()) }
 }
 
 thread_local! {

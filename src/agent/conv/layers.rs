@@ -165,7 +165,8 @@ where
 
 /// The dense epilogue: `y[b, o] = act(zᵀ[o, b] + bias[o])` for `zᵀ` (`O × batch`), `act` = ReLU
 /// when `RELU`, else identity. Returns `y` (`batch × O`) and, for a ReLU layer on a tape, the
-/// ReLU's gradient mask `1[y > 0]` (else an empty vector).
+/// ReLU's gradient mask `1[y > 0]` (else an empty vector). The transpose is a copy, then bias
+/// and activation run in place along rows.
 pub(super) fn dense_epilogue<const O: usize, const RELU: bool, E: Dtype>(
     z_t: &[E],
     bias: &Tensor<Rank1<O>, E, Cpu>,
@@ -173,16 +174,11 @@ pub(super) fn dense_epilogue<const O: usize, const RELU: bool, E: Dtype>(
     taped: bool,
 ) -> (Vec<E>, Vec<bool>) {
     let bias = array_of(bias);
-    let mut y = vec![E::default(); batch * O];
-    for (b, row) in y.chunks_exact_mut(O).enumerate() {
-        for ((o, v), bias) in row.iter_mut().enumerate().zip(&bias) {
-            let pre = z_t[o * batch + b] + *bias;
-            *v = if RELU { relu(pre) } else { pre };
-        }
-    }
-    let mask = if RELU && taped {
-        y.iter().map(|v| *v > E::default()).collect()
+    let mut y = super::matmul::transposed(z_t, O, batch);
+    let mask = if RELU {
+        bias_relu_rows(&mut y, &bias, taped)
     } else {
+        add_bias_rows(&mut y, &bias);
         Vec::new()
     };
     (y, mask)

@@ -15,6 +15,7 @@
 //!
 //! The kernel needs AVX2 and FMA (checked at run time); elsewhere callers keep `gemm`.
 
+use std::any::TypeId;
 use std::cell::RefCell;
 
 /// A read-only matrix operand: element `(i, j)` at `data[i·rs + j·cs]`.
@@ -249,6 +250,54 @@ fn pack_panels<'o>(b: Operand, k: usize, n: usize, out: &'o mut Vec<f32>) -> &'o
                 }
             }
             pad.fill(0.0);
+        }
+    }
+    out
+}
+
+/// `values` re-typed from `A` to `B`, which must be the same type (checked).
+pub(super) fn same_type<A: 'static, B: 'static>(values: &[A]) -> &[B] {
+    assert_eq!(TypeId::of::<A>(), TypeId::of::<B>());
+    // SAFETY: `A` and `B` are the same type (asserted).
+    unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), values.len()) }
+}
+
+/// `values` re-typed from `A` to `B` mutably, which must be the same type (checked).
+pub(super) fn same_type_mut<A: 'static, B: 'static>(values: &mut [A]) -> &mut [B] {
+    assert_eq!(TypeId::of::<A>(), TypeId::of::<B>());
+    // SAFETY: as in `same_type`.
+    unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast(), values.len()) }
+}
+
+/// The transpose (`cols × rows`, row-major) of `src` (`rows × cols`, row-major); `f32` through
+/// 8 × 8 register transposes where AVX2 is available. A copy: the same values, bit for bit.
+pub(super) fn transposed<E: Copy + Default + 'static>(
+    src: &[E],
+    rows: usize,
+    cols: usize,
+) -> Vec<E> {
+    assert_eq!(
+        src.len(),
+        rows * cols,
+        "transpose of a {rows} × {cols} matrix"
+    );
+    let mut out = vec![E::default(); rows * cols];
+    #[cfg(target_arch = "x86_64")]
+    if TypeId::of::<E>() == TypeId::of::<f32>() && available() {
+        // SAFETY: AVX2 is available; `src` is rows × cols and `out` cols × rows.
+        unsafe {
+            avx::transpose(
+                same_type(src),
+                cols,
+                (rows, cols),
+                (same_type_mut(&mut out), rows),
+            )
+        };
+        return out;
+    }
+    for (r, row) in src.chunks_exact(cols.max(1)).enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            out[c * rows + r] = *v;
         }
     }
     out
@@ -670,6 +719,28 @@ mod tests {
                 let k = rng.gen_range(depths.clone());
                 let n = rng.gen_range(sides.clone());
                 same_bits_as_gemm(m, k, n, &mut rng);
+            }
+        }
+    }
+
+    #[test]
+    fn transposed_moves_every_element_to_its_mirror() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for (rows, cols) in [
+            (1, 1),
+            (128, 1),
+            (1, 128),
+            (7, 9),
+            (8, 8),
+            (128, 32),
+            (33, 17),
+        ] {
+            let src = random(rows * cols, &mut rng);
+            let wide: Vec<f64> = src.iter().map(|v| f64::from(*v)).collect();
+            let (out, out_f64) = (transposed(&src, rows, cols), transposed(&wide, rows, cols));
+            for (r, c) in (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c))) {
+                assert_eq!(out[c * rows + r].to_bits(), src[r * cols + c].to_bits());
+                assert_eq!(out_f64[c * rows + r], wide[r * cols + c]);
             }
         }
     }

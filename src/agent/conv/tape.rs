@@ -91,6 +91,15 @@ pub(super) fn bias_relu_rows<const N: usize, E: Dtype>(
     }
 }
 
+/// `y ← y + b` on each row of `N` values (a layer without activation).
+pub(super) fn add_bias_rows<const N: usize, E: Dtype>(y: &mut [E], bias: &[E; N]) {
+    for row in y.chunks_exact_mut(N) {
+        for (v, b) in row.iter_mut().zip(bias) {
+            *v += *b;
+        }
+    }
+}
+
 /// `g ← g · 1[active]` (the gradient through a ReLU) on rows of `N` values; returns the
 /// column sums of the result (the bias gradient).
 pub(super) fn relu_backward_rows<const N: usize, E: Dtype>(g: &mut [E], active: &[bool]) -> [E; N] {
