@@ -231,7 +231,8 @@ fn pack_panels<'o>(b: Operand, k: usize, n: usize, out: &'o mut Vec<f32>) -> &'o
         out.resize(len, 0.0);
     }
     let out = &mut out[..len];
-    for (t, panel) in out.chunks_exact_mut(W * k).enumerate() {
+    // (At k = 0 there is nothing to copy; the chunk size only has to be non-zero.)
+    for (t, panel) in out.chunks_exact_mut((W * k).max(1)).enumerate() {
         let (j0, width) = (t * W, (n - t * W).min(W));
         #[cfg(target_arch = "x86_64")]
         if b.rs == 1 && width == W && available() {
@@ -720,6 +721,34 @@ mod tests {
                 let n = rng.gen_range(sides.clone());
                 same_bits_as_gemm(m, k, n, &mut rng);
             }
+        }
+    }
+
+    #[test]
+    fn an_empty_depth_stores_zeros_or_keeps_c_as_gemm_does() {
+        if !available() {
+            return;
+        }
+        let (a, b) = (
+            Operand {
+                data: &[],
+                rs: 0,
+                cs: 1,
+            },
+            Operand {
+                data: &[],
+                rs: 1,
+                cs: 0,
+            },
+        );
+        for (b, accumulate) in [(b, false), (b.t(), false), (b, true)] {
+            let mut c = vec![1.5f32; 6];
+            product((2, 0, 3), a, b, &mut c, (3, 1), accumulate);
+            let want = if accumulate { 1.5 } else { 0.0 };
+            assert!(
+                c.iter().all(|v| *v == want),
+                "accumulate {accumulate}: {c:?}"
+            );
         }
     }
 
