@@ -78,16 +78,7 @@ fn affine<const I: usize, const O: usize, E: Dtype>(
         }
         let w = &mut w[..O * I];
         weight.copy_into(same_type_mut(w));
-        let w_rows = Operand {
-            data: w,
-            rs: I,
-            cs: 1,
-        };
-        let x_rows = Operand {
-            data: same_type(xs),
-            rs: I,
-            cs: 1,
-        };
+        let (w_rows, x_rows) = (Operand::rows(w, I), Operand::rows(same_type(xs), I));
         let z_t = same_type_mut(&mut z_t);
         if batch == 1 {
             matmul::product((1, I, O), x_rows, w_rows.t(), z_t, (O, kc), false);
@@ -128,39 +119,22 @@ where
             column_sums::<O, E>(&g)
         };
         add_assign(grad_of(grads, &bias)?, &grad_b);
-        let (g, w) = (same_type(&g), host(&weight));
+        let (g, w) = (Operand::rows(same_type(&g), O), host(&weight));
+        let (x_rows, w_rows) = (
+            Operand::rows(same_type(&xs), I),
+            Operand::rows(same_type(&w), I),
+        );
+        let grad_w = same_type_mut(grad_of(grads, &weight)?);
         matmul::product(
             (O, batch, I),
-            Operand {
-                data: g,
-                rs: 1,
-                cs: O,
-            },
-            Operand {
-                data: same_type(&xs),
-                rs: I,
-                cs: 1,
-            },
-            same_type_mut(grad_of(grads, &weight)?),
+            g.t(),
+            x_rows,
+            grad_w,
             (I, blocks.grad_w),
             true,
         );
-        matmul::product(
-            (batch, O, I),
-            Operand {
-                data: g,
-                rs: O,
-                cs: 1,
-            },
-            Operand {
-                data: same_type(&w),
-                rs: I,
-                cs: 1,
-            },
-            same_type_mut(grad_of(grads, &x)?),
-            (I, blocks.grad_x),
-            true,
-        );
+        let grad_x = same_type_mut(grad_of(grads, &x)?);
+        matmul::product((batch, O, I), g, w_rows, grad_x, (I, blocks.grad_x), true);
         Ok(())
     })))
 }

@@ -26,7 +26,16 @@ pub(super) struct Operand<'a> {
     pub cs: usize,
 }
 
-impl Operand<'_> {
+impl<'a> Operand<'a> {
+    /// A row-major matrix with rows of `len` values.
+    pub fn rows(data: &'a [f32], len: usize) -> Self {
+        Operand {
+            data,
+            rs: len,
+            cs: 1,
+        }
+    }
+
     /// The transpose: element `(i, j)` is this operand's `(j, i)`.
     pub fn t(self) -> Self {
         Operand {
@@ -332,16 +341,7 @@ pub fn kernel_gfma((m, k, n): (usize, usize, usize), iters: usize) -> Option<f64
     let kc = gemm_depth_block((m, n, k), Strides { rs: n, cs: 1 }, row, col).unwrap_or(k);
     let start = std::time::Instant::now();
     for _ in 0..iters {
-        let a = Operand {
-            data: &a,
-            rs: k,
-            cs: 1,
-        };
-        let b = Operand {
-            data: &b,
-            rs: k,
-            cs: 1,
-        };
+        let (a, b) = (Operand::rows(&a, k), Operand::rows(&b, k));
         product(
             (m, k, n),
             a,
