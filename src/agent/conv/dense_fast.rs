@@ -12,10 +12,9 @@
 use super::layers::{dense_epilogue, DenseLayer};
 use super::matmul::{self, gemm_depth_block, same_type, same_type_mut, Operand, Strides};
 use super::tape::*;
-use dfdx::shapes::{Const, Dtype, HasShape, Rank2};
+use dfdx::shapes::{Const, Dtype, HasShape};
 use dfdx::tensor::{Cpu, CpuError, PutTape, SplitTape, Tape, Tensor, TensorFromVec};
 use std::any::TypeId;
-use std::cell::RefCell;
 
 type Rows<const N: usize, E, T> = Tensor<(usize, Const<N>), E, Cpu, T>;
 /// The layer's output, or its input back where the fast path does not apply.
@@ -54,38 +53,31 @@ fn eligible<E: Dtype>(i: usize, o: usize, batch: usize, backward: bool) -> Optio
     })
 }
 
-thread_local! {
-    /// The weights of the layer being run forward, reused across calls on this thread.
-    static WEIGHTS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-}
-
-/// `zᵀ = W·xᵀ` (`O × batch`) for the layer's weights `W` (`O × I`), in gemm's depth blocks
-/// `kc`. This orientation reads `W` in place (only `x` is packed) and fills the kernel's
-/// 16-column tiles from batch 16 up. At batch 1 (acting) `zᵀ` and `y = x·Wᵀ` are the same
-/// array, and `x·Wᵀ` is computed instead: one row against `W` packed, 16 outputs per tile,
-/// not 1 of 16 lanes used.
-fn affine<const I: usize, const O: usize, E: Dtype>(
-    weight: &Tensor<Rank2<O, I>, E, Cpu>,
-    xs: &[E],
+/// `zᵀ = W·xᵀ` (`O × batch`) for the layer's weights `w` (`O × I`, row-major), in gemm's
+/// depth blocks `kc`. This orientation reads `W` in place (only `x` is packed) and fills the
+/// kernel's 16-column tiles from batch 16 up. At batch 1 (acting) `zᵀ` and `y = x·Wᵀ` are the
+/// same array, and `x·Wᵀ` is computed instead: one row against `W` packed, 16 outputs per
+/// tile, not 1 of 16 lanes used.
+fn affine<const I: usize, const O: usize>(
+    w: &[f32],
+    xs: &[f32],
     batch: usize,
     kc: usize,
-) -> Vec<E> {
-    let mut z_t = vec![E::default(); O * batch];
-    WEIGHTS.with(|w| {
-        let mut w = w.borrow_mut();
-        if w.len() < O * I {
-            w.resize(O * I, 0.0);
-        }
-        let w = &mut w[..O * I];
-        weight.copy_into(same_type_mut(w));
-        let (w_rows, x_rows) = (Operand::rows(w, I), Operand::rows(same_type(xs), I));
-        let z_t = same_type_mut(&mut z_t);
-        if batch == 1 {
-            matmul::product((1, I, O), x_rows, w_rows.t(), z_t, (O, kc), false);
-        } else {
-            matmul::product((O, I, batch), w_rows, x_rows.t(), z_t, (batch, kc), false);
-        }
-    });
+) -> Vec<f32> {
+    let mut z_t = vec![0.0; O * batch];
+    let (w_rows, x_rows) = (Operand::rows(w, I), Operand::rows(xs, I));
+    if batch == 1 {
+        matmul::product((1, I, O), x_rows, w_rows.t(), &mut z_t, (O, kc), false);
+    } else {
+        matmul::product(
+            (O, I, batch),
+            w_rows,
+            x_rows.t(),
+            &mut z_t,
+            (batch, kc),
+            false,
+        );
+    }
     z_t
 }
 
@@ -105,8 +97,15 @@ where
     };
     let (x, tape) = x.split_tape();
     let xs = host(&x);
-    let z_t = affine(&layer.weight, &xs, batch, blocks.forward);
-    let (y, mask) = dense_epilogue::<O, RELU, E>(&z_t, &layer.bias, batch, T::OWNS_TAPE);
+    let w = layer.host.values(&layer.weight);
+    let z_t = affine::<I, O>(
+        same_type(w.as_slice()),
+        same_type(&xs),
+        batch,
+        blocks.forward,
+    );
+    let (y, mask) =
+        dense_epilogue::<O, RELU, E>(same_type(z_t.as_slice()), &layer.bias, batch, T::OWNS_TAPE);
     let out = x.device().try_tensor_from_vec(y, (batch, Const::<O>))?;
     if !T::OWNS_TAPE {
         return Ok(Ok(out.put_tape(tape)));
@@ -119,10 +118,10 @@ where
             column_sums::<O, E>(&g)
         };
         add_assign(grad_of(grads, &bias)?, &grad_b);
-        let (g, w) = (Operand::rows(same_type(&g), O), host(&weight));
+        let g = Operand::rows(same_type(&g), O);
         let (x_rows, w_rows) = (
             Operand::rows(same_type(&xs), I),
-            Operand::rows(same_type(&w), I),
+            Operand::rows(same_type(w.as_slice()), I),
         );
         let grad_w = same_type_mut(grad_of(grads, &weight)?);
         matmul::product(

@@ -1,6 +1,7 @@
 //! The layers: first conv on host-cut patches, gathered convs with input gradients, dense
 //! layers and the flatten, as dfdx modules with compile-time shapes.
 
+use super::host_weights::HostWeights;
 use super::tape::*;
 use dfdx::nn::{BuildOnDevice, Module, NonMutableModule, ZeroSizedModule};
 use dfdx::nn::{ModuleVisitor, TensorCollection, TensorOptions};
@@ -36,12 +37,19 @@ where
 /// `FAN_IN`, built by `make(weight, bias)`.
 macro_rules! weight_bias_fields {
     ($visitor:expr, $fan_in:expr, $make:expr) => {
+        weight_bias_fields!($visitor, $fan_in, $make, |_| ())
+    };
+    // `before_write(layer)` runs whenever the weight is lent out mutably.
+    ($visitor:expr, $fan_in:expr, $make:expr, $before_write:expr) => {
         $visitor.visit_fields(
             (
                 Self::tensor(
                     "weight",
                     |s| &s.weight,
-                    |s| &mut s.weight,
+                    |s| {
+                        $before_write(&*s);
+                        &mut s.weight
+                    },
                     TensorOptions::reset_with(uniform_fan_in::<{ $fan_in }, _, _, _>),
                 ),
                 Self::tensor(
@@ -78,6 +86,8 @@ pub struct DenseLayer<const I: usize, const O: usize, const RELU: bool, E: Dtype
     pub weight: Tensor<Rank2<O, I>, E, D>,
     /// `O`.
     pub bias: Tensor<Rank1<O>, E, D>,
+    /// `weight`'s values on the host (CPU only), for the fast path's products.
+    pub(super) host: HostWeights<O, I, E>,
 }
 
 impl<const I: usize, const O: usize, const RELU: bool, E, D> BuildOnDevice<D, E>
@@ -100,7 +110,12 @@ where
     fn iter_tensors<V: ModuleVisitor<Self, E, D>>(
         visitor: &mut V,
     ) -> Result<Option<Self::To<V::E2, V::D2>>, V::Err> {
-        weight_bias_fields!(visitor, I, |(weight, bias)| DenseLayer { weight, bias })
+        let make = |(weight, bias)| DenseLayer {
+            weight,
+            bias,
+            host: HostWeights::default(),
+        };
+        weight_bias_fields!(visitor, I, make, |s: &Self| s.host.clear())
     }
 }
 

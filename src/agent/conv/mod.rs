@@ -46,6 +46,7 @@
 
 mod dense_fast;
 mod encode;
+mod host_weights;
 mod layers;
 pub mod matmul;
 mod nets;
