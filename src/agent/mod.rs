@@ -11,6 +11,7 @@ pub mod device;
 pub mod frames;
 pub mod network;
 pub mod optim;
+pub mod pinned;
 pub mod prioritized;
 pub mod replay;
 

@@ -13,6 +13,8 @@ use dfdx::nn::tensor_collection::{
 };
 use dfdx::prelude::*;
 
+use super::pinned::StoragePin;
+
 /// One optimizer step over the parameters of a module `M` on device `D`.
 pub trait StepOptimizer<M, D: Storage<f32>> {
     /// Update every parameter of `net` from `grads` (all parameters must have one).
@@ -72,10 +74,18 @@ pub struct Optimizer {
     rule: Rule,
     /// Updates done so far (Adam's `t` after the next one is `steps + 1`).
     steps: i32,
-    /// Per parameter tensor: Adam `[m, v]`, RMSprop `[square_avg, grad_avg, momentum]`.
-    state: Vec<[Vec<f32>; 3]>,
-    /// A parameter's values while they are updated.
-    scratch: Vec<f32>,
+    /// Per parameter tensor, in visiting order.
+    params: Vec<Param>,
+}
+
+/// One parameter tensor's optimizer state and its values on the host.
+struct Param {
+    /// Adam `[m, v]`, RMSprop `[square_avg, grad_avg, momentum]`.
+    state: [Vec<f32>; 3],
+    /// The values last written to the tensor (read back only when it no longer holds them).
+    values: Vec<f32>,
+    /// Whether the tensor still holds `values`.
+    pin: Option<StoragePin>,
 }
 
 impl Optimizer {
@@ -83,8 +93,7 @@ impl Optimizer {
         Optimizer {
             rule,
             steps: 0,
-            state: Vec::new(),
-            scratch: Vec::new(),
+            params: Vec::new(),
         }
     }
 
@@ -107,27 +116,36 @@ impl Optimizer {
         Ok(())
     }
 
-    /// Update one parameter tensor (`index` in visiting order) in place.
-    fn update(&mut self, index: usize, param: &mut [f32], grad: &[f32]) {
-        let n = param.len();
-        if self.state.len() <= index {
+    /// Parameter `index` (in visiting order) of `n` values, created on first use.
+    fn param(&mut self, index: usize, n: usize) -> &mut Param {
+        if self.params.len() <= index {
             let ones = matches!(self.rule, Rule::RmsProp(_));
             let first = vec![if ones { 1.0 } else { 0.0 }; n];
-            self.state
-                .push([first, vec![0.0; n], vec![0.0; if ones { n } else { 0 }]]);
+            let state = [first, vec![0.0; n], vec![0.0; if ones { n } else { 0 }]];
+            self.params.push(Param {
+                state,
+                values: vec![0.0; n],
+                pin: None,
+            });
         }
-        let [a, b, c] = &mut self.state[index];
+        &mut self.params[index]
+    }
+
+    /// Update parameter `index`'s host values in place.
+    fn update(&mut self, index: usize, grad: &[f32]) {
         let step = Step {
             rule: &self.rule,
             t: self.steps + 1,
         };
+        let Param { state, values, .. } = &mut self.params[index];
+        let [a, b, c] = state;
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx") {
             // SAFETY: AVX is available.
-            unsafe { step.apply_avx(param, grad, [a, b, c]) };
+            unsafe { step.apply_avx(values, grad, [a, b, c]) };
             return;
         }
-        step.apply(param, grad, [a, b, c]);
+        step.apply(values, grad, [a, b, c]);
     }
 }
 
@@ -235,13 +253,19 @@ impl TensorVisitor<f32, Cpu> for Visit<'_> {
         if !opts.do_gradient_update {
             return Ok(None);
         }
-        let mut values = std::mem::take(&mut self.opt.scratch);
-        values.resize(p.shape().num_elements(), 0.0);
-        p.copy_into(&mut values);
-        let grad = self.grads.get_or_alloc_mut(p)?;
-        self.opt.update(self.index, &mut values, grad);
-        p.copy_from(&values);
-        self.opt.scratch = values;
+        let n = p.shape().num_elements();
+        if n > 0 {
+            let param = self.opt.param(self.index, n);
+            // Taking the pin also drops it, so the write below finds the storage unshared.
+            if !param.pin.take().is_some_and(|pin| pin.holds(p)) {
+                p.copy_into(&mut param.values);
+            }
+            let grad = self.grads.get_or_alloc_mut(p)?;
+            self.opt.update(self.index, grad);
+            let param = &mut self.opt.params[self.index];
+            p.copy_from(&param.values);
+            param.pin = Some(StoragePin::new(p));
+        }
         self.index += 1;
         Ok(None)
     }

@@ -1,56 +1,51 @@
 //! A layer's weights on the host, kept between calls: dfdx lends no view of a CPU tensor's
 //! values, so each product would otherwise copy `W` out of its tensor first (512 KB per call
-//! for the MinAtar network's dense layer, several calls per update).
-//!
-//! The copy is valid while the layer's tensor still shares its storage with the tensor it was
-//! taken from: the cache keeps a clone of that tensor (one reference-counted handle to the same
-//! values), so the storage stays alive and, being shared, cannot change in place (dfdx copies
-//! shared storage before any write). Two tensors with the same first-element address therefore
-//! hold the same, unchanged values. Layers drop their cache when their parameters are visited
-//! mutably (optimizer steps, resets), so that the write then needs no copy.
+//! for the MinAtar network's dense layer, several calls per update). The copy is refreshed when
+//! the tensor no longer holds it ([`StoragePin`]); layers drop it when their parameters are
+//! visited mutably (optimizer steps, resets), so that the write then needs no copy.
 
+use crate::agent::pinned::StoragePin;
 use dfdx::shapes::{Dtype, Rank2};
 use dfdx::tensor::{Cpu, Tensor};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The values of `tensor`, in memory order, while it is unchanged.
-struct Snapshot<const R: usize, const C: usize, E: Dtype> {
-    tensor: Tensor<Rank2<R, C>, E, Cpu>,
+/// A copy of a tensor's values and the pin that says whether it still holds them.
+#[derive(Clone)]
+struct Snapshot<E> {
+    pin: Arc<StoragePin>,
     values: Arc<Vec<E>>,
 }
 
 /// A host copy of a layer's `R × C` weight tensor, refreshed when the tensor changes.
 /// Cloning a layer clones the copy (the clone's tensor shares the same storage).
 pub(super) struct HostWeights<const R: usize, const C: usize, E: Dtype> {
-    snapshot: Mutex<Option<Snapshot<R, C, E>>>,
+    snapshot: Mutex<Option<Snapshot<E>>>,
 }
 
 impl<const R: usize, const C: usize, E: Dtype> HostWeights<R, C, E> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Snapshot<R, C, E>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Snapshot<E>>> {
         self.snapshot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The values of `weight` (`R × C`, row-major), copied only when `weight` no longer shares
-    /// its storage with the tensor of the last copy.
+    /// The values of `weight` (`R × C`, row-major), copied only when `weight` no longer holds
+    /// the last copy.
     pub fn values(&self, weight: &Tensor<Rank2<R, C>, E, Cpu>) -> Arc<Vec<E>> {
         let mut snapshot = self.lock();
-        if let Some(s) = snapshot.as_ref() {
-            if std::ptr::eq(&s.tensor[[0, 0]], &weight[[0, 0]]) {
-                return s.values.clone();
-            }
+        if let Some(s) = snapshot.as_ref().filter(|s| s.pin.holds(weight)) {
+            return s.values.clone();
         }
         let mut values = vec![E::default(); R * C];
         weight.copy_into(&mut values);
         let values = Arc::new(values);
         *snapshot = Some(Snapshot {
-            tensor: weight.clone(),
+            pin: Arc::new(StoragePin::new(weight)),
             values: values.clone(),
         });
         values
     }
 
-    /// Drops the copy (and its handle on the tensor's storage): called before the tensor is
-    /// written, so that the write finds the storage unshared and needs no copy.
+    /// Drops the copy and its pin: called before the tensor is written, so that the write
+    /// finds the storage unshared and needs no copy.
     pub fn clear(&self) {
         *self.lock() = None;
     }
@@ -66,12 +61,8 @@ impl<const R: usize, const C: usize, E: Dtype> Default for HostWeights<R, C, E> 
 
 impl<const R: usize, const C: usize, E: Dtype> Clone for HostWeights<R, C, E> {
     fn clone(&self) -> Self {
-        let snapshot = self.lock().as_ref().map(|s| Snapshot {
-            tensor: s.tensor.clone(),
-            values: s.values.clone(),
-        });
         HostWeights {
-            snapshot: Mutex::new(snapshot),
+            snapshot: Mutex::new(self.lock().clone()),
         }
     }
 }
