@@ -11,11 +11,13 @@
 use dfdx::shapes::{Shape, Unit};
 use dfdx::tensor::{Cpu, Tensor};
 use std::any::Any;
+use std::sync::Arc;
 
-/// A handle on a CPU tensor's storage, as it was when pinned.
+/// A handle on a CPU tensor's storage, as it was when pinned. Clones pin the same storage.
+#[derive(Clone)]
 pub struct StoragePin {
     /// A clone of the pinned tensor (type-erased: only its lifetime matters).
-    _handle: Box<dyn Any + Send + Sync>,
+    _handle: Arc<dyn Any + Send + Sync>,
     /// Where the pinned storage's first element lives.
     address: usize,
 }
@@ -24,7 +26,7 @@ impl StoragePin {
     /// Pins `tensor`'s storage (which must not be empty).
     pub fn new<S: Shape, E: Unit>(tensor: &Tensor<S, E, Cpu>) -> Self {
         StoragePin {
-            _handle: Box::new(tensor.clone()),
+            _handle: Arc::new(tensor.clone()),
             address: first_element(tensor),
         }
     }

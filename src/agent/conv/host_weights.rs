@@ -9,52 +9,53 @@ use dfdx::shapes::{Dtype, Rank2};
 use dfdx::tensor::{Cpu, Tensor};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// A copy of a tensor's values and the pin that says whether it still holds them.
+/// A copy of a tensor's values and the pin that says whether the tensor still holds them.
 #[derive(Clone)]
 struct Snapshot<E> {
-    pin: Arc<StoragePin>,
+    pin: Option<StoragePin>,
     values: Arc<Vec<E>>,
 }
 
 /// A host copy of a layer's `R × C` weight tensor, refreshed when the tensor changes.
 /// Cloning a layer clones the copy (the clone's tensor shares the same storage).
 pub(super) struct HostWeights<const R: usize, const C: usize, E: Dtype> {
-    snapshot: Mutex<Option<Snapshot<E>>>,
+    snapshot: Mutex<Snapshot<E>>,
 }
 
 impl<const R: usize, const C: usize, E: Dtype> HostWeights<R, C, E> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Snapshot<E>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Snapshot<E>> {
         self.snapshot.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The values of `weight` (`R × C`, row-major), copied only when `weight` no longer holds
-    /// the last copy.
+    /// the last copy (into the last copy's buffer when nothing else holds it).
     pub fn values(&self, weight: &Tensor<Rank2<R, C>, E, Cpu>) -> Arc<Vec<E>> {
-        let mut snapshot = self.lock();
-        if let Some(s) = snapshot.as_ref().filter(|s| s.pin.holds(weight)) {
+        let mut s = self.lock();
+        if s.pin.as_ref().is_some_and(|pin| pin.holds(weight)) {
             return s.values.clone();
         }
-        let mut values = vec![E::default(); R * C];
-        weight.copy_into(&mut values);
-        let values = Arc::new(values);
-        *snapshot = Some(Snapshot {
-            pin: Arc::new(StoragePin::new(weight)),
-            values: values.clone(),
-        });
-        values
+        // (Copies the old buffer first only if a clone of the layer still shares it.)
+        let values = Arc::make_mut(&mut s.values);
+        values.resize(R * C, E::default());
+        weight.copy_into(values);
+        s.pin = Some(StoragePin::new(weight));
+        s.values.clone()
     }
 
-    /// Drops the copy and its pin: called before the tensor is written, so that the write
-    /// finds the storage unshared and needs no copy.
+    /// Drops the pin (the copy's buffer is kept for the next one): called before the tensor is
+    /// written, so that the write finds the storage unshared and needs no copy.
     pub fn clear(&self) {
-        *self.lock() = None;
+        self.lock().pin = None;
     }
 }
 
 impl<const R: usize, const C: usize, E: Dtype> Default for HostWeights<R, C, E> {
     fn default() -> Self {
         HostWeights {
-            snapshot: Mutex::new(None),
+            snapshot: Mutex::new(Snapshot {
+                pin: None,
+                values: Arc::default(),
+            }),
         }
     }
 }
@@ -69,7 +70,7 @@ impl<const R: usize, const C: usize, E: Dtype> Clone for HostWeights<R, C, E> {
 
 impl<const R: usize, const C: usize, E: Dtype> std::fmt::Debug for HostWeights<R, C, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let cached = self.lock().is_some();
+        let cached = self.lock().pin.is_some();
         f.debug_struct("HostWeights")
             .field("cached", &cached)
             .finish()
