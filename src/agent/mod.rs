@@ -257,8 +257,7 @@ where
             return Err(AgentError::NonFiniteLoss(loss_value));
         }
         let mut grads = loss.backward();
-        self.optimizer.step(&mut self.qnet, &mut grads)?;
-        self.qnet.zero_grads(&mut grads);
+        self.optimizer.step(&mut self.qnet, &mut grads)?; // leaves `grads` zeroed
         self.grads = Some(grads);
 
         if let Some(slots) = &batch.slots {

@@ -219,10 +219,10 @@ pub(crate) mod tests {
     use crate::agent::optim::{Optimizer, Rule};
     use dfdx::nn::tensor_collection::ViewTensorRef;
 
-    /// Every parameter's values, in visiting order.
-    struct Params(Vec<Vec<f32>>);
+    /// Every parameter's values, or (with gradients) its gradient's, in visiting order.
+    struct Params<'a>(Option<&'a Gradients<f32, Cpu>>, Vec<Vec<f32>>);
 
-    impl TensorVisitor<f32, Cpu> for Params {
+    impl TensorVisitor<f32, Cpu> for Params<'_> {
         type Viewer = ViewTensorRef;
         type Err = <Cpu as HasErr>::Err;
         type E2 = f32;
@@ -232,20 +232,38 @@ pub(crate) mod tests {
             _: TensorOptions<S, f32, Cpu>,
             p: &Tensor<S, f32, Cpu>,
         ) -> Result<Option<Tensor<S, f32, Cpu>>, Self::Err> {
-            self.0.push(p.as_vec());
+            self.1.push(match self.0 {
+                Some(grads) => grads.get(p).as_vec(),
+                None => p.as_vec(),
+            });
             Ok(None)
         }
     }
 
-    /// Every parameter's values of `net`, in visiting order.
-    pub(crate) fn params<M: TensorCollection<f32, Cpu>>(net: &M) -> Vec<Vec<f32>> {
-        let mut out = Params(Vec::new());
+    fn visit_params<M: TensorCollection<f32, Cpu>>(
+        net: &M,
+        grads: Option<&Gradients<f32, Cpu>>,
+    ) -> Vec<Vec<f32>> {
+        let mut out = Params(grads, Vec::new());
         M::iter_tensors(&mut RecursiveWalker {
             m: net,
             f: &mut out,
         })
         .unwrap();
-        out.0
+        out.1
+    }
+
+    /// Every parameter's values of `net`, in visiting order.
+    pub(crate) fn params<M: TensorCollection<f32, Cpu>>(net: &M) -> Vec<Vec<f32>> {
+        visit_params(net, None)
+    }
+
+    /// The gradient of every parameter of `net` in `grads`, in visiting order.
+    pub(crate) fn grads_of<M: TensorCollection<f32, Cpu>>(
+        net: &M,
+        grads: &Gradients<f32, Cpu>,
+    ) -> Vec<Vec<f32>> {
+        visit_params(net, Some(grads))
     }
 
     /// Gradients of the mean squared error between `net(x)` and `y`.

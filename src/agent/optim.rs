@@ -17,7 +17,8 @@ use super::pinned::StoragePin;
 
 /// One optimizer step over the parameters of a module `M` on device `D`.
 pub trait StepOptimizer<M, D: Storage<f32>> {
-    /// Update every parameter of `net` from `grads` (all parameters must have one).
+    /// Update every parameter of `net` from `grads` (all parameters must have one), and leave
+    /// those gradients zeroed for the next backward pass.
     fn step(&mut self, net: &mut M, grads: &mut Gradients<f32, D>) -> Result<(), StepError>;
 }
 
@@ -56,7 +57,9 @@ impl<M: TensorCollection<f32, D>, D: Device<f32>> StepOptimizer<M, D> for DfdxOp
             DfdxOptimizer::Adam(o) => o.update(net, grads),
             DfdxOptimizer::RmsProp(o) => o.update(net, grads),
         }
-        .map_err(|e| StepError(format!("{e:?}")))
+        .map_err(|e| StepError(format!("{e:?}")))?;
+        net.try_zero_grads(grads)
+            .map_err(|e| StepError(format!("{e:?}")))
     }
 }
 
@@ -97,7 +100,9 @@ impl Optimizer {
         }
     }
 
-    /// One update of every parameter of `net` from `grads` (all parameters must have one).
+    /// One update of every parameter of `net` from `grads` (all parameters must have one),
+    /// zeroing each gradient as it is used (it is read once, while in cache; a separate pass
+    /// such as dfdx's `zero_grads` would read the whole gradient again).
     pub fn step<M: TensorCollection<f32, Cpu>>(
         &mut self,
         net: &mut M,
@@ -131,8 +136,8 @@ impl Optimizer {
         &mut self.params[index]
     }
 
-    /// Update parameter `index`'s host values in place.
-    fn update(&mut self, index: usize, grad: &[f32]) {
+    /// Update parameter `index`'s host values in place; zeroes `grad`.
+    fn update(&mut self, index: usize, grad: &mut [f32]) {
         let step = Step {
             rule: &self.rule,
             t: self.steps + 1,
@@ -160,12 +165,12 @@ impl Step<'_> {
     /// IEEE operations (no contraction into FMA), so the same bits as the baseline build.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx")]
-    unsafe fn apply_avx(&self, p: &mut [f32], g: &[f32], state: [&mut Vec<f32>; 3]) {
+    unsafe fn apply_avx(&self, p: &mut [f32], g: &mut [f32], state: [&mut Vec<f32>; 3]) {
         self.apply(p, g, state)
     }
 
     #[inline(always)]
-    fn apply(&self, p: &mut [f32], g: &[f32], [a, b, c]: [&mut Vec<f32>; 3]) {
+    fn apply(&self, p: &mut [f32], g: &mut [f32], [a, b, c]: [&mut Vec<f32>; 3]) {
         match self.rule {
             Rule::Adam(cfg) => adam(cfg, self.t, p, g, a, b),
             Rule::RmsProp(cfg) => match (cfg.centered, cfg.momentum) {
@@ -179,28 +184,30 @@ impl Step<'_> {
 }
 
 /// Adam step `t` (from 1): `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
-/// `p ← p − lr · m̂ / (√v̂ + ε)` with `m̂ = m / (1−β₁ᵗ)`, `v̂ = v / (1−β₂ᵗ)`.
+/// `p ← p − lr · m̂ / (√v̂ + ε)` with `m̂ = m / (1−β₁ᵗ)`, `v̂ = v / (1−β₂ᵗ)`; then `g ← 0`.
 #[inline(always)]
-fn adam(cfg: &AdamConfig, t: i32, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+fn adam(cfg: &AdamConfig, t: i32, p: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32]) {
     let [b1, b2] = cfg.betas.map(|b| b as f32);
     let (lr, eps) = (cfg.lr as f32, cfg.eps as f32);
     let (c1, c2) = ((1.0 - b1.powi(t)).recip(), (1.0 - b2.powi(t)).recip());
-    let (g, m, v) = (&g[..p.len()], &mut m[..p.len()], &mut v[..p.len()]);
+    let (g, m, v) = (&mut g[..p.len()], &mut m[..p.len()], &mut v[..p.len()]);
     for i in 0..p.len() {
-        m[i] = m[i] * b1 + g[i] * (1.0 - b1);
-        v[i] = v[i] * b2 + g[i] * g[i] * (1.0 - b2);
+        let g = std::mem::take(&mut g[i]);
+        m[i] = m[i] * b1 + g * (1.0 - b1);
+        v[i] = v[i] * b2 + g * g * (1.0 - b2);
         let (m_hat, v_hat) = (m[i] * c1, v[i] * c2);
         p[i] -= lr * m_hat / (v_hat.sqrt() + eps);
     }
 }
 
 /// RMSprop: `s ← s + (1−α)(g² − s)`; centered: `a ← a + (1−α)(g − a)`, `d = √(s − a² + ε)`,
-/// else `d = √(s + ε)`; with momentum μ: `b ← μb + g/d`, `p ← p − lr·b`, else `p ← p − lr·g/d`.
+/// else `d = √(s + ε)`; with momentum μ: `b ← μb + g/d`, `p ← p − lr·b`, else `p ← p − lr·g/d`;
+/// then `g ← 0`.
 #[inline(always)]
 fn rmsprop<const CENTERED: bool, const MOMENTUM: bool>(
     cfg: &RMSpropConfig,
     p: &mut [f32],
-    g: &[f32],
+    g: &mut [f32],
     square_avg: &mut [f32],
     grad_avg: &mut [f32],
     momentum: &mut [f32],
@@ -209,20 +216,21 @@ fn rmsprop<const CENTERED: bool, const MOMENTUM: bool>(
     let (lr, eps, decay) = (cfg.lr as f32, cfg.eps as f32, 1.0 - cfg.alpha as f32);
     let mu = cfg.momentum.unwrap_or(0.0) as f32;
     let (g, s, a, b) = (
-        &g[..n],
+        &mut g[..n],
         &mut square_avg[..n],
         &mut grad_avg[..n],
         &mut momentum[..n],
     );
     for i in 0..n {
-        s[i] += decay * (g[i] * g[i] - s[i]);
+        let g = std::mem::take(&mut g[i]);
+        s[i] += decay * (g * g - s[i]);
         let avg = if CENTERED {
-            a[i] += decay * (g[i] - a[i]);
+            a[i] += decay * (g - a[i]);
             (s[i] - a[i] * a[i] + eps).sqrt()
         } else {
             (s[i] + eps).sqrt()
         };
-        let step = g[i] / avg;
+        let step = g / avg;
         p[i] -= if MOMENTUM {
             b[i] = b[i] * mu + step;
             b[i] * lr
@@ -274,7 +282,7 @@ impl TensorVisitor<f32, Cpu> for Visit<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::network::tests::params;
+    use crate::agent::network::tests::{grads_of, params};
     use crate::agent::network::{Batch, DuelingQNet, QFunction, QNetMlp, Traced};
 
     fn loss<M: QFunction<4, 2>>(net: &mut M, x: &[f32]) -> Gradients<f32, Cpu> {
@@ -286,7 +294,7 @@ mod tests {
     }
 
     /// 200 steps of ours and of dfdx's optimizer on copies of one net, fed the same inputs,
-    /// leave bit-identical parameters.
+    /// leave bit-identical parameters, and both leave the gradients zeroed.
     fn same_bits_as_dfdx<M: QFunction<4, 2>>(net: M, rule: Rule) {
         let (mut ours, mut theirs) = (net.clone(), net);
         let mut opt = Optimizer::new(rule.clone());
@@ -295,9 +303,13 @@ mod tests {
         for step in 0..200 {
             x.rotate_left(3);
             let mut g = loss(&mut ours, &x);
+            assert!(grads_of(&ours, &g).concat().iter().any(|v| *v != 0.0));
             opt.step(&mut ours, &mut g).unwrap();
+            let zeroed = |net: &M, g| grads_of(net, g).concat().iter().all(|v| *v == 0.0);
+            assert!(zeroed(&ours, &g), "ours, step {step}");
             let mut g = loss(&mut theirs, &x);
-            reference.step(&mut theirs, &mut g).unwrap();
+            StepOptimizer::step(&mut reference, &mut theirs, &mut g).unwrap();
+            assert!(zeroed(&theirs, &g), "dfdx's, step {step}");
             assert_eq!(params(&ours), params(&theirs), "step {step}");
         }
     }
