@@ -3,7 +3,9 @@
 //! its config for every element: 36% of a MinAtar run, `bench/profile/`). Same inputs, same
 //! bits as `dfdx::optim::{Adam, RMSprop}` (checked by the tests below): each element sees the
 //! same operations in the same order, SIMD `sqrt`/`div` round correctly and Rust never fuses a
-//! multiply-add.
+//! multiply-add. Each parameter's values stay on the host between steps (read back from the
+//! tensor only when it no longer holds them, [`StoragePin`]), and each gradient is zeroed as it
+//! is read, so a step makes one pass over the gradients and one write per parameter tensor.
 //!
 //! [`StepOptimizer`] is what the agent calls: [`Optimizer`] implements it on the CPU, and
 //! [`DfdxOptimizer`] (dfdx's own Adam / RMSprop, with kernels on every dfdx device) elsewhere.
