@@ -1,8 +1,9 @@
 //! The dense layer's fast path: forward `zᵀ = W·xᵀ` (then the layer's epilogue
 //! `y = act(z + b)`) and backward `∂L/∂W += Gᵀ·x`, `∂L/∂x += G·W` with our small-product
 //! kernel ([`super::matmul`]) instead of dfdx's taped `matmul` (no tensors, tape entries or
-//! gradient buffers for `zᵀ`). `W` is read from the layer's host copy ([`HostWeights`]),
-//! refreshed only after the optimizer has written it.
+//! gradient buffers for `zᵀ`). `W` is read from the layer's host copy
+//! ([`HostWeights`](super::host_weights::HostWeights)), refreshed only after the optimizer has
+//! written it.
 //!
 //! Taken only where each of the three products is one that `gemm` computes on its blocked
 //! path ([`gemm_depth_block`], described as dfdx's `matmul` calls them in the layer's other
@@ -10,8 +11,6 @@
 //! elsewhere (`f64`, no AVX2/FMA, depth ≤ 2, e.g. a 2-action output layer's input gradient)
 //! the layer keeps it.
 
-#[cfg(doc)]
-use super::host_weights::HostWeights;
 use super::layers::{dense_epilogue, DenseLayer};
 use super::matmul::{self, gemm_depth_block, same_type, same_type_mut, Operand, Strides};
 use super::tape::*;

@@ -34,10 +34,11 @@ impl<const R: usize, const C: usize, E: Dtype> HostWeights<R, C, E> {
         if s.pin.as_ref().is_some_and(|pin| pin.holds(weight)) {
             return s.values.clone();
         }
-        // (Copies the old buffer first only if a clone of the layer still shares it.)
-        let values = Arc::make_mut(&mut s.values);
+        // The last copy's buffer, unless a clone of the layer still shares it.
+        let mut values = Arc::try_unwrap(std::mem::take(&mut s.values)).unwrap_or_default();
         values.resize(R * C, E::default());
-        weight.copy_into(values);
+        weight.copy_into(&mut values);
+        s.values = Arc::new(values);
         s.pin = Some(StoragePin::new(weight));
         s.values.clone()
     }
