@@ -55,7 +55,7 @@ fn tensor_err<E: std::fmt::Debug>(e: E) -> AgentError {
 }
 
 /// Adam (the chapter's) or RMSProp (the DQN and MinAtar papers'), as the config says.
-fn optimizer_rule(cfg: &AgentConfig) -> optim::Rule {
+pub(crate) fn optimizer_rule(cfg: &AgentConfig) -> optim::Rule {
     match cfg.optimizer {
         OptimizerKind::Adam => optim::Rule::Adam(AdamConfig {
             lr: cfg.lr,

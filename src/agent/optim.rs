@@ -163,6 +163,36 @@ impl Optimizer {
     }
 }
 
+/// For `sweep bench`: microseconds one step of `rule` takes over `n` parameters held in one
+/// host vector (the update loop alone: no tensors, visitors or copies), the least over
+/// `rounds` rounds of `iters` steps. Each step is fed a fresh gradient; the time to refill it
+/// is measured alone and subtracted.
+pub fn step_floor_us(rule: &Rule, n: usize, iters: usize, rounds: usize) -> f64 {
+    let mut opt = Optimizer::new(rule.clone());
+    opt.param(0, n);
+    let fresh: Vec<f32> = (0..n).map(|i| ((i % 13) as f32 - 6.0) * 1e-3).collect();
+    let mut grad = fresh.clone();
+    let mut least = |with_step: bool| {
+        (0..rounds.max(1))
+            .map(|_| {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    grad.copy_from_slice(std::hint::black_box(&fresh));
+                    if with_step {
+                        opt.update(0, &mut grad);
+                        opt.steps += 1;
+                    }
+                    std::hint::black_box(&mut grad);
+                }
+                start.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let refill = least(false);
+    let both = least(true);
+    (both - refill).max(0.0) / iters.max(1) as f64 * 1e6
+}
+
 /// One parameter tensor's update under `rule` at step `t` (from 1).
 struct Step<'a> {
     rule: &'a Rule,

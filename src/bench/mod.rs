@@ -1,7 +1,10 @@
 //! `sweep bench`: throughput and memory of the pieces a sweep spends its time in, measured on this
 //! machine — raw CartPole and MinAtar steps, replay sampling and memory, one agent update per
 //! variant and network (MLP, MinAtar CNN, Nature CNN), and whole
-//! training runs per variant. Figures, not assertions: speed is never checked by unit tests.
+//! training runs per variant; and the ceiling each update's arithmetic sets ([`ceiling`]).
+//! Figures, not assertions: speed is never checked by unit tests.
+
+mod ceiling;
 
 use crate::agent::conv::{MinAtarDuelingQNet, MinAtarQNet, NatureQNet};
 use crate::agent::device::AgentDevice;
@@ -105,6 +108,7 @@ pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
     out.extend(scaling(n(60.0) as u32, 8));
     out.push(stacked_matmul(n(2_000.0)));
     out.extend(products(n(20_000.0)));
+    out.extend(ceiling::ceilings(scale, pixel_agent("dqn")));
     out.extend(pixels(scale));
     #[cfg(feature = "atari")]
     out.extend(atari(scale));

@@ -25,15 +25,20 @@ type Attempt<const I: usize, const O: usize, E, T> = Result<Rows<O, E, T>, Rows<
 /// gemm's depth blocks for the layer's three products (forward, `∂W`, `∂x`; the backward's are
 /// 0, unused, for a forward without a tape).
 #[derive(Clone, Copy)]
-struct DepthBlocks {
-    forward: usize,
-    grad_w: usize,
-    grad_x: usize,
+pub(super) struct DepthBlocks {
+    pub forward: usize,
+    pub grad_w: usize,
+    pub grad_x: usize,
 }
 
 /// gemm's depth blocks where the fast path reproduces the `matmul` path exactly for this layer
 /// and batch (the backward's only when `backward`), or `None`.
-fn eligible<E: Dtype>(i: usize, o: usize, batch: usize, backward: bool) -> Option<DepthBlocks> {
+pub(super) fn eligible<E: Dtype>(
+    i: usize,
+    o: usize,
+    batch: usize,
+    backward: bool,
+) -> Option<DepthBlocks> {
     if TypeId::of::<E>() != TypeId::of::<f32>() || !matmul::available() {
         return None;
     }

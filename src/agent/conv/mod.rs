@@ -46,6 +46,7 @@
 
 mod dense_fast;
 mod encode;
+pub mod floor;
 mod host_weights;
 mod layers;
 pub mod matmul;
