@@ -600,7 +600,9 @@ fn stacked_matmul(iters: usize) -> Measurement {
 /// and by dfdx's `matmul` (`gemm`, as `W·xᵀ` like the layers' fallback), against the core's FMA
 /// peak; all in GFMA/s. The kernel rows are absent without AVX2/FMA.
 fn products(iters: usize) -> Vec<Measurement> {
-    use crate::agent::conv::matmul::{fma_peak_gfma, kernel_gfma};
+    use crate::agent::conv::matmul::{
+        fma_peak_avx512_gfma, fma_peak_gfma, kernel_gfma, kernel_registers,
+    };
     let gfma = |what: String, value| Measurement {
         what,
         value,
@@ -625,7 +627,10 @@ fn products(iters: usize) -> Vec<Measurement> {
         ));
         if let Some(v) = kernel_gfma((o, i, 32), iters) {
             out.push(gfma(
-                format!("{product} by our kernel (src/agent/conv/matmul.rs)"),
+                format!(
+                    "{product} by our kernel (src/agent/conv/matmul.rs, {})",
+                    kernel_registers()
+                ),
                 v,
             ));
         }
@@ -633,6 +638,12 @@ fn products(iters: usize) -> Vec<Measurement> {
     if let Some(v) = fma_peak_gfma(iters * 4096) {
         out.push(gfma(
             "f32 FMA peak of one core (12 independent AVX2 chains)".into(),
+            v,
+        ));
+    }
+    if let Some(v) = fma_peak_avx512_gfma(iters * 4096) {
+        out.push(gfma(
+            "f32 FMA peak of one core (12 independent AVX-512 chains)".into(),
             v,
         ));
     }

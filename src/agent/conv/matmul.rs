@@ -14,6 +14,8 @@
 //! results never change. Tests compare both bit for bit.
 //!
 //! The kernel needs AVX2 and FMA (checked at run time); elsewhere callers keep `gemm`.
+//! Where the CPU also has AVX-512 it runs on 16-lane registers ([`avx512`]): a lane does the
+//! same operations at any width, so the bits are the same.
 
 use std::any::TypeId;
 use std::cell::RefCell;
@@ -117,6 +119,24 @@ thread_local! {
     static PACKED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Which registers the kernel runs on; the bits are the same either way (tested).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kernel {
+    Avx2,
+    Avx512,
+}
+
+impl Kernel {
+    /// AVX-512 where the CPU has it (and AVX2 and FMA, [`available`]), else AVX2.
+    pub(super) fn best() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            return Kernel::Avx512;
+        }
+        Kernel::Avx2
+    }
+}
+
 /// `C (m × n, row-major, row stride ldc) = A·B`, or `C += A·B` when `accumulate`, with `A`
 /// `m × k` and `B` `k × n`, in depth blocks of `kc` (gemm's, from [`gemm_depth_block`]): each
 /// element is an `fma` chain over each block's `p` from `+0`, stored (first block, unless
@@ -125,6 +145,22 @@ thread_local! {
 /// # Panics
 /// If the kernel is not [`available`], `kc` is 0, or an operand is too short for its shape.
 pub(super) fn product(
+    dims: (usize, usize, usize),
+    a: Operand,
+    b: Operand,
+    c: &mut [f32],
+    blocks: (usize, usize),
+    accumulate: bool,
+) {
+    product_on(Kernel::best(), dims, a, b, c, blocks, accumulate);
+}
+
+/// [`product`] on the registers of `kernel`.
+///
+/// # Panics
+/// As [`product`], and if `kernel` is AVX-512 on a CPU without it.
+fn product_on(
+    kernel: Kernel,
     (m, k, n): (usize, usize, usize),
     a: Operand,
     b: Operand,
@@ -133,6 +169,10 @@ pub(super) fn product(
     accumulate: bool,
 ) {
     assert!(available(), "matmul kernel needs AVX2 and FMA");
+    assert!(
+        kernel == Kernel::Avx2 || Kernel::best() == Kernel::Avx512,
+        "matmul kernel: no AVX-512 on this CPU"
+    );
     assert!(kc > 0, "matmul depth block is empty");
     let last = |o: Operand, rows: usize, cols: usize| {
         (rows > 0 && cols > 0).then(|| (rows - 1) * o.rs + (cols - 1) * o.cs)
@@ -163,6 +203,7 @@ pub(super) fn product(
             ..b
         };
         let in_place = Product {
+            kernel,
             dims: (m, depth, n),
             a,
             b: Rhs::Rows(b),
@@ -204,6 +245,7 @@ enum Rhs<'a> {
 /// A checked product for the kernel: `B` read in place or packed, `C` row stride `ldc`.
 #[derive(Clone, Copy)]
 struct Product<'a> {
+    kernel: Kernel,
     dims: (usize, usize, usize),
     a: Operand<'a>,
     b: Rhs<'a>,
@@ -214,11 +256,15 @@ struct Product<'a> {
 impl Product<'_> {
     fn run(&self, c: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `available()` was checked by `product`, which also checked every index the
+        // SAFETY: `available()` (and AVX-512 for that kernel) was checked by `product_on`,
+        // which also checked every index the
         // kernel touches: A up to (m−1, k−1), B up to (k−1, n−1) (masked loads past n are
         // not performed), C up to (m−1, n−1).
         unsafe {
-            avx::product(self, c)
+            match self.kernel {
+                Kernel::Avx2 => avx::product(self, c),
+                Kernel::Avx512 => avx512::product(self, c),
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
@@ -327,6 +373,27 @@ pub fn fma_peak_gfma(iters: usize) -> Option<f64> {
     Some(fmas / start.elapsed().as_secs_f64() / 1e9)
 }
 
+/// For `sweep bench`: [`fma_peak_gfma`] on 16-lane AVX-512 registers; `None` without AVX-512.
+pub fn fma_peak_avx512_gfma(iters: usize) -> Option<f64> {
+    if !available() || Kernel::best() != Kernel::Avx512 {
+        return None;
+    }
+    let start = std::time::Instant::now();
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512 is available.
+    std::hint::black_box(unsafe { avx512::fma_chains(iters) });
+    let fmas = (iters * 12 * 16) as f64;
+    Some(fmas / start.elapsed().as_secs_f64() / 1e9)
+}
+
+/// For `sweep bench`: the registers the kernel runs on here.
+pub fn kernel_registers() -> &'static str {
+    match Kernel::best() {
+        Kernel::Avx2 => "AVX2",
+        Kernel::Avx512 => "AVX-512",
+    }
+}
+
 /// For `sweep bench`: GFMA/s of this kernel on `C = A·Bᵀ` (`m × k` times `n × k` transposed,
 /// the dense forward's `W·xᵀ`, packing `B` included, in gemm's depth blocks for the product),
 /// `iters` products; `None` without AVX2/FMA.
@@ -353,6 +420,9 @@ pub fn kernel_gfma((m, k, n): (usize, usize, usize), iters: usize) -> Option<f64
     }
     Some((m * k * n * iters) as f64 / start.elapsed().as_secs_f64() / 1e9)
 }
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 #[cfg(target_arch = "x86_64")]
 mod avx {
@@ -625,7 +695,7 @@ mod tests {
     /// transposed (packed), into zeros, into non-zero values (accumulate) and overwriting, with
     /// gemm's destination row-major or column-major (which gemm transposes, and which can change
     /// its depth blocks); the kernel always writes row-major.
-    fn same_bits_as_gemm(m: usize, k: usize, n: usize, rng: &mut ChaCha8Rng) {
+    fn same_bits_as_gemm(kernel: Kernel, (m, k, n): (usize, usize, usize), rng: &mut ChaCha8Rng) {
         for (a_t, b_t, accumulate, c_t) in [
             (false, false, false, false),
             (true, false, true, true),
@@ -663,11 +733,12 @@ mod tests {
                 cs: s.cs,
             };
             let (a, b) = (op(&a, a_s), op(&b, b_s));
-            product((m, k, n), a, b, &mut got, (n, kc), accumulate);
+            product_on(kernel, (m, k, n), a, b, &mut got, (n, kc), accumulate);
             let same = (0..m * n).all(|e| at(&want, e / n, e % n).to_bits() == got[e].to_bits());
             assert!(
                 same,
-                "{m}×{k}×{n}, A^T {a_t}, B^T {b_t}, C^T {c_t}, accumulate {accumulate}, kc {kc}"
+                "{kernel:?} {m}×{k}×{n}, A^T {a_t}, B^T {b_t}, C^T {c_t}, accumulate {accumulate}, \
+                 kc {kc}"
             );
         }
     }
@@ -678,13 +749,20 @@ mod tests {
             eprintln!("no AVX2/FMA: kernel not used on this machine");
             return;
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        // Both kernels where the CPU has AVX-512 (each lane the same operations at any width).
+        let mut kernels = vec![Kernel::Avx2];
+        if Kernel::best() == Kernel::Avx512 {
+            kernels.push(Kernel::Avx512);
+        } else {
+            eprintln!("no AVX-512: its kernel not tested on this machine");
+        }
         // The networks' shapes (batch 1 and 32; MLP, dueling, MinAtar and Nature layers) and
         // edges: single rows and columns, widths around the 8- and 16-lane blocks, depth 3 and
         // 512, tails of the 6-row tiles; deeper than one block: the MinAtar dense layer's
         // forward (1024) at batch 32 and 1, the conv weight gradient (2048), a depth that
         // splits unevenly where both sides are ≤ 64 (512 + 488) and evenly elsewhere; the
-        // dense backward's 1024-wide products, whose `B` rows alias in cache (packed).
+        // dense backward's 1024-wide products, whose `B` rows alias in cache (packed); widths
+        // around AVX-512's 32-column tiles.
         let shapes = [
             (32, 128, 128),
             (1, 128, 128),
@@ -709,17 +787,23 @@ mod tests {
             (32, 128, 1024),
             (128, 32, 1024),
             (7, 9, 768),
+            (9, 20, 33),
+            (5, 7, 47),
+            (11, 40, 64),
         ];
-        for (m, k, n) in shapes {
-            same_bits_as_gemm(m, k, n, &mut rng);
-        }
-        // Random shapes: small, and deep enough for several depth blocks.
-        for (count, sides, depths) in [(40, 1..50, 3..200), (10, 1..150, 400..1600)] {
-            for _ in 0..count {
-                let m = rng.gen_range(sides.clone());
-                let k = rng.gen_range(depths.clone());
-                let n = rng.gen_range(sides.clone());
-                same_bits_as_gemm(m, k, n, &mut rng);
+        for kernel in kernels {
+            let mut rng = ChaCha8Rng::seed_from_u64(7);
+            for dims in shapes {
+                same_bits_as_gemm(kernel, dims, &mut rng);
+            }
+            // Random shapes: small, and deep enough for several depth blocks.
+            for (count, sides, depths) in [(40, 1..50, 3..200), (10, 1..150, 400..1600)] {
+                for _ in 0..count {
+                    let m = rng.gen_range(sides.clone());
+                    let k = rng.gen_range(depths.clone());
+                    let n = rng.gen_range(sides.clone());
+                    same_bits_as_gemm(kernel, (m, k, n), &mut rng);
+                }
             }
         }
     }
