@@ -100,9 +100,13 @@ impl UpdateProducts<'_> {
     }
 }
 
-/// One layer's weights, input, output, output gradient and the two parameter/input gradients.
+/// One layer's weights, input, output, output gradient and the two parameter/input gradients,
+/// and the depth blocks of its products (found once: arithmetic only is timed).
 struct Buffers {
     shape: LayerShape,
+    /// Forward at one row, and forward, `∂W`, `∂x` at `batch`.
+    acting: usize,
+    blocks: [usize; 3],
     w: Vec<f32>,
     x: Vec<f32>,
     z: Vec<f32>,
@@ -117,8 +121,20 @@ impl Buffers {
         let filled = |n: usize, scale: f32| -> Vec<f32> {
             (0..n).map(|i| ((i % 17) as f32 - 8.0) * scale).collect()
         };
+        let blocks = |rows: usize, backward: bool| {
+            let (i, o) = (shape.inputs, shape.outputs);
+            match eligible::<f32>(i, o, rows, backward) {
+                Some(b) => [b.forward, b.grad_w, b.grad_x],
+                None => [i, rows, o],
+            }
+        };
         Buffers {
             shape,
+            acting: blocks(shape.rows_per_sample, false)[0],
+            blocks: {
+                let [_, grad_w, grad_x] = blocks(rows, true);
+                [blocks(rows, false)[0], grad_w, grad_x]
+            },
             w: filled(shape.outputs * shape.inputs, 0.01),
             x: filled(rows * shape.inputs, 0.1),
             z: vec![0.0; rows * shape.outputs],
@@ -128,22 +144,17 @@ impl Buffers {
         }
     }
 
-    /// The depth blocks the fast path uses (of the backward's products too with `backward`);
-    /// the whole depths where the layer would fall back to gemm.
-    fn blocks(&self, rows: usize, backward: bool) -> [usize; 3] {
-        let (i, o) = (self.shape.inputs, self.shape.outputs);
-        match eligible::<f32>(i, o, rows, backward) {
-            Some(b) => [b.forward, b.grad_w, b.grad_x],
-            None => [i, rows, o],
-        }
-    }
-
     /// `zᵀ = W·xᵀ` at `batch` samples (`x·Wᵀ` at one row), as `dense_fast::affine` does;
     /// returns the FMAs done.
     fn forward(&mut self, batch: usize) -> usize {
         let (i, o) = (self.shape.inputs, self.shape.outputs);
         let rows = batch * self.shape.rows_per_sample;
-        let kc = self.blocks(rows, false)[0];
+        // The depth blocks the fast path uses (the whole depths where it would keep gemm).
+        let kc = if batch == 1 {
+            self.acting
+        } else {
+            self.blocks[0]
+        };
         let (w, x) = (
             Operand::rows(&self.w, i),
             Operand::rows(&self.x[..rows * i], i),
@@ -162,7 +173,7 @@ impl Buffers {
     fn backward(&mut self, batch: usize, input_grad: bool) -> usize {
         let (i, o) = (self.shape.inputs, self.shape.outputs);
         let rows = batch * self.shape.rows_per_sample;
-        let [_, kc_w, kc_x] = self.blocks(rows, true);
+        let [_, kc_w, kc_x] = self.blocks;
         let g = Operand::rows(&self.g, o);
         let (x, w) = (Operand::rows(&self.x, i), Operand::rows(&self.w, i));
         matmul::product((o, rows, i), g.t(), x, &mut self.grad_w, (i, kc_w), true);

@@ -362,28 +362,28 @@ pub(super) fn transposed<E: Copy + Default + 'static>(
 /// For `sweep bench`: this core's `f32` FMA rate in GFMA/s (12 independent 8-lane chains,
 /// nothing but FMAs), `iters` rounds; `None` without AVX2/FMA.
 pub fn fma_peak_gfma(iters: usize) -> Option<f64> {
-    if !available() {
-        return None;
-    }
-    let start = std::time::Instant::now();
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX2 and FMA are available.
-    std::hint::black_box(unsafe { avx::fma_chains(iters) });
-    let fmas = (iters * 12 * 8) as f64;
-    Some(fmas / start.elapsed().as_secs_f64() / 1e9)
+    // SAFETY: run only where AVX2 and FMA are available.
+    return available().then(|| chains_gfma(iters, 8, || unsafe { avx::fma_chains(iters) }));
+    #[allow(unreachable_code)]
+    None
 }
 
 /// For `sweep bench`: [`fma_peak_gfma`] on 16-lane AVX-512 registers; `None` without AVX-512.
 pub fn fma_peak_avx512_gfma(iters: usize) -> Option<f64> {
-    if !available() || Kernel::best() != Kernel::Avx512 {
-        return None;
-    }
-    let start = std::time::Instant::now();
+    let wide = available() && Kernel::best() == Kernel::Avx512;
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX-512 is available.
-    std::hint::black_box(unsafe { avx512::fma_chains(iters) });
-    let fmas = (iters * 12 * 16) as f64;
-    Some(fmas / start.elapsed().as_secs_f64() / 1e9)
+    // SAFETY: run only where AVX-512 is available.
+    return wide.then(|| chains_gfma(iters, 16, || unsafe { avx512::fma_chains(iters) }));
+    #[allow(unreachable_code)]
+    None
+}
+
+/// GFMA/s of `chains`, which runs 12 chains of `iters` FMAs on `lanes` lanes.
+fn chains_gfma(iters: usize, lanes: usize, chains: impl FnOnce() -> f32) -> f64 {
+    let start = std::time::Instant::now();
+    std::hint::black_box(chains());
+    (iters * 12 * lanes) as f64 / start.elapsed().as_secs_f64() / 1e9
 }
 
 /// For `sweep bench`: the registers the kernel runs on here.
