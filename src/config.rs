@@ -164,6 +164,59 @@ pub enum WeightInit {
     Uniform,
 }
 
+/// The hidden-layer widths of the MLP Q-network (shapes are compiled in: these are the ones
+/// built).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MlpHidden {
+    /// The chapter's `QNet`: 128 and 128.
+    #[default]
+    #[serde(rename = "128x128")]
+    W128x128,
+    /// CleanRL's `dqn.py`: 120 and 84 (compiled for 4 inputs, CartPole's full state).
+    #[serde(rename = "120x84")]
+    W120x84,
+}
+
+impl MlpHidden {
+    pub fn is_default(&self) -> bool {
+        *self == MlpHidden::default()
+    }
+}
+
+/// Where a linear ε schedule starts counting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EpsilonFrom {
+    /// At `learning_starts` (MinAtar's dqn.py, the DQN paper).
+    #[default]
+    LearningStarts,
+    /// At the first env step (CleanRL's `linear_schedule(…, global_step)`).
+    FirstStep,
+}
+
+impl EpsilonFrom {
+    pub fn is_default(&self) -> bool {
+        *self == EpsilonFrom::default()
+    }
+}
+
+/// How actions are chosen before `learning_starts`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarmupActions {
+    /// Uniformly at random (MinAtar's dqn.py, SB3).
+    #[default]
+    Uniform,
+    /// ε-greedy at the scheduled ε, as after warm-up (CleanRL).
+    EpsilonGreedy,
+}
+
+impl WarmupActions {
+    pub fn is_default(&self) -> bool {
+        *self == WarmupActions::default()
+    }
+}
+
 /// `[env]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -259,15 +312,43 @@ impl EnvConfig {
     }
 }
 
-/// The optimizer of the online network.
+/// The optimizer of the online network, named after the framework whose arithmetic it runs
+/// (`agent::optim`). Each RMSprop reads `rms_alpha`, `rms_eps`, `rms_centered` and
+/// `rms_momentum`; Adam reads `adam_beta1`, `adam_beta2` and `adam_eps`; both read `lr`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
-    /// Adam (the chapter's `optimizers.Adam`).
+    /// Adam with ε added to `√v̂` after the bias corrections: dfdx's arithmetic, the form of
+    /// PyTorch's `torch.optim.Adam` and optax's `adam` (the chapter's DeZero Adam and TF1's
+    /// add ε̂ before the correction; the two differ only while `√v̂` is near ε).
+    #[serde(rename = "adam")]
     Adam,
-    /// RMSProp (the DQN and MinAtar papers'), PyTorch semantics: `rms_alpha`, `rms_eps`,
-    /// `rms_centered`.
+    /// PyTorch's `torch.optim.Adam` in PyTorch's own arithmetic (bias corrections in f64,
+    /// folded into the step size; ATen's fused multiply-adds): CleanRL, SB3. Same algorithm as
+    /// `"adam"`; the two round differently (about 10² ULPs apart after 300 steps).
+    #[serde(rename = "adam-torch")]
+    AdamTorch,
+    /// dfdx's RMSprop: ε inside the root `√(s + ε)`, `s` starting at 1, `p −= lr·g/d` (TF1's
+    /// form up to where `lr` multiplies). Also written `"rmsprop-dfdx"`.
+    #[serde(rename = "rmsprop", alias = "rmsprop-dfdx")]
     Rmsprop,
+    /// TF1's `tf.compat.v1.train.RMSPropOptimizer`: ε inside the root, `s` starting at 1, `lr`
+    /// inside the momentum accumulator (Dopamine's TF agents, the Rainbow-era TF code).
+    #[serde(rename = "rmsprop-tf1")]
+    RmspropTf1,
+    /// PyTorch's `torch.optim.RMSprop`: ε outside the root `√s + ε`, averages starting at 0
+    /// (MinAtar's examples/dqn.py, CleanRL, SB3).
+    #[serde(rename = "rmsprop-torch")]
+    RmspropTorch,
+    /// DeepMind's Nature-DQN Lua code (`NeuralQLearner.lua`): centered, ε inside the root,
+    /// averages starting at 0, no momentum.
+    #[serde(rename = "rmsprop-nature")]
+    RmspropNature,
+}
+
+impl OptimizerKind {
+    /// Every spelling, for error messages and `--help`.
+    pub const VALID: &'static str =
+        "\"adam\" (dfdx), \"adam-torch\", \"rmsprop\" (dfdx), \"rmsprop-tf1\", \"rmsprop-torch\" or \"rmsprop-nature\"";
 }
 
 /// `[agent]`: the chapter's `DQNAgent` plus the switches of the extensions.
@@ -284,24 +365,41 @@ pub struct AgentConfig {
     /// Start of a linear ε schedule (the DQN and MinAtar papers: 1.0); `None`: constant ε.
     pub epsilon_start: Option<f64>,
     /// Env steps over which ε falls linearly from `epsilon_start` to `epsilon`, counted from
-    /// `learning_starts` (as MinAtar's dqn.py).
+    /// `epsilon_from`.
     pub epsilon_decay_steps: u64,
-    /// Before this many env steps: uniform random actions and no updates (replay warm-up).
+    /// Where the ε schedule starts: `"learning_starts"` (MinAtar's dqn.py) or `"first_step"`
+    /// (CleanRL).
+    #[serde(skip_serializing_if = "EpsilonFrom::is_default")]
+    pub epsilon_from: EpsilonFrom,
+    /// Before this many env steps: no updates (replay warm-up), actions as `warmup_actions`.
     pub learning_starts: u64,
+    /// Actions during warm-up: `"uniform"` or `"epsilon_greedy"` (CleanRL).
+    #[serde(skip_serializing_if = "WarmupActions::is_default")]
+    pub warmup_actions: WarmupActions,
     /// Learn from the sign of each reward (−1, 0, +1), as the DQN paper does on Atari; the
     /// reported returns stay the game's scores.
     pub clip_rewards: bool,
     /// One gradient step every this many env steps.
     pub update_period: u64,
     pub optimizer: OptimizerKind,
-    /// RMSProp's squared-gradient decay (PyTorch `alpha`; MinAtar 0.95).
+    /// RMSprop's squared-gradient decay (PyTorch `alpha`, TF1 `decay`; MinAtar 0.95).
     pub rms_alpha: f64,
-    /// RMSProp's ε (MinAtar's `MIN_SQUARED_GRAD` 0.01).
+    /// RMSprop's ε, inside or outside the root as the form puts it (MinAtar's
+    /// `MIN_SQUARED_GRAD` 0.01, outside: PyTorch's).
     pub rms_eps: f64,
-    /// Centered RMSProp (as MinAtar's dqn.py and the DQN paper's variant).
+    /// Centered RMSprop (MinAtar's dqn.py; the Nature code always is).
     pub rms_centered: bool,
-    /// RMSProp momentum (PyTorch `momentum`; MinAtar's dqn.py: 0.95); `None`: none.
+    /// RMSprop momentum (PyTorch `momentum`, TF1 `momentum`); `None`: none (MinAtar's dqn.py).
     pub rms_momentum: Option<f64>,
+    /// Adam's β₁ (PyTorch's default 0.9).
+    #[serde(skip_serializing_if = "is_adam_beta1")]
+    pub adam_beta1: f64,
+    /// Adam's β₂ (PyTorch's default 0.999).
+    #[serde(skip_serializing_if = "is_adam_beta2")]
+    pub adam_beta2: f64,
+    /// Adam's ε, added to `√v̂` (PyTorch's default 1e-8; Revisiting Rainbow's 3.125e-4).
+    #[serde(skip_serializing_if = "is_adam_eps")]
+    pub adam_eps: f64,
     pub buffer_size: usize,
     pub batch_size: usize,
     pub sync_interval: u64,
@@ -310,6 +408,9 @@ pub struct AgentConfig {
     pub huber_delta: f64,
     pub bootstrap_mask: BootstrapMask,
     pub init: WeightInit,
+    /// The MLP's hidden widths (CartPole): `"128x128"` (the chapter) or `"120x84"` (CleanRL).
+    #[serde(skip_serializing_if = "MlpHidden::is_default")]
+    pub mlp_hidden: MlpHidden,
     /// PER priority exponent α.
     pub per_alpha: f64,
     /// PER importance-sampling exponent β, annealed linearly to `per_beta_end` over the run.
@@ -328,7 +429,9 @@ impl Default for AgentConfig {
             epsilon: 0.1,
             epsilon_start: None,
             epsilon_decay_steps: 0,
+            epsilon_from: EpsilonFrom::LearningStarts,
             learning_starts: 0,
+            warmup_actions: WarmupActions::Uniform,
             clip_rewards: false,
             update_period: 1,
             optimizer: OptimizerKind::Adam,
@@ -336,6 +439,9 @@ impl Default for AgentConfig {
             rms_eps: 0.01,
             rms_centered: true,
             rms_momentum: None,
+            adam_beta1: ADAM_BETA1,
+            adam_beta2: ADAM_BETA2,
+            adam_eps: ADAM_EPS,
             buffer_size: 10_000,
             batch_size: 32,
             sync_interval: 20,
@@ -344,6 +450,7 @@ impl Default for AgentConfig {
             huber_delta: 1.0,
             bootstrap_mask: BootstrapMask::Done,
             init: WeightInit::Dezero,
+            mlp_hidden: MlpHidden::W128x128,
             per_alpha: 0.6,
             per_beta_start: 0.4,
             per_beta_end: 1.0,
@@ -352,14 +459,34 @@ impl Default for AgentConfig {
     }
 }
 
+/// Adam's defaults (PyTorch's and dfdx's). Left out of a run's JSON at these values, so runs
+/// recorded before they could be set keep their ids.
+const ADAM_BETA1: f64 = 0.9;
+const ADAM_BETA2: f64 = 0.999;
+const ADAM_EPS: f64 = 1e-8;
+
+fn is_adam_beta1(b: &f64) -> bool {
+    *b == ADAM_BETA1
+}
+fn is_adam_beta2(b: &f64) -> bool {
+    *b == ADAM_BETA2
+}
+fn is_adam_eps(e: &f64) -> bool {
+    *e == ADAM_EPS
+}
+
 impl AgentConfig {
     /// ε after `step` env steps: constant, or linear from `epsilon_start` to `epsilon` over
-    /// `epsilon_decay_steps` steps counted from `learning_starts` (MinAtar's dqn.py schedule).
+    /// `epsilon_decay_steps` steps counted from `learning_starts` (MinAtar's dqn.py schedule)
+    /// or from the first step (CleanRL's), as `epsilon_from` says.
     pub fn epsilon_at(&self, step: u64) -> f64 {
         let Some(start) = self.epsilon_start else {
             return self.epsilon;
         };
-        let t = step.saturating_sub(self.learning_starts);
+        let t = match self.epsilon_from {
+            EpsilonFrom::LearningStarts => step.saturating_sub(self.learning_starts),
+            EpsilonFrom::FirstStep => step,
+        };
         if t >= self.epsilon_decay_steps {
             self.epsilon
         } else {
@@ -531,7 +658,15 @@ fn pruned<T: Serialize + Default>(value: &T, section: &str) -> serde_json::Value
 
 /// `(section, key)` of fields that serialise only when not at their default (so that runs
 /// configured before they existed keep their ids).
-const OMITTED_AT_DEFAULT: [(&str, &str); 1] = [("train", "device")];
+const OMITTED_AT_DEFAULT: [(&str, &str); 7] = [
+    ("train", "device"),
+    ("agent", "epsilon_from"),
+    ("agent", "warmup_actions"),
+    ("agent", "mlp_hidden"),
+    ("agent", "adam_beta1"),
+    ("agent", "adam_beta2"),
+    ("agent", "adam_eps"),
+];
 
 /// Keys added after the first release, per section. A run's seed key leaves them out while
 /// they are at their default, so runs configured before they existed keep their seeds (and
@@ -1057,6 +1192,15 @@ fn validate_run(env: &EnvConfig, a: &AgentConfig, t: &TrainConfig) -> Result<(),
             "\"cuda\" needs a binary built with `cargo build --release --features cuda` (and the CUDA toolkit); this one has only the CPU".to_owned(),
         ));
     }
+    if t.device == DeviceKind::Cuda
+        && !matches!(a.optimizer, OptimizerKind::Adam | OptimizerKind::Rmsprop)
+    {
+        return Err((
+            "agent.optimizer".to_owned(),
+            "on `device = \"cuda\"` only dfdx's own optimizers run: \"adam\" or \"rmsprop\""
+                .to_owned(),
+        ));
+    }
     let err = |k: &str, m: &str| Err((format!("agent.{k}"), m.to_owned()));
     if !(a.gamma >= 0.0 && a.gamma <= 1.0) {
         return err("gamma", "expected a discount in [0, 1]");
@@ -1241,6 +1385,26 @@ fn validate_schedule(a: &AgentConfig) -> Result<(), (String, String)> {
     }
     if !(a.rms_eps > 0.0 && a.rms_eps.is_finite()) {
         return err("rms_eps", "expected a small positive number");
+    }
+    if a.optimizer == OptimizerKind::RmspropNature && a.rms_momentum.is_some() {
+        return err(
+            "rms_momentum",
+            "\"rmsprop-nature\" has no momentum (NeuralQLearner.lua); leave it out",
+        );
+    }
+    if a.optimizer == OptimizerKind::RmspropNature && !a.rms_centered {
+        return err(
+            "rms_centered",
+            "\"rmsprop-nature\" is always centered (NeuralQLearner.lua)",
+        );
+    }
+    for (key, beta) in [("adam_beta1", a.adam_beta1), ("adam_beta2", a.adam_beta2)] {
+        if !(0.0..1.0).contains(&beta) {
+            return err(key, "expected a decay in [0, 1)");
+        }
+    }
+    if !(a.adam_eps > 0.0 && a.adam_eps.is_finite()) {
+        return err("adam_eps", "expected a small positive number");
     }
     Ok(())
 }
@@ -1582,6 +1746,18 @@ mod tests {
                 "agent.rms_momentum",
                 "[0, 1)",
             ),
+            (
+                "[agent]\noptimizer = \"rmsprop-nature\"\nrms_momentum = 0.9\n",
+                "agent.rms_momentum",
+                "NeuralQLearner.lua",
+            ),
+            (
+                "[agent]\noptimizer = \"rmsprop-nature\"\nrms_centered = false\n",
+                "agent.rms_centered",
+                "always centered",
+            ),
+            ("[agent]\nadam_beta2 = 1.0\n", "agent.adam_beta2", "[0, 1)"),
+            ("[agent]\nadam_eps = 0\n", "agent.adam_eps", "positive"),
             ("[train]\nsteps = 0\n", "train.steps", "at least 1"),
             (
                 "[train]\neval_epsilon = 2.0\n",
@@ -1593,6 +1769,70 @@ mod tests {
             assert!(e.contains(key) && e.contains(says), "{text}: {e}");
             assert!(e.contains("experiments/test.toml"), "{e}");
         }
+    }
+
+    #[test]
+    fn optimizer_spellings_name_their_frameworks_and_keep_old_ids() {
+        let kind = |text: &str| parse(text).unwrap().points[0].agent.optimizer;
+        for (name, want) in [
+            ("adam", OptimizerKind::Adam),
+            ("adam-torch", OptimizerKind::AdamTorch),
+            ("rmsprop", OptimizerKind::Rmsprop),
+            ("rmsprop-dfdx", OptimizerKind::Rmsprop),
+            ("rmsprop-tf1", OptimizerKind::RmspropTf1),
+            ("rmsprop-torch", OptimizerKind::RmspropTorch),
+            ("rmsprop-nature", OptimizerKind::RmspropNature),
+        ] {
+            assert_eq!(
+                kind(&format!("[agent]\noptimizer = \"{name}\"\n")),
+                want,
+                "{name}"
+            );
+        }
+        // The alias is dfdx's RMSprop itself: same JSON, same run id.
+        let alias = parse("[agent]\noptimizer = \"rmsprop-dfdx\"\n").unwrap();
+        let plain = parse("[agent]\noptimizer = \"rmsprop\"\n").unwrap();
+        assert_eq!(
+            crate::fingerprint::run_id(&alias.points[0].run(0)),
+            crate::fingerprint::run_id(&plain.points[0].run(0))
+        );
+        // Adam's β and ε at their defaults stay out of a run's JSON (ids as before they
+        // existed); set, they are part of it.
+        let default = serde_json::to_string(&parse("").unwrap().points[0].run(0)).unwrap();
+        assert!(!default.contains("adam_"), "{default}");
+        let eps = parse("[agent]\nadam_eps = 3.125e-4\n").unwrap().points[0].run(0);
+        assert_eq!(eps.agent.adam_eps, 3.125e-4);
+        assert!(serde_json::to_string(&eps)
+            .unwrap()
+            .contains("\"adam_eps\":0.0003125"));
+        let back: RunConfig = serde_json::from_str(&default).unwrap();
+        assert_eq!(back.agent.adam_beta2, 0.999);
+    }
+
+    #[test]
+    fn the_epsilon_schedule_starts_where_epsilon_from_says() {
+        let a = AgentConfig {
+            epsilon_start: Some(1.0),
+            epsilon: 0.05,
+            epsilon_decay_steps: 1000,
+            learning_starts: 500,
+            ..AgentConfig::default()
+        };
+        assert_eq!(a.epsilon_at(500), 1.0);
+        assert!((a.epsilon_at(1000) - 0.525).abs() < 1e-12);
+        let cleanrl = AgentConfig {
+            epsilon_from: EpsilonFrom::FirstStep,
+            ..a
+        };
+        assert!((cleanrl.epsilon_at(500) - 0.525).abs() < 1e-12);
+        assert_eq!(cleanrl.epsilon_at(1000), 0.05);
+        let e = parse("[agent]\nepsilon_from = \"warmup\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("agent.epsilon_from") && e.contains("first_step"),
+            "{e}"
+        );
     }
 
     #[test]

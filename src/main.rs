@@ -36,8 +36,20 @@ const TOML_HELP: &str = r#"EXPERIMENT FILES (TOML)
              epsilon_start = 1.0 + epsilon_decay_steps = 100000: linear ε schedule to `epsilon`
              learning_starts = 0 (random actions, no updates before)   update_period = 1
              clip_rewards = false (learn from the reward's sign; returns stay game scores)
-             optimizer = "adam" | "rmsprop"   rms_alpha = 0.95   rms_eps = 0.01
-             rms_centered = true   rms_momentum = 0.95 (default: none)
+             optimizer, each spelling as one framework runs it (src/agent/optim.rs):
+               "adam"           dfdx's Adam: the form of torch.optim.Adam and optax.adam
+                                (ε added after the bias correction), dfdx's rounding
+               "adam-torch"     PyTorch torch.optim.Adam in PyTorch's arithmetic (CleanRL)
+               Adam: adam_beta1 = 0.9   adam_beta2 = 0.999   adam_eps = 1e-8
+                     (Revisiting Rainbow / Dopamine's MinAtar configs: adam_eps = 3.125e-4)
+               "rmsprop"        dfdx's RMSprop (alias "rmsprop-dfdx"): √(s + ε), s from 1
+               "rmsprop-tf1"    TF1 tf.compat.v1.train.RMSPropOptimizer: √(s + ε), s from 1
+               "rmsprop-torch"  PyTorch torch.optim.RMSprop: √s + ε, averages from 0
+                                (MinAtar's examples/dqn.py, CleanRL, SB3)
+               "rmsprop-nature" DeepMind's NeuralQLearner.lua (Nature DQN): centered,
+                                √(s − a² + ε), averages from 0, no momentum
+             RMSprop: rms_alpha = 0.95   rms_eps = 0.01   rms_centered = true
+             rms_momentum = 0.95 (default: none)
     [train]  episodes = 300 (default without `steps`)   steps = 500000 (env-step budget)
              eval_episodes = 10   eval_interval = 0 (every N env steps)   eval_epsilon = 0.0
              q_probe_interval = 10   probe_states = 256

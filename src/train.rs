@@ -9,9 +9,12 @@
 
 use crate::agent::conv::{MinAtarDuelingQNet, MinAtarQNet};
 use crate::agent::device::AgentDevice;
-use crate::agent::network::{DuelingQNet, QNetMlp, QNetOn};
+use crate::agent::network::{DuelingQNet, QNetMlp, QNetMlpOf, QNetOn};
 use crate::agent::{AgentError, DqnAgent, QPolicy};
-use crate::config::{AgentConfig, DeviceKind, EnvConfig, RandomStreams, RunConfig, SyncUnit};
+use crate::config::{
+    AgentConfig, DeviceKind, EnvConfig, MlpHidden, RandomStreams, RunConfig, SyncUnit,
+    WarmupActions,
+};
 use crate::env::{self, AnyEnv, Env, EnvId, EnvSpec, ObsElem};
 use dfdx::prelude::Cpu;
 #[cfg(feature = "cuda")]
@@ -170,7 +173,17 @@ const fn minatar_input(channels: usize) -> usize {
 
 /// Whether [`train`] has a network for this env and agent; the error says what is supported.
 pub fn check_supported(env: &EnvConfig, agent: &AgentConfig) -> Result<(), String> {
-    let _ = agent;
+    if !agent.mlp_hidden.is_default() {
+        let n = env.observe_len();
+        let cartpole = matches!(env.id, EnvId::CartPole(_));
+        if !cartpole || n != 4 || agent.variant.dueling {
+            return Err(format!(
+                "mlp_hidden = \"120x84\" is compiled for the plain (not dueling) MLP on CartPole's 4 full-state inputs, not {} with {n} inputs{}",
+                env.id,
+                if agent.variant.dueling { ", dueling" } else { "" }
+            ));
+        }
+    }
     match env.id {
         EnvId::CartPole(_) => {
             let n = match env.observe {
@@ -219,6 +232,9 @@ pub fn train(
     macro_rules! mlp {
         ($d:ty; $($n:literal)*) => {
             match cfg.env.observe_len() {
+                4 if cfg.agent.mlp_hidden == MlpHidden::W120x84 => {
+                    Loop::<QNetMlpOf<4, 2, 120, 84>, f32, 4, 2, $d>::run(cfg, on_progress)
+                }
                 $($n => if dueling {
                     Loop::<DuelingQNet<$n, 2>, f32, $n, 2, $d>::run(cfg, on_progress)
                 } else {
@@ -478,7 +494,9 @@ where
         };
         let mut tally = EpisodeTally::default();
         loop {
-            let action = if self.total_steps < a.learning_starts {
+            let action = if self.total_steps < a.learning_starts
+                && a.warmup_actions == WarmupActions::Uniform
+            {
                 self.policy_rng.gen_range(0..ACT)
             } else {
                 let eps = a.epsilon_at(self.total_steps);

@@ -7,7 +7,7 @@
 
 #[cfg(feature = "cuda")]
 use super::optim::DfdxOptimizer;
-use super::optim::{self, Rule, StepOptimizer};
+use super::optim::{self, Rule, StepError, StepOptimizer};
 use dfdx::nn::TensorCollection;
 use dfdx::tensor::{Cpu, TensorToArray};
 use dfdx::tensor_ops::Device;
@@ -23,11 +23,15 @@ pub trait AgentDevice: Device<f32> + TensorToArray<(), f32, Array = f32> + Sized
     /// The device, with its weight-initialisation generator seeded by `seed`.
     fn seeded(seed: u64) -> Result<Self, String>;
 
-    /// The optimizer of `rule` for the parameters of `net`.
-    fn optimizer<M: TensorCollection<f32, Self>>(net: &M, rule: Rule) -> Self::Optimizer<M>;
+    /// The optimizer of `rule` for the parameters of `net` (fails where the device has no
+    /// kernel for the rule).
+    fn optimizer<M: TensorCollection<f32, Self>>(
+        net: &M,
+        rule: Rule,
+    ) -> Result<Self::Optimizer<M>, StepError>;
 }
 
-/// The CPU runs [`optim::Optimizer`]: dfdx's arithmetic in vectorised loops (bit-identical).
+/// The CPU runs [`optim::Optimizer`]: every optimizer form in vectorised loops (dfdx's bit for bit).
 impl AgentDevice for Cpu {
     type Optimizer<M: TensorCollection<f32, Self>> = optim::Optimizer;
     const NAME: &'static str = "cpu";
@@ -36,8 +40,11 @@ impl AgentDevice for Cpu {
         Ok(Cpu::seed_from_u64(seed))
     }
 
-    fn optimizer<M: TensorCollection<f32, Self>>(_: &M, rule: Rule) -> optim::Optimizer {
-        optim::Optimizer::new(rule)
+    fn optimizer<M: TensorCollection<f32, Self>>(
+        _: &M,
+        rule: Rule,
+    ) -> Result<optim::Optimizer, StepError> {
+        Ok(optim::Optimizer::new(rule))
     }
 }
 
@@ -51,7 +58,10 @@ impl AgentDevice for dfdx::tensor::Cuda {
         dfdx::tensor::Cuda::try_seed_from_u64(seed).map_err(|e| format!("CUDA device 0: {e:?}"))
     }
 
-    fn optimizer<M: TensorCollection<f32, Self>>(net: &M, rule: Rule) -> Self::Optimizer<M> {
+    fn optimizer<M: TensorCollection<f32, Self>>(
+        net: &M,
+        rule: Rule,
+    ) -> Result<Self::Optimizer<M>, StepError> {
         DfdxOptimizer::new(net, rule)
     }
 }

@@ -54,22 +54,35 @@ fn tensor_err<E: std::fmt::Debug>(e: E) -> AgentError {
     AgentError::Tensor(format!("{e:?}"))
 }
 
-/// Adam (the chapter's) or RMSProp (the DQN and MinAtar papers'), as the config says.
+/// The optimizer the config names: Adam (the chapter's) or one of the RMSprop forms (the DQN
+/// and MinAtar papers'), each as its source framework runs it (`optim::RmsForm`).
 pub(crate) fn optimizer_rule(cfg: &AgentConfig) -> optim::Rule {
+    let rms = |form| {
+        optim::Rule::RmsProp(
+            form,
+            RMSpropConfig {
+                lr: cfg.lr,
+                alpha: cfg.rms_alpha,
+                eps: cfg.rms_eps,
+                momentum: cfg.rms_momentum,
+                centered: cfg.rms_centered,
+                weight_decay: None,
+            },
+        )
+    };
+    let adam = AdamConfig {
+        lr: cfg.lr,
+        betas: [cfg.adam_beta1, cfg.adam_beta2],
+        eps: cfg.adam_eps,
+        weight_decay: None,
+    };
     match cfg.optimizer {
-        OptimizerKind::Adam => optim::Rule::Adam(AdamConfig {
-            lr: cfg.lr,
-            ..Default::default()
-        }),
-        // PyTorch's RMSprop(alpha, eps, centered), as MinAtar's dqn.py configures it.
-        OptimizerKind::Rmsprop => optim::Rule::RmsProp(RMSpropConfig {
-            lr: cfg.lr,
-            alpha: cfg.rms_alpha,
-            eps: cfg.rms_eps,
-            momentum: cfg.rms_momentum,
-            centered: cfg.rms_centered,
-            weight_decay: None,
-        }),
+        OptimizerKind::Adam => optim::Rule::Adam(adam),
+        OptimizerKind::AdamTorch => optim::Rule::AdamTorch(adam),
+        OptimizerKind::Rmsprop => rms(optim::RmsForm::Dfdx),
+        OptimizerKind::RmspropTf1 => rms(optim::RmsForm::Tf1),
+        OptimizerKind::RmspropTorch => rms(optim::RmsForm::Torch),
+        OptimizerKind::RmspropNature => rms(optim::RmsForm::Nature),
     }
 }
 
@@ -131,7 +144,7 @@ where
         );
         Ok(DqnAgent {
             grads: Some(qnet.try_alloc_grads().map_err(tensor_err)?),
-            optimizer: D::optimizer(&qnet, optimizer_rule(cfg)),
+            optimizer: D::optimizer(&qnet, optimizer_rule(cfg))?,
             dev,
             qnet,
             qnet_target,

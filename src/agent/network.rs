@@ -33,11 +33,11 @@ pub type Batch<const N: usize, T = NoneTape, D = Cpu> = Tensor<(usize, Const<N>)
 pub type Traced<D = Cpu> = OwnedTape<f32, D>;
 
 /// The chapter's `QNet` (builder type; `Cpu::build_module` turns it into parameters).
-pub type QNetMlp<const OBS: usize, const ACT: usize> = (
-    DenseRelu<OBS, HIDDEN>,
-    DenseRelu<HIDDEN, HIDDEN>,
-    DenseLinear<HIDDEN, ACT>,
-);
+pub type QNetMlp<const OBS: usize, const ACT: usize> = QNetMlpOf<OBS, ACT, HIDDEN, HIDDEN>;
+
+/// An MLP Q-network with hidden widths `H1` and `H2` (CleanRL's `QNetwork`: 120 and 84).
+pub type QNetMlpOf<const OBS: usize, const ACT: usize, const H1: usize, const H2: usize> =
+    (DenseRelu<OBS, H1>, DenseRelu<H1, H2>, DenseLinear<H2, ACT>);
 
 /// The dueling network (builder type).
 pub type DuelingQNet<const OBS: usize, const ACT: usize> = (
@@ -149,7 +149,9 @@ where
 {
 }
 
-impl<const OBS: usize, const ACT: usize> QNetKind<f32, OBS, ACT> for QNetMlp<OBS, ACT> {
+impl<const OBS: usize, const ACT: usize, const H1: usize, const H2: usize> QNetKind<f32, OBS, ACT>
+    for QNetMlpOf<OBS, ACT, H1, H2>
+{
     fn encode(obs: &[f32], out: &mut [f32]) {
         out.copy_from_slice(obs);
     }

@@ -1,18 +1,22 @@
-//! Adam and RMSprop with dfdx 0.13's exact per-element arithmetic, in branch-free loops over
-//! slices that the compiler vectorises (dfdx's CPU RMSprop is a scalar loop that branches on
-//! its config for every element: 36% of a MinAtar run, `bench/profile/`). Same inputs, same
-//! bits as `dfdx::optim::{Adam, RMSprop}` (checked by the tests below): each element sees the
+//! Adam and RMSprop in branch-free loops over slices that the compiler vectorises (dfdx's CPU
+//! RMSprop is a scalar loop that branches on its config for every element: 36% of a MinAtar run,
+//! `bench/profile/`). RMSprop comes in the forms its sources define ([`RmsForm`]): dfdx 0.13's
+//! (the default, bit-identical to `dfdx::optim::RMSprop`, as is Adam to `dfdx::optim::Adam`:
 //! same operations in the same order, SIMD `sqrt`/`div` round correctly and Rust never fuses a
-//! multiply-add. One deliberate difference: a moment estimate that falls below the smallest
-//! normal `f32` is stored as 0 ([`flush`]), where dfdx keeps the subnormal value. A parameter
-//! whose gradient stays 0 (a dead ReLU unit's weights) otherwise has its moments decay into the
-//! subnormal range and stick there (round-to-nearest keeps `0.9 × 2⁻¹⁴⁹` at `2⁻¹⁴⁹`), and on
-//! Intel cores every operation on a subnormal takes a microcode assist: Adam was 52% of a
-//! CartPole run on this project's Xeon machines. The flushed values only ever fed steps far
-//! below the parameters' last bit, so the parameters come out the same (tested below, and the
-//! runs' `episodes.csv` are bit-identical). Each parameter's values stay on the host between steps (read back from the
-//! tensor only when it no longer holds them, [`StoragePin`]), and each gradient is zeroed as it
-//! is read, so a step makes one pass over the gradients and one write per parameter tensor.
+//! multiply-add), TF1's `RMSPropOptimizer`, PyTorch's `torch.optim.RMSprop` and DeepMind's
+//! Nature-DQN code, each in its source's order of operations (checked against recordings of
+//! PyTorch and float32 transcriptions of the others, `tests/data/optim/`).
+//!
+//! One deliberate difference from every source: a moment estimate that falls below the
+//! smallest normal `f32` is stored as 0 ([`flush`]). A parameter whose gradient stays 0 (a dead
+//! ReLU unit's weights) otherwise has its moments decay into the subnormal range and stick there
+//! (round-to-nearest keeps `0.9 × 2⁻¹⁴⁹` at `2⁻¹⁴⁹`), and on Intel cores every operation on a
+//! subnormal takes a microcode assist: Adam was 52% of a CartPole run on this project's Xeon
+//! machines. The flushed values only ever fed steps far below the parameters' last bit, so the
+//! parameters come out the same (tested below, and the runs' `episodes.csv` are bit-identical).
+//! Each parameter's values stay on the host between steps (read back from the tensor only when
+//! it no longer holds them, [`StoragePin`]), and each gradient is zeroed as it is read, so a step
+//! makes one pass over the gradients and one write per parameter tensor.
 //!
 //! [`StepOptimizer`] is what the agent calls: [`Optimizer`] implements it on the CPU, and
 //! [`DfdxOptimizer`] (dfdx's own Adam / RMSprop, with kernels on every dfdx device) elsewhere.
@@ -50,11 +54,22 @@ pub enum DfdxOptimizer<M, D: Device<f32>> {
 }
 
 impl<M: TensorCollection<f32, D>, D: Device<f32>> DfdxOptimizer<M, D> {
-    /// The optimizer of `rule` for the parameters of `net`.
-    pub fn new(net: &M, rule: Rule) -> Self {
+    /// The optimizer of `rule` for the parameters of `net`; dfdx has Adam and its own
+    /// RMSprop only ([`Rule::on_dfdx_devices`]).
+    pub fn new(net: &M, rule: Rule) -> Result<Self, StepError> {
         match rule {
-            Rule::Adam(cfg) => DfdxOptimizer::Adam(dfdx::optim::Adam::new(net, cfg)),
-            Rule::RmsProp(cfg) => DfdxOptimizer::RmsProp(dfdx::optim::RMSprop::new(net, cfg)),
+            Rule::Adam(cfg) => Ok(DfdxOptimizer::Adam(dfdx::optim::Adam::new(net, cfg))),
+            Rule::RmsProp(RmsForm::Dfdx, cfg) => {
+                Ok(DfdxOptimizer::RmsProp(dfdx::optim::RMSprop::new(net, cfg)))
+            }
+            Rule::RmsProp(form, _) => Err(StepError(format!(
+                "RMSprop as {} runs it has no dfdx kernel (only \"rmsprop\", dfdx's own)",
+                form.source()
+            ))),
+            Rule::AdamTorch(_) => Err(StepError(
+                "Adam in PyTorch's arithmetic has no dfdx kernel (only \"adam\", dfdx's own)"
+                    .into(),
+            )),
         }
     }
 }
@@ -75,10 +90,67 @@ impl<M: TensorCollection<f32, D>, D: Device<f32>> StepOptimizer<M, D> for DfdxOp
 /// The update rule and its hyperparameters (dfdx's configs; weight decay is not supported).
 #[derive(Debug, Clone)]
 pub enum Rule {
-    /// Adam (Kingma & Ba 2015), with dfdx's bias correction.
+    /// Adam (Kingma & Ba 2015) in dfdx's arithmetic: ε added to `√v̂` after the bias
+    /// corrections (the form of PyTorch and optax; TF1's ε̂ form adds it before), the
+    /// corrections computed in f32.
     Adam(AdamConfig),
-    /// RMSprop as dfdx runs it: `square_avg` starts at 1 (PyTorch: 0), `eps` inside the root.
-    RmsProp(RMSpropConfig),
+    /// Adam as PyTorch's `_single_tensor_adam` computes it (the same form; the corrections
+    /// in f64 and folded into the step size, `m` updated by ATen's fused `lerp`).
+    AdamTorch(AdamConfig),
+    /// RMSprop in the form of one source (`lr`, `alpha`, `eps`, `centered`, `momentum`).
+    RmsProp(RmsForm, RMSpropConfig),
+}
+
+impl Rule {
+    /// Whether dfdx's own optimizers (every dfdx device: the GPU path) run this rule.
+    pub fn on_dfdx_devices(&self) -> bool {
+        matches!(self, Rule::Adam(_) | Rule::RmsProp(RmsForm::Dfdx, _))
+    }
+}
+
+/// RMSprop as each source defines it. They differ in where ε goes, where the averages start,
+/// how the momentum buffer is scaled, and their order of operations (so their rounding):
+///
+/// | form | ε | `s`, `a` start | step (`d` the denominator) |
+/// |---|---|---|---|
+/// | `Dfdx` | `√(s + ε)` | 1, 0 | `p −= lr·b`, `b ← μb + g/d` |
+/// | `Tf1` | `√(s + ε)` | 1, 0 | `p −= b`, `b ← μb + lr·g/d` |
+/// | `Torch` | `√s + ε` | 0, 0 | `p −= lr·b`, `b ← μb + g/d` |
+/// | `Nature` | `√(s + ε)` | 0, 0 | `p −= lr·g/d` (centered, no momentum) |
+///
+/// With ε = 0.01 (the DQN papers') the first two steps are up to 10× apart:
+/// `√(v + 0.01) ≥ 0.1` against `√v + 0.01 ≥ 0.01`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RmsForm {
+    /// dfdx 0.13's `RMSprop` (`tensor_ops/rmsprop/cpu_kernel.rs`).
+    Dfdx,
+    /// TensorFlow 1's `RMSPropOptimizer` (`training_ops.cc`: `ApplyRMSProp`,
+    /// `ApplyCenteredRMSProp`; `rmsprop.py`: the `rms` slot starts at ones).
+    Tf1,
+    /// PyTorch's `torch.optim.RMSprop` (`_single_tensor_rmsprop`, the CPU path).
+    Torch,
+    /// DeepMind's Nature-DQN code (`dqn/NeuralQLearner.lua`, `qLearnMinibatch`).
+    Nature,
+}
+
+impl RmsForm {
+    /// The source, for messages.
+    pub fn source(self) -> &'static str {
+        match self {
+            RmsForm::Dfdx => "dfdx",
+            RmsForm::Tf1 => "TF1's RMSPropOptimizer",
+            RmsForm::Torch => "PyTorch's torch.optim.RMSprop",
+            RmsForm::Nature => "DeepMind's NeuralQLearner.lua",
+        }
+    }
+
+    /// The square average's starting value.
+    fn square_avg_start(self) -> f32 {
+        match self {
+            RmsForm::Dfdx | RmsForm::Tf1 => 1.0,
+            RmsForm::Torch | RmsForm::Nature => 0.0,
+        }
+    }
 }
 
 /// An optimizer over every parameter tensor of a module, in the module's visiting order.
@@ -133,9 +205,15 @@ impl Optimizer {
     /// Parameter `index` (in visiting order) of `n` values, created on first use.
     fn param(&mut self, index: usize, n: usize) -> &mut Param {
         if self.params.len() <= index {
-            let ones = matches!(self.rule, Rule::RmsProp(_));
-            let first = vec![if ones { 1.0 } else { 0.0 }; n];
-            let state = [first, vec![0.0; n], vec![0.0; if ones { n } else { 0 }]];
+            let (first, rms) = match self.rule {
+                Rule::Adam(_) | Rule::AdamTorch(_) => (0.0, false),
+                Rule::RmsProp(form, _) => (form.square_avg_start(), true),
+            };
+            let state = [
+                vec![first; n],
+                vec![0.0; n],
+                vec![0.0; if rms { n } else { 0 }],
+            ];
             self.params.push(Param {
                 state,
                 values: vec![0.0; n],
@@ -153,6 +231,12 @@ impl Optimizer {
         };
         let Param { state, values, .. } = &mut self.params[index];
         let [a, b, c] = state;
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: AVX and FMA are available.
+            unsafe { step.apply_avx_fma(values, grad, [a, b, c]) };
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx") {
             // SAFETY: AVX is available.
@@ -208,16 +292,34 @@ impl Step<'_> {
         self.apply(p, g, state)
     }
 
+    /// The same with FMA instructions for the explicit `mul_add`s of [`rmsprop_torch`] (Rust
+    /// never contracts a plain `a * b + c`, so the other loops keep their bits).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx,fma")]
+    unsafe fn apply_avx_fma(&self, p: &mut [f32], g: &mut [f32], state: [&mut Vec<f32>; 3]) {
+        self.apply(p, g, state)
+    }
+
     #[inline(always)]
     fn apply(&self, p: &mut [f32], g: &mut [f32], [a, b, c]: [&mut Vec<f32>; 3]) {
+        // One loop per form and mode, each compiled without branches on the config.
+        macro_rules! modes {
+            ($f:ident, $cfg:expr) => {
+                match ($cfg.centered, $cfg.momentum) {
+                    (false, None) => $f::<false, false>($cfg, p, g, a, b, c),
+                    (false, Some(_)) => $f::<false, true>($cfg, p, g, a, b, c),
+                    (true, None) => $f::<true, false>($cfg, p, g, a, b, c),
+                    (true, Some(_)) => $f::<true, true>($cfg, p, g, a, b, c),
+                }
+            };
+        }
         match self.rule {
             Rule::Adam(cfg) => adam(cfg, self.t, p, g, a, b),
-            Rule::RmsProp(cfg) => match (cfg.centered, cfg.momentum) {
-                (false, None) => rmsprop::<false, false>(cfg, p, g, a, b, c),
-                (false, Some(_)) => rmsprop::<false, true>(cfg, p, g, a, b, c),
-                (true, None) => rmsprop::<true, false>(cfg, p, g, a, b, c),
-                (true, Some(_)) => rmsprop::<true, true>(cfg, p, g, a, b, c),
-            },
+            Rule::AdamTorch(cfg) => adam_torch(cfg, self.t, p, g, a, b),
+            Rule::RmsProp(RmsForm::Dfdx, cfg) => modes!(rmsprop, cfg),
+            Rule::RmsProp(RmsForm::Tf1, cfg) => modes!(rmsprop_tf1, cfg),
+            Rule::RmsProp(RmsForm::Torch, cfg) => modes!(rmsprop_torch, cfg),
+            Rule::RmsProp(RmsForm::Nature, cfg) => rmsprop_nature(cfg, p, g, a, b),
         }
     }
 }
@@ -236,6 +338,45 @@ fn adam(cfg: &AdamConfig, t: i32, p: &mut [f32], g: &mut [f32], m: &mut [f32], v
         v[i] = flush(v[i] * b2 + g * g * (1.0 - b2));
         let (m_hat, v_hat) = (m[i] * c1, v[i] * c2);
         p[i] -= lr * m_hat / (v_hat.sqrt() + eps);
+    }
+}
+
+/// Adam as PyTorch's `_single_tensor_adam` runs it on the CPU at step `t` (from 1): in f64,
+/// `k = lr / (1 − β₁ᵗ)` and `c = √(1 − β₂ᵗ)`; then per element `m ← lerp(m, g, 1 − β₁)`,
+/// `v ← vβ₂ + ((1 − β₂)·g)·g` (fused as ATen's vector kernel does),
+/// `p ← p + (−k·m) / (√v / c + ε)`; then `g ← 0`.
+#[inline(always)]
+fn adam_torch(
+    cfg: &AdamConfig,
+    t: i32,
+    p: &mut [f32],
+    g: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    let [b1, b2] = cfg.betas;
+    let step = f64::from(t);
+    let neg_step_size = (-(cfg.lr / (1.0 - b1.powf(step)))) as f32;
+    let bc2_sqrt = (1.0 - b2.powf(step)).sqrt() as f32;
+    let (w1, b2f, w2) = ((1.0 - b1) as f32, b2 as f32, (1.0 - b2) as f32);
+    let eps = cfg.eps as f32;
+    let (g, m, v) = (&mut g[..p.len()], &mut m[..p.len()], &mut v[..p.len()]);
+    for i in 0..p.len() {
+        let g = std::mem::take(&mut g[i]);
+        m[i] = flush(aten_lerp(m[i], g, w1));
+        v[i] = flush((w2 * g).mul_add(g, v[i] * b2f));
+        p[i] += (neg_step_size * m[i]) / (v[i].sqrt() / bc2_sqrt + eps);
+    }
+}
+
+/// ATen's `lerp(start, end, w)` as its vector kernel computes it: one fused multiply-add from
+/// the nearer end (`start + w(end − start)` for |w| < ½, else `end − (1 − w)(end − start)`).
+#[inline(always)]
+fn aten_lerp(start: f32, end: f32, w: f32) -> f32 {
+    if w.abs() < 0.5 {
+        w.mul_add(end - start, start)
+    } else {
+        (w - 1.0).mul_add(end - start, end)
     }
 }
 
@@ -290,6 +431,114 @@ fn rmsprop<const CENTERED: bool, const MOMENTUM: bool>(
     }
 }
 
+/// RMSprop as TF1's `ApplyRMSProp` / `ApplyCenteredRMSProp` kernels write it, with `ρ` =
+/// `alpha`: `s ← s + (g² − s)(1−ρ)`; centered: `a ← a + (g − a)(1−ρ)`, `d = √((s − a²) + ε)`,
+/// else `d = √(s + ε)`; `b ← μb + (g·lr)/d`; `p ← p − b` (`b = (g·lr)/d` without momentum);
+/// then `g ← 0`. The `rms` slot starts at 1, `mg` and `momentum` at 0.
+#[inline(always)]
+fn rmsprop_tf1<const CENTERED: bool, const MOMENTUM: bool>(
+    cfg: &RMSpropConfig,
+    p: &mut [f32],
+    g: &mut [f32],
+    square_avg: &mut [f32],
+    grad_avg: &mut [f32],
+    momentum: &mut [f32],
+) {
+    let n = p.len();
+    let (lr, eps, one_minus_rho) = (cfg.lr as f32, cfg.eps as f32, 1.0 - cfg.alpha as f32);
+    let mu = cfg.momentum.unwrap_or(0.0) as f32;
+    let (g, s, a, b) = (
+        &mut g[..n],
+        &mut square_avg[..n],
+        &mut grad_avg[..n],
+        &mut momentum[..n],
+    );
+    for i in 0..n {
+        let g = std::mem::take(&mut g[i]);
+        s[i] = flush(s[i] + (g * g - s[i]) * one_minus_rho);
+        let denom = if CENTERED {
+            a[i] = flush(a[i] + (g - a[i]) * one_minus_rho);
+            (s[i] - a[i] * a[i]) + eps
+        } else {
+            s[i] + eps
+        };
+        let step = (g * lr) / denom.sqrt();
+        p[i] -= if MOMENTUM {
+            b[i] = flush(b[i] * mu + step);
+            b[i]
+        } else {
+            step
+        };
+    }
+}
+
+/// RMSprop as PyTorch's `_single_tensor_rmsprop` runs it on the CPU (`c = 1 − α` rounded once
+/// from double, as Python passes it): `s ← sα + (c·g)·g`; centered: `a ← lerp(a, g, c)`,
+/// `d = √(s − a²) + ε`, else `d = √s + ε`; with momentum `b ← bμ + g/d`, `p ← p − lr·b`, else
+/// `p ← p + (−lr·g)/d`; then `g ← 0`. Every average starts at 0. The multiply-adds ATen's
+/// compiled vector kernels fuse are fused here too (`mul_add`); PyTorch's float32 `sqrt` is
+/// not correctly rounded (one ULP off for about 18% of inputs in torch 2.15.0), ours is.
+#[inline(always)]
+fn rmsprop_torch<const CENTERED: bool, const MOMENTUM: bool>(
+    cfg: &RMSpropConfig,
+    p: &mut [f32],
+    g: &mut [f32],
+    square_avg: &mut [f32],
+    grad_avg: &mut [f32],
+    momentum: &mut [f32],
+) {
+    let n = p.len();
+    let (lr, eps, alpha) = (cfg.lr as f32, cfg.eps as f32, cfg.alpha as f32);
+    let c = (1.0 - cfg.alpha) as f32;
+    let mu = cfg.momentum.unwrap_or(0.0) as f32;
+    let (g, s, a, b) = (
+        &mut g[..n],
+        &mut square_avg[..n],
+        &mut grad_avg[..n],
+        &mut momentum[..n],
+    );
+    for i in 0..n {
+        let g = std::mem::take(&mut g[i]);
+        s[i] = flush((c * g).mul_add(g, s[i] * alpha));
+        let avg = if CENTERED {
+            a[i] = flush(aten_lerp(a[i], g, c));
+            (-a[i]).mul_add(a[i], s[i]).sqrt() + eps
+        } else {
+            s[i].sqrt() + eps
+        };
+        p[i] = if MOMENTUM {
+            b[i] = flush(b[i] * mu + g / avg);
+            (-lr).mul_add(b[i], p[i])
+        } else {
+            p[i] + (-lr * g) / avg
+        };
+    }
+}
+
+/// RMSprop as DeepMind's Nature-DQN code (`NeuralQLearner.lua`) writes it, in float32, for the
+/// loss gradient `g` (the Lua code holds `dw = −g` and adds the step): `a ← aα + c·g`,
+/// `s ← sα + c·g²` with `c = 1 − α` (the code's literals 0.95 and 0.05), `d = √((s − a²) + ε)`,
+/// `p ← p − (lr·g)/d`; then `g ← 0`. Always centered, no momentum; both averages start at 0.
+#[inline(always)]
+fn rmsprop_nature(
+    cfg: &RMSpropConfig,
+    p: &mut [f32],
+    g: &mut [f32],
+    square_avg: &mut [f32],
+    grad_avg: &mut [f32],
+) {
+    let n = p.len();
+    let (lr, eps, alpha) = (cfg.lr as f32, cfg.eps as f32, cfg.alpha as f32);
+    let c = (1.0 - cfg.alpha) as f32;
+    let (g, s, a) = (&mut g[..n], &mut square_avg[..n], &mut grad_avg[..n]);
+    for i in 0..n {
+        let g = std::mem::take(&mut g[i]);
+        a[i] = flush(a[i] * alpha + c * g);
+        s[i] = flush(s[i] * alpha + c * (g * g));
+        p[i] -= (lr * g) / ((s[i] - a[i] * a[i]) + eps).sqrt();
+    }
+}
+
 /// Visits the parameter tensors in order and updates each.
 struct Visit<'a> {
     opt: &'a mut Optimizer,
@@ -330,6 +579,9 @@ impl TensorVisitor<f32, Cpu> for Visit<'_> {
 }
 
 #[cfg(test)]
+mod sources;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::agent::network::tests::{grads_of, params};
@@ -348,7 +600,7 @@ mod tests {
     fn same_bits_as_dfdx<M: QFunction<4, 2>>(net: M, rule: Rule) {
         let (mut ours, mut theirs) = (net.clone(), net);
         let mut opt = Optimizer::new(rule.clone());
-        let mut reference = DfdxOptimizer::new(&theirs, rule);
+        let mut reference = DfdxOptimizer::new(&theirs, rule).unwrap();
         let mut x: Vec<f32> = (0..32).map(|i| (i as f32 * 0.37).sin()).collect();
         for step in 0..200 {
             x.rotate_left(3);
@@ -400,12 +652,15 @@ mod tests {
             centered: true,
             weight_decay: None,
         };
-        for rule in [Rule::Adam(AdamConfig::default()), Rule::RmsProp(rms)] {
+        for rule in [
+            Rule::Adam(AdamConfig::default()),
+            Rule::RmsProp(RmsForm::Dfdx, rms),
+        ] {
             let dev: Cpu = Cpu::seed_from_u64(1);
             let start: Tensor<Rank1<N>, f32, Cpu> = dev.sample_normal();
             let (mut ours, mut theirs) = (start.clone(), start.clone());
             let mut opt = Optimizer::new(rule.clone());
-            let mut reference = DfdxOptimizer::new(&theirs, rule.clone());
+            let mut reference = DfdxOptimizer::new(&theirs, rule.clone()).unwrap();
             // Adam's m (β₁ = 0.9) or RMSprop's square average, without the flush.
             let mut unflushed = [if matches!(rule, Rule::Adam(_)) {
                 0.0f32
@@ -429,7 +684,8 @@ mod tests {
                     let g = grad(step, i);
                     *u = match rule {
                         Rule::Adam(_) => *u * 0.9 + g * (1.0 - 0.9),
-                        Rule::RmsProp(_) => *u + (1.0 - rms_alpha) * (g * g - *u),
+                        Rule::RmsProp(..) => *u + (1.0 - rms_alpha) * (g * g - *u),
+                        Rule::AdamTorch(_) => unreachable!("not in this test"),
                     };
                     went_subnormal |= u.is_subnormal();
                 }
@@ -461,14 +717,17 @@ mod tests {
             (false, Some(0.9)),
             (true, Some(0.95)),
         ] {
-            let rule = Rule::RmsProp(RMSpropConfig {
-                lr: 2.5e-4,
-                alpha: 0.95,
-                eps: 0.01,
-                momentum,
-                centered,
-                weight_decay: None,
-            });
+            let rule = Rule::RmsProp(
+                RmsForm::Dfdx,
+                RMSpropConfig {
+                    lr: 2.5e-4,
+                    alpha: 0.95,
+                    eps: 0.01,
+                    momentum,
+                    centered,
+                    weight_decay: None,
+                },
+            );
             same_bits_as_dfdx(dev.build_module::<QNetMlp<4, 2>, f32>(), rule);
         }
     }

@@ -332,7 +332,10 @@ fn replay_of_env(
     replay
 }
 
-/// A short DQN run on MinAtar Breakout with the MinAtar paper's settings.
+/// A short DQN run on MinAtar Breakout with the MinAtar paper's settings, but dfdx's RMSprop
+/// with momentum 0.95 (this project's earlier reading of them; `experiments/minatar.toml` now
+/// runs PyTorch's RMSprop without momentum, as examples/dqn.py does), kept so that the bench's
+/// figures compare across commits.
 fn minatar_training(steps: u64) -> Measurement {
     let cfg = RunConfig {
         env: EnvConfig {
