@@ -116,6 +116,16 @@ enum Command {
     /// other code than this build's. Exit status: 0 ok, 1 runs missing (nothing written unless
     /// --partial), 2 error.
     Report(ReportArgs),
+    /// Compare the experiment's finished runs with a reference implementation's (e.g. a
+    /// PyTorch script run by bench/peers/): mean return over the final quarter of training
+    /// per run, the bootstrap interval of (ours − reference), a verdict against a ±margin
+    /// band, both learning curves on one chart, frames per second of both.
+    ///
+    /// Reads <out>/<name>/runs.csv (written by `sweep` / `sweep report`) and the reference's
+    /// CSV (`seed,episode,frames,return,cut`, with `reference.json` beside it for frames per
+    /// second); writes parity.md, parity.json and parity.svg/png into <out>/<name>/. Exit
+    /// status: 0 parity, 1 differs or inconclusive, 2 error.
+    Parity(ParityArgs),
     /// Plan seeds: from finished runs (a pilot), how many seeds per variant the comparison
     /// table's test needs to detect a difference in final return, printed as a table.
     ///
@@ -219,6 +229,25 @@ struct LaunchArgs {
     /// Folder for the launch files (they go to <dir>/<name>/).
     #[arg(long, default_value = "launch")]
     dir: PathBuf,
+}
+
+#[derive(Args)]
+struct ParityArgs {
+    experiment: PathBuf,
+    /// The reference's per-episode CSV.
+    #[arg(long)]
+    reference: PathBuf,
+    /// The reference's name in tables and charts.
+    #[arg(long, default_value = "reference")]
+    name: String,
+    /// Half-width of the parity band, as a fraction of the reference's mean.
+    #[arg(long, default_value_t = 0.2)]
+    margin: f64,
+    /// The grid point compared (default: the first).
+    #[arg(long)]
+    grid_point: Option<String>,
+    #[arg(short, long, default_value = "results")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -326,6 +355,7 @@ fn main() -> ExitCode {
             require_identical,
         }) => check(args, tolerance, require_identical),
         Some(Command::Report(args)) => report(args),
+        Some(Command::Parity(args)) => parity(args),
         Some(Command::Power {
             args,
             delta,
@@ -370,6 +400,55 @@ fn report(args: ReportArgs) -> Result<ExitCode> {
         }
         Err(e) => Err(e).with_context(|| format!("experiment {}", args.experiment.display())),
     }
+}
+
+fn parity(args: ParityArgs) -> Result<ExitCode> {
+    use dqn_sweep::report::parity::{self, Settings, Verdict};
+    let exp = Experiment::load(&args.experiment)?;
+    let budget = exp
+        .points
+        .first()
+        .and_then(|p| p.train.steps)
+        .with_context(|| {
+            format!(
+                "{}: parity compares step-budget runs; set `[train] steps`",
+                args.experiment.display()
+            )
+        })?;
+    if !(args.margin > 0.0 && args.margin.is_finite()) {
+        anyhow::bail!("sweep parity: --margin must be a positive fraction, e.g. 0.2");
+    }
+    let dir = ExperimentDir::new(&args.out, &exp.name);
+    let runs_csv = dir.root.join("runs.csv");
+    let ours = parity::read_ours(&runs_csv, args.grid_point.as_deref()).with_context(|| {
+        format!(
+            "our runs (train them with `sweep {}`)",
+            args.experiment.display()
+        )
+    })?;
+    let reference = parity::read_reference(&args.reference).context("the reference's runs")?;
+    let report = &exp.report;
+    let settings = Settings {
+        margin: args.margin,
+        resamples: report.resamples,
+        confidence: report.confidence,
+        seed: 0,
+    };
+    let p = parity::compare(
+        &exp.name,
+        (&ours, "dqn-sweep"),
+        (&reference, &args.name),
+        budget,
+        settings,
+    );
+    parity::write(&p, &ours, &reference, &dir.root)?;
+    print!("{}", parity::markdown(&p));
+    println!("results written to {}", dir.root.display());
+    Ok(if p.verdict == Verdict::Parity {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn plan_seeds(

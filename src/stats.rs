@@ -170,7 +170,7 @@ impl Aggregate {
 // ---------------------------------------------------------------------------
 
 /// A point estimate with a confidence interval `[lo, hi]`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Interval {
     /// Statistic on the original (non-resampled) data.
     pub point: f64,

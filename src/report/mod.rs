@@ -6,6 +6,7 @@ pub mod across;
 pub mod comparison;
 pub mod export;
 pub mod normalize;
+pub mod parity;
 pub mod per_env;
 pub mod plots;
 pub mod scores;
