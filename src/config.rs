@@ -327,6 +327,11 @@ pub enum OptimizerKind {
     /// `"adam"`; the two round differently (about 10² ULPs apart after 300 steps).
     #[serde(rename = "adam-torch")]
     AdamTorch,
+    /// DeZero's `optimizers.Adam`, the chapter's: ε added before the bias correction
+    /// (`p −= lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε)`). The chapter's arithmetic exactly; `"adam"`
+    /// (Kingma & Ba's Algorithm 1) stays the default, so committed results keep their bits.
+    #[serde(rename = "adam-dezero")]
+    AdamDezero,
     /// dfdx's RMSprop: ε inside the root `√(s + ε)`, `s` starting at 1, `p −= lr·g/d` (TF1's
     /// form up to where `lr` multiplies). Also written `"rmsprop-dfdx"`.
     #[serde(rename = "rmsprop", alias = "rmsprop-dfdx")]
@@ -348,7 +353,7 @@ pub enum OptimizerKind {
 impl OptimizerKind {
     /// Every spelling, for error messages and `--help`.
     pub const VALID: &'static str =
-        "\"adam\" (dfdx), \"adam-torch\", \"rmsprop\" (dfdx), \"rmsprop-tf1\", \"rmsprop-torch\" or \"rmsprop-nature\"";
+        "\"adam\" (dfdx), \"adam-torch\", \"adam-dezero\", \"rmsprop\" (dfdx), \"rmsprop-tf1\", \"rmsprop-torch\" or \"rmsprop-nature\"";
 }
 
 /// `[agent]`: the chapter's `DQNAgent` plus the switches of the extensions.
@@ -1777,6 +1782,7 @@ mod tests {
         for (name, want) in [
             ("adam", OptimizerKind::Adam),
             ("adam-torch", OptimizerKind::AdamTorch),
+            ("adam-dezero", OptimizerKind::AdamDezero),
             ("rmsprop", OptimizerKind::Rmsprop),
             ("rmsprop-dfdx", OptimizerKind::Rmsprop),
             ("rmsprop-tf1", OptimizerKind::RmspropTf1),

@@ -40,6 +40,8 @@ const TOML_HELP: &str = r#"EXPERIMENT FILES (TOML)
                "adam"           dfdx's Adam: the form of torch.optim.Adam and optax.adam
                                 (ε added after the bias correction), dfdx's rounding
                "adam-torch"     PyTorch torch.optim.Adam in PyTorch's arithmetic (CleanRL)
+               "adam-dezero"    DeZero's optimizers.Adam, the chapter's (ε before the bias
+                                correction)
                Adam: adam_beta1 = 0.9   adam_beta2 = 0.999   adam_eps = 1e-8
                      (Revisiting Rainbow / Dopamine's MinAtar configs: adam_eps = 3.125e-4)
                "rmsprop"        dfdx's RMSprop (alias "rmsprop-dfdx"): √(s + ε), s from 1

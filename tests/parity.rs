@@ -90,14 +90,13 @@ fn curves(dir: &Path) -> Vec<(String, Vec<(f64, f64)>)> {
 fn every_optimizer_form_trains_cleanrls_network_and_each_learns_its_own_way() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("forms.toml");
-    let forms =
-        r#""adam", "adam-torch", "rmsprop", "rmsprop-tf1", "rmsprop-torch", "rmsprop-nature""#;
+    let forms = r#""adam", "adam-torch", "adam-dezero", "rmsprop", "rmsprop-tf1", "rmsprop-torch", "rmsprop-nature""#;
     std::fs::write(&file, cleanrl_like("forms", forms)).unwrap();
     let out = tmp.path().join("out");
     let o = sweep(&[file.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let curves = curves(&out.join("forms"));
-    assert_eq!(curves.len(), 12, "6 forms x 2 seeds");
+    assert_eq!(curves.len(), 14, "7 forms x 2 seeds");
     for (key, rows) in &curves {
         let losses: Vec<f64> = rows.iter().map(|r| r.1).filter(|l| !l.is_nan()).collect();
         assert!(
@@ -114,7 +113,7 @@ fn every_optimizer_form_trains_cleanrls_network_and_each_learns_its_own_way() {
             .filter(|(k, _)| k.ends_with(&format!("/{seed}")))
             .map(|(_, v)| v)
             .collect();
-        assert_eq!(of_seed.len(), 6);
+        assert_eq!(of_seed.len(), 7);
         assert!(
             of_seed.iter().all(|c| c[0].0 == of_seed[0][0].0),
             "first episode"

@@ -79,6 +79,7 @@ pub(crate) fn optimizer_rule(cfg: &AgentConfig) -> optim::Rule {
     match cfg.optimizer {
         OptimizerKind::Adam => optim::Rule::Adam(adam),
         OptimizerKind::AdamTorch => optim::Rule::AdamTorch(adam),
+        OptimizerKind::AdamDezero => optim::Rule::AdamDezero(adam),
         OptimizerKind::Rmsprop => rms(optim::RmsForm::Dfdx),
         OptimizerKind::RmspropTf1 => rms(optim::RmsForm::Tf1),
         OptimizerKind::RmspropTorch => rms(optim::RmsForm::Torch),

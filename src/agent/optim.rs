@@ -66,9 +66,8 @@ impl<M: TensorCollection<f32, D>, D: Device<f32>> DfdxOptimizer<M, D> {
                 "RMSprop as {} runs it has no dfdx kernel (only \"rmsprop\", dfdx's own)",
                 form.source()
             ))),
-            Rule::AdamTorch(_) => Err(StepError(
-                "Adam in PyTorch's arithmetic has no dfdx kernel (only \"adam\", dfdx's own)"
-                    .into(),
+            Rule::AdamTorch(_) | Rule::AdamDezero(_) => Err(StepError(
+                "this Adam has no dfdx kernel (only \"adam\", dfdx's own)".into(),
             )),
         }
     }
@@ -97,6 +96,9 @@ pub enum Rule {
     /// Adam as PyTorch's `_single_tensor_adam` computes it (the same form; the corrections
     /// in f64 and folded into the step size, `m` updated by ATen's fused `lerp`).
     AdamTorch(AdamConfig),
+    /// Adam as DeZero (the chapter's framework) computes it: ε added before the bias
+    /// correction (Kingma & Ba's "efficient" ordering, TF1's ε̂ form).
+    AdamDezero(AdamConfig),
     /// RMSprop in the form of one source (`lr`, `alpha`, `eps`, `centered`, `momentum`).
     RmsProp(RmsForm, RMSpropConfig),
 }
@@ -206,7 +208,7 @@ impl Optimizer {
     fn param(&mut self, index: usize, n: usize) -> &mut Param {
         if self.params.len() <= index {
             let (first, rms) = match self.rule {
-                Rule::Adam(_) | Rule::AdamTorch(_) => (0.0, false),
+                Rule::Adam(_) | Rule::AdamTorch(_) | Rule::AdamDezero(_) => (0.0, false),
                 Rule::RmsProp(form, _) => (form.square_avg_start(), true),
             };
             let state = [
@@ -316,6 +318,7 @@ impl Step<'_> {
         match self.rule {
             Rule::Adam(cfg) => adam(cfg, self.t, p, g, a, b),
             Rule::AdamTorch(cfg) => adam_torch(cfg, self.t, p, g, a, b),
+            Rule::AdamDezero(cfg) => adam_dezero(cfg, self.t, p, g, a, b),
             Rule::RmsProp(RmsForm::Dfdx, cfg) => modes!(rmsprop, cfg),
             Rule::RmsProp(RmsForm::Tf1, cfg) => modes!(rmsprop_tf1, cfg),
             Rule::RmsProp(RmsForm::Torch, cfg) => modes!(rmsprop_torch, cfg),
@@ -366,6 +369,32 @@ fn adam_torch(
         m[i] = flush(aten_lerp(m[i], g, w1));
         v[i] = flush((w2 * g).mul_add(g, v[i] * b2f));
         p[i] += (neg_step_size * m[i]) / (v[i].sqrt() / bc2_sqrt + eps);
+    }
+}
+
+/// Adam as DeZero's `optimizers.Adam` runs it in float32 NumPy at step `t` (from 1): in f64,
+/// `lr_t = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ)`; then `m ← m + (1 − β₁)(g − m)`,
+/// `v ← v + (1 − β₂)(g² − v)`, `p ← p − (lr_t·m) / (√v + ε)`; then `g ← 0`. ε here is ε̂:
+/// added before the correction, so it weighs `1/√(1 − β₂ᵗ)` times more than in `"adam"`.
+#[inline(always)]
+fn adam_dezero(
+    cfg: &AdamConfig,
+    t: i32,
+    p: &mut [f32],
+    g: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
+    let [b1, b2] = cfg.betas;
+    let step = f64::from(t);
+    let lr_t = (cfg.lr * (1.0 - b2.powf(step)).sqrt() / (1.0 - b1.powf(step))) as f32;
+    let (w1, w2, eps) = ((1.0 - b1) as f32, (1.0 - b2) as f32, cfg.eps as f32);
+    let (g, m, v) = (&mut g[..p.len()], &mut m[..p.len()], &mut v[..p.len()]);
+    for i in 0..p.len() {
+        let g = std::mem::take(&mut g[i]);
+        m[i] = flush(m[i] + w1 * (g - m[i]));
+        v[i] = flush(v[i] + w2 * (g * g - v[i]));
+        p[i] -= (lr_t * m[i]) / (v[i].sqrt() + eps);
     }
 }
 
@@ -685,7 +714,7 @@ mod tests {
                     *u = match rule {
                         Rule::Adam(_) => *u * 0.9 + g * (1.0 - 0.9),
                         Rule::RmsProp(..) => *u + (1.0 - rms_alpha) * (g * g - *u),
-                        Rule::AdamTorch(_) => unreachable!("not in this test"),
+                        Rule::AdamTorch(_) | Rule::AdamDezero(_) => unreachable!("not here"),
                     };
                     went_subnormal |= u.is_subnormal();
                 }

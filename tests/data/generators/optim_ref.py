@@ -24,6 +24,10 @@ PyTorch cases: ``torch.optim.RMSprop`` / ``torch.optim.Adam`` of the installed t
 (2.15.0, CPU, float32, ``foreach=False`` -> ``_single_tensor_rmsprop`` /
 ``_single_tensor_adam``), gradients fed by assigning ``p.grad`` each step.
 
+DeZero cases: the chapter's own optimizer, ``dezero.optimizers.Adam`` of dezero 0.0.13 (pure
+NumPy, float32 parameters), run as installed from PyPI (``np.int`` is restored for its import,
+which NumPy 1.24 removed).
+
 TF1 cases: float32 NumPy transcription of the dense CPU kernels ``ApplyRMSProp`` and
 ``ApplyCenteredRMSProp`` in tensorflow/tensorflow ``tensorflow/core/kernels/training_ops.cc``
 (read at commit 008130e951d59f5ed8cea7238848cd9cf50f0661), in their order of operations:
@@ -223,6 +227,28 @@ def run_nature(init, grads, lr):
     return out
 
 
+# ---------------------------------------------------------------- DeZero (the chapter's)
+
+def run_dezero(init, grads, lr, beta1, beta2, eps):
+    """The chapter's own optimizer: dezero 0.0.13's ``optimizers.Adam`` (pure NumPy), run as
+    it is.  dezero 0.0.13 reads ``np.int`` at import (removed in NumPy 1.24), so the alias is
+    restored for the import."""
+    if not hasattr(np, "int"):
+        np.int = int
+    import dezero
+    model = dezero.Layer()
+    model.p = dezero.Parameter(init.copy())
+    opt = dezero.optimizers.Adam(alpha=lr, beta1=beta1, beta2=beta2, eps=eps).setup(model)
+    out = []
+    for step in range(1, T + 1):
+        model.p.grad = dezero.Variable(grads[step - 1].copy())
+        opt.update()
+        assert model.p.data.dtype == np.float32
+        if step in RECORDED:
+            out.append(model.p.data.copy())
+    return out
+
+
 # ---------------------------------------------------------------- cases
 
 def torch_src(cls):
@@ -287,6 +313,18 @@ def cases():
             source="float32 NumPy transcription of DeepMind's Nature-DQN RMSprop: "
                    + NATURE_SRC + extra,
             run=lambda i, g: run_nature(i, g, lr)))
+
+    def dezero_adam(name, lr, beta1, beta2, eps, extra=""):
+        c.append(dict(
+            name=name, semantics="dezero-adam",
+            hyperparameters=dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps),
+            source="dezero 0.0.13 dezero.optimizers.Adam (the chapter's optimizer), run as "
+                   "installed from PyPI, float32 NumPy" + extra,
+            run=lambda i, g: run_dezero(i, g, lr, beta1, beta2, eps)))
+
+    dezero_adam("dezero-adam-default", 1e-2, 0.9, 0.999, 1e-8)
+    dezero_adam("dezero-adam-chapter", 5e-4, 0.9, 0.999, 1e-8,
+                "; lr 5e-4 as the chapter's DQNAgent (optimizers.Adam(self.lr))")
 
     nature("nature-rmsprop", 1e-2)
     nature("nature-rmsprop-dqn", 2.5e-4,
