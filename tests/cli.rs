@@ -3,18 +3,9 @@
 use dqn_sweep::config::RunConfig;
 use dqn_sweep::store::read_csv;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 mod common;
-use common::files_under;
-
-fn sweep(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweep"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the sweep binary runs")
-}
+use common::{files_under, sweep};
 
 #[test]
 fn smoke_sweep_writes_every_output_and_each_parses() {

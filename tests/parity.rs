@@ -3,16 +3,12 @@
 //! and `sweep parity` comparing an experiment with a reference's per-episode CSV.
 
 use dqn_sweep::store::read_csv;
+use polars::prelude::{DataFrame, DataType};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn sweep(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sweep"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the sweep binary runs")
-}
+mod common;
+use common::sweep;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -54,26 +50,26 @@ probe_states = 0
     )
 }
 
+/// A column of `df` as text.
+fn text_column(df: &DataFrame, c: &str) -> Vec<String> {
+    let col = df.column(c).unwrap().cast(&DataType::String).unwrap();
+    col.str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// A numeric column of `df`.
+fn num_column(df: &DataFrame, c: &str) -> Vec<f64> {
+    let col = df.column(c).unwrap().cast(&DataType::Float64).unwrap();
+    col.f64().unwrap().iter().map(|v| v.unwrap()).collect()
+}
+
 /// Per grid point and seed, the (episode, return, loss) rows of runs.csv.
 fn curves(dir: &Path) -> Vec<(String, Vec<(f64, f64)>)> {
     let runs = read_csv(&dir.join("runs.csv")).unwrap();
-    let text = |c: &str| -> Vec<String> {
-        let col = runs
-            .column(c)
-            .unwrap()
-            .cast(&polars::prelude::DataType::String);
-        let col = col.unwrap();
-        col.str()
-            .unwrap()
-            .iter()
-            .map(|v| v.unwrap_or_default().to_owned())
-            .collect()
-    };
-    let num = |c: &str| -> Vec<f64> {
-        let col = runs.column(c).unwrap();
-        let col = col.cast(&polars::prelude::DataType::Float64).unwrap();
-        col.f64().unwrap().iter().map(|v| v.unwrap()).collect()
-    };
+    let (text, num) = (|c| text_column(&runs, c), |c| num_column(&runs, c));
     let (points, seeds, ret, loss) = (text("grid_point"), num("seed"), num("return"), num("loss"));
     let mut out: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for i in 0..points.len() {
@@ -145,11 +141,7 @@ fn reference_options_are_checked_where_they_are_compiled() {
 /// `seed,episode,frames,return,cut` rows of `runs.csv`'s first grid point, returns scaled.
 fn as_reference(runs_csv: &Path, scale: f64, to: &Path) {
     let runs = read_csv(runs_csv).unwrap();
-    let num = |c: &str| -> Vec<f64> {
-        let col = runs.column(c).unwrap();
-        let col = col.cast(&polars::prelude::DataType::Float64).unwrap();
-        col.f64().unwrap().iter().map(|v| v.unwrap()).collect()
-    };
+    let num = |c| num_column(&runs, c);
     let (seed, ep, steps, ret) = (num("seed"), num("episode"), num("steps"), num("return"));
     let mut csv = String::from("seed,episode,frames,return,cut\n");
     for i in 0..seed.len() {
@@ -263,18 +255,7 @@ probe_states = 0
     let o = sweep(&[file.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let runs = read_csv(&out.join("w").join("runs.csv")).unwrap();
-    let col = |c: &str| -> Vec<String> {
-        let s = runs
-            .column(c)
-            .unwrap()
-            .cast(&polars::prelude::DataType::String);
-        let s = s.unwrap();
-        s.str()
-            .unwrap()
-            .iter()
-            .map(|v| v.unwrap_or_default().to_owned())
-            .collect()
-    };
+    let col = |c| text_column(&runs, c);
     let (points, lengths) = (col("grid_point"), col("length"));
     let mean_length = |point: &str| {
         let l: Vec<f64> = (0..points.len())

@@ -1,9 +1,19 @@
-//! Helpers shared by the integration tests: comparing result trees across sweeps.
+//! Helpers shared by the integration tests: the real binary, comparing result trees across
+//! sweeps.
 #![allow(dead_code)]
 
 use dqn_sweep::store::{csv_bytes, read_csv};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// The real `sweep` binary with `args`, run from the repository root.
+pub fn sweep(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sweep"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the sweep binary runs")
+}
 
 /// Every file under `dir` (recursively), sorted.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
