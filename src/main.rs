@@ -33,8 +33,11 @@ const TOML_HELP: &str = r#"EXPERIMENT FILES (TOML)
              bootstrap_mask = "done" (chapter: terminated|truncated) | "terminated" (time-limit aware)
              init = "dezero" (chapter: W ~ N(0, 1/fan_in), b = 0) | "uniform" (dfdx / PyTorch)
              per_alpha = 0.6   per_beta_start = 0.4   per_beta_end = 1.0   per_eps = 1e-6
-             epsilon_start = 1.0 + epsilon_decay_steps = 100000: linear ε schedule to `epsilon`
-             learning_starts = 0 (random actions, no updates before)   update_period = 1
+             epsilon_start = 1.0 + epsilon_decay_steps = 100000: linear ε schedule to `epsilon`,
+             counted from epsilon_from = "learning_starts" (MinAtar) | "first_step" (CleanRL)
+             learning_starts = 0 (no updates before)   update_period = 1
+             warmup_actions = "uniform" | "epsilon_greedy" (CleanRL): actions before then
+             mlp_hidden = "128x128" (chapter) | "120x84" (CleanRL; CartPole, not dueling)
              clip_rewards = false (learn from the reward's sign; returns stay game scores)
              optimizer, each spelling as one framework runs it (src/agent/optim.rs):
                "adam"           dfdx's Adam: the form of torch.optim.Adam and optax.adam
@@ -47,7 +50,7 @@ const TOML_HELP: &str = r#"EXPERIMENT FILES (TOML)
                "rmsprop"        dfdx's RMSprop (alias "rmsprop-dfdx"): √(s + ε), s from 1
                "rmsprop-tf1"    TF1 tf.compat.v1.train.RMSPropOptimizer: √(s + ε), s from 1
                "rmsprop-torch"  PyTorch torch.optim.RMSprop: √s + ε, averages from 0
-                                (MinAtar's examples/dqn.py, CleanRL, SB3)
+                                (MinAtar's examples/dqn.py)
                "rmsprop-nature" DeepMind's NeuralQLearner.lua (Nature DQN): centered,
                                 √(s − a² + ε), averages from 0, no momentum
              RMSprop: rms_alpha = 0.95   rms_eps = 0.01   rms_centered = true
@@ -245,7 +248,8 @@ struct ParityArgs {
     /// Half-width of the parity band, as a fraction of the reference's mean.
     #[arg(long, default_value_t = 0.2)]
     margin: f64,
-    /// The grid point compared (default: the first).
+    /// The grid point compared, by its label as in summary.md (default: the first); with
+    /// several grid points the files are named parity-<grid point>.*.
     #[arg(long)]
     grid_point: Option<String>,
     #[arg(short, long, default_value = "results")]
@@ -420,30 +424,53 @@ fn parity(args: ParityArgs) -> Result<ExitCode> {
     if !(args.margin > 0.0 && args.margin.is_finite()) {
         anyhow::bail!("sweep parity: --margin must be a positive fraction, e.g. 0.2");
     }
+    let point = match &args.grid_point {
+        None => &exp.points[0],
+        Some(label) => exp
+            .points
+            .iter()
+            .find(|p| p.label == *label)
+            .with_context(|| {
+                let labels: Vec<&str> = exp.points.iter().map(|p| p.label.as_str()).collect();
+                format!(
+                    "{}: --grid-point `{label}`: no such grid point; expected one of: {}",
+                    args.experiment.display(),
+                    labels.join(", ")
+                )
+            })?,
+    };
+    // One grid point: parity.*; several: parity-<grid point>.* each.
+    let (stem, name) = match exp.points.len() {
+        1 => ("parity".to_owned(), exp.name.clone()),
+        _ => (
+            format!("parity-{}", point.slug),
+            format!("{} [{}]", exp.name, point.label),
+        ),
+    };
     let dir = ExperimentDir::new(&args.out, &exp.name);
     let runs_csv = dir.root.join("runs.csv");
-    let ours = parity::read_ours(&runs_csv, args.grid_point.as_deref()).with_context(|| {
+    let ours = parity::read_ours(&runs_csv, &point.label).with_context(|| {
         format!(
             "our runs (train them with `sweep {}`)",
             args.experiment.display()
         )
     })?;
     let reference = parity::read_reference(&args.reference).context("the reference's runs")?;
-    let report = &exp.report;
     let settings = Settings {
         margin: args.margin,
-        resamples: report.resamples,
-        confidence: report.confidence,
+        resamples: exp.report.resamples,
+        confidence: exp.report.confidence,
         seed: 0,
     };
+    let sides = (ours.as_slice(), reference.as_slice());
     let p = parity::compare(
-        &exp.name,
-        (&ours, "dqn-sweep"),
-        (&reference, &args.name),
+        &name,
+        (sides.0, "dqn-sweep"),
+        (sides.1, &args.name),
         budget,
         settings,
     );
-    parity::write(&p, &ours, &reference, &dir.root)?;
+    parity::write(&p, sides, &dir.root, &stem)?;
     print!("{}", parity::markdown(&p));
     println!("results written to {}", dir.root.display());
     Ok(if p.verdict == Verdict::Parity {

@@ -190,7 +190,7 @@ fn runs_by_seed(seeds: &[f64], steps: &[f64], returns: &[f64], keep: &[bool]) ->
 
 /// Our runs of one grid point from the experiment's `runs.csv` (written by every report);
 /// frames per second from each run's last episode (`steps / wall_s`).
-pub fn read_ours(runs_csv: &Path, grid_point: Option<&str>) -> Result<Vec<RunCurve>, ParityError> {
+pub fn read_ours(runs_csv: &Path, grid_point: &str) -> Result<Vec<RunCurve>, ParityError> {
     let df = read_csv(runs_csv)?;
     let points = df
         .column("grid_point")
@@ -202,14 +202,10 @@ pub fn read_ours(runs_csv: &Path, grid_point: Option<&str>) -> Result<Vec<RunCur
         .iter()
         .map(|v| v.unwrap_or_default().to_owned())
         .collect();
-    let first = points.first().cloned().unwrap_or_default();
-    let want = grid_point.map_or(first, str::to_owned);
-    let keep: Vec<bool> = points.iter().map(|p| *p == want).collect();
+    let keep: Vec<bool> = points.iter().map(|p| p == grid_point).collect();
     if !keep.contains(&true) {
-        return Err(data_error(
-            runs_csv,
-            format!("no rows of grid point `{want}`"),
-        ));
+        let message = format!("no rows of grid point `{grid_point}` (run the experiment first)");
+        return Err(data_error(runs_csv, message));
     }
     let (seeds, steps) = (
         column(&df, "seed", runs_csv)?,
@@ -292,20 +288,19 @@ fn curve(label: &str, runs: &[RunCurve], budget: u64) -> Series {
     }
 }
 
-/// `parity.svg` / `parity.png`: both sides' learning curves.
+/// `<stem>.svg` / `<stem>.png`: both sides' learning curves.
 fn chart(
     p: &Parity,
-    ours: &[RunCurve],
-    reference: &[RunCurve],
-    dir: &Path,
+    (ours, reference): (&[RunCurve], &[RunCurve]),
+    stem: &Path,
 ) -> Result<Vec<PathBuf>, ParityError> {
     let chart = LineChart {
-        title: format!("{}: ours vs {}", p.experiment, p.reference.label),
+        title: p.experiment.clone(),
         x_label: format!(
             "Environment steps (final quarter from {})",
             p.budget * 3 / 4
         ),
-        y_label: format!("Episode return ({BINS} bins; mean, min–max band across seeds)"),
+        y_label: "Episode return (mean, min–max across seeds)".into(),
         series: vec![
             curve(&p.ours.label, ours, p.budget),
             curve(&p.reference.label, reference, p.budget),
@@ -313,7 +308,7 @@ fn chart(
         hlines: Vec::new(),
         y_range: None,
     };
-    Ok(plots::line_chart(&chart, &dir.join("parity"))?)
+    Ok(plots::line_chart(&chart, stem)?)
 }
 
 fn fmt_fps(f: Option<f64>) -> String {
@@ -366,21 +361,21 @@ pub fn markdown(p: &Parity) -> String {
     s
 }
 
-/// Write `parity.md`, `parity.json` and the chart into `dir`; returns the files.
+/// Write `<stem>.md`, `<stem>.json` and the chart into `dir`; returns the files.
 pub fn write(
     p: &Parity,
-    ours: &[RunCurve],
-    reference: &[RunCurve],
+    (ours, reference): (&[RunCurve], &[RunCurve]),
     dir: &Path,
+    stem: &str,
 ) -> Result<Vec<PathBuf>, ParityError> {
     std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-    let md = dir.join("parity.md");
+    let md = dir.join(format!("{stem}.md"));
     write_atomic(&md, markdown(p).as_bytes())?;
-    let json = dir.join("parity.json");
+    let json = dir.join(format!("{stem}.json"));
     let text = serde_json::to_vec_pretty(p).map_err(|e| data_error(&json, e))?;
     write_atomic(&json, &text)?;
     let mut files = vec![md, json];
-    files.extend(chart(p, ours, reference, dir)?);
+    files.extend(chart(p, (ours, reference), &dir.join(stem))?);
     Ok(files)
 }
 
