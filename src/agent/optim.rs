@@ -54,8 +54,8 @@ pub enum DfdxOptimizer<M, D: Device<f32>> {
 }
 
 impl<M: TensorCollection<f32, D>, D: Device<f32>> DfdxOptimizer<M, D> {
-    /// The optimizer of `rule` for the parameters of `net`; dfdx has Adam and its own
-    /// RMSprop only ([`Rule::on_dfdx_devices`]).
+    /// The optimizer of `rule` for the parameters of `net`; dfdx has its own Adam and RMSprop
+    /// only (config validation keeps the other forms off these devices).
     pub fn new(net: &M, rule: Rule) -> Result<Self, StepError> {
         match rule {
             Rule::Adam(cfg) => Ok(DfdxOptimizer::Adam(dfdx::optim::Adam::new(net, cfg))),
@@ -101,13 +101,6 @@ pub enum Rule {
     AdamDezero(AdamConfig),
     /// RMSprop in the form of one source (`lr`, `alpha`, `eps`, `centered`, `momentum`).
     RmsProp(RmsForm, RMSpropConfig),
-}
-
-impl Rule {
-    /// Whether dfdx's own optimizers (every dfdx device: the GPU path) run this rule.
-    pub fn on_dfdx_devices(&self) -> bool {
-        matches!(self, Rule::Adam(_) | Rule::RmsProp(RmsForm::Dfdx, _))
-    }
 }
 
 /// RMSprop as each source defines it. They differ in where ε goes, where the averages start,

@@ -217,9 +217,7 @@ pub fn read_ours(runs_csv: &Path, grid_point: &str) -> Result<Vec<RunCurve>, Par
     );
     let mut runs = runs_by_seed(&seeds, &steps, &returns, &keep);
     for run in &mut runs {
-        let last = (0..seeds.len())
-            .filter(|&i| keep[i] && seeds[i] as u64 == run.seed)
-            .last();
+        let last = (0..seeds.len()).rfind(|&i| keep[i] && seeds[i] as u64 == run.seed);
         run.frames_per_s = last.map(|i| steps[i] / wall[i]).filter(|f| f.is_finite());
     }
     Ok(runs)
