@@ -783,6 +783,10 @@ pub struct CheckConfig {
     pub baseline_seeds: Vec<u64>,
     /// Allowed loss (return units) before the statistical level calls a regression.
     pub tolerance: f64,
+    /// Fail the check on any difference from the baseline's curves at the same seeds, whatever
+    /// the statistics say (as `sweep check --require-identical`): the guard for changes meant
+    /// to preserve behaviour.
+    pub exact: bool,
 }
 
 impl Experiment {
@@ -1107,6 +1111,7 @@ fn parse_check(v: Option<&toml::Value>, seeds: &[u64]) -> Result<CheckConfig, (S
     let mut check = CheckConfig {
         baseline_seeds: seeds.to_vec(),
         tolerance: 0.0,
+        exact: false,
     };
     let table = match v {
         None => return Ok(check),
@@ -1133,10 +1138,16 @@ fn parse_check(v: Option<&toml::Value>, seeds: &[u64]) -> Result<CheckConfig, (S
                     }
                 }
             }
+            "exact" => {
+                check.exact = match value {
+                    toml::Value::Boolean(b) => *b,
+                    other => return Err((full, format!("expected true or false, found {other}"))),
+                }
+            }
             _ => {
                 return Err((
                     full,
-                    "unknown key; expected baseline_seeds or tolerance".into(),
+                    "unknown key; expected baseline_seeds, tolerance or exact".into(),
                 ))
             }
         }
@@ -1813,6 +1824,17 @@ mod tests {
             .contains("\"adam_eps\":0.0003125"));
         let back: RunConfig = serde_json::from_str(&default).unwrap();
         assert_eq!(back.agent.adam_beta2, 0.999);
+    }
+
+    #[test]
+    fn check_exact_is_a_switch() {
+        assert!(!parse("").unwrap().check.exact);
+        assert!(parse("[check]\nexact = true\n").unwrap().check.exact);
+        let e = parse("[check]\nexact = 1\n").unwrap_err().to_string();
+        assert!(
+            e.contains("check.exact") && e.contains("true or false"),
+            "{e}"
+        );
     }
 
     #[test]

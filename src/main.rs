@@ -742,9 +742,10 @@ fn check(args: CheckArgs, tolerance: Option<f64>, require_identical: bool) -> Re
         writeln!(f, "{}", report.markdown)?;
     }
     let not_identical = report.not_identical();
+    let require_identical = require_identical || exp.check.exact;
     if require_identical && !not_identical.is_empty() {
         println!(
-            "--require-identical: not bit-identical to the baseline: {}",
+            "exact check ([check] exact = true or --require-identical): not bit-identical to the baseline: {}",
             not_identical.join(", ")
         );
     }

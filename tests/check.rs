@@ -16,6 +16,8 @@ use dqn_sweep::sweep::{run_sweep, Progress, RunResult, SweepOptions};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+mod common;
+
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -386,4 +388,45 @@ fn bless_committed_regression_baseline() {
     for f in files {
         eprintln!("blessed {}", f.display());
     }
+}
+
+/// `[check] exact = true` fails the check (exit 1) on any difference from the baseline's
+/// curves, where the statistics alone pass it: here a perturbation too small for 2 seeds to
+/// test, and the same file without the key exits 0.
+#[test]
+fn an_exact_point_fails_on_any_difference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let out = out.to_str().unwrap();
+    let file = tmp.path().join("exact.toml");
+    let text = |lr: &str, exact: bool| {
+        format!(
+            "name = \"exact\"\nseeds = 2\n[agent]\nlr = {lr}\n[train]\nepisodes = 15\neval_episodes = 0\nq_probe_interval = 0\nprobe_states = 0\n[check]\nexact = {exact}\n"
+        )
+    };
+    let sweep = |args: &[&str]| common::sweep(args);
+    let path = file.to_str().unwrap();
+    std::fs::write(&file, text("0.0005", true)).unwrap();
+    let o = sweep(&["bless", path, "--out", out, "-q"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        sweep(&["check", path, "--out", out, "-q"]).status.code(),
+        Some(0)
+    );
+    std::fs::write(&file, text("0.00051", true)).unwrap();
+    let o = sweep(&["check", path, "--out", out, "-q"]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("not bit-identical to the baseline: default"),
+        "{stdout}"
+    );
+    std::fs::write(&file, text("0.00051", false)).unwrap();
+    let o = sweep(&["check", path, "--out", out, "-q"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }
