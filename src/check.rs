@@ -261,6 +261,8 @@ pub struct CheckReport {
     pub chart: LineChart,
     /// Files written by [`CheckReport::write`].
     pub files: Vec<PathBuf>,
+    /// The matrix kernels the baseline was blessed on, when it records them.
+    pub baseline_kernel: Option<String>,
 }
 
 impl CheckReport {
@@ -322,6 +324,10 @@ struct BaselineFile<C> {
     description: String,
     /// Episodes averaged for the runs' `final_return`.
     final_window: usize,
+    /// The matrix kernels of the machine that blessed it ([`crate::fingerprint::kernel_family`]);
+    /// absent in baselines blessed before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kernel: Option<String>,
     points: Vec<BaselinePoint<C>>,
 }
 
@@ -435,6 +441,7 @@ pub fn bless(
         experiment: exp.name.clone(),
         description: exp.description.clone(),
         final_window: exp.report.final_window,
+        kernel: Some(crate::fingerprint::kernel_family().to_owned()),
         points,
     };
     let mut json = serde_json::to_vec_pretty(&file).expect("a baseline serialises");
@@ -487,8 +494,9 @@ fn read(file: &Path) -> Result<String, CheckError> {
     })
 }
 
-/// Read a baseline written by [`bless`] for experiment `name`.
-fn load_baseline(dir: &Path, name: &str) -> Result<Vec<StoredPoint>, CheckError> {
+/// Read a baseline written by [`bless`] for experiment `name`: its grid points and the kernels
+/// it was blessed on.
+fn load_baseline(dir: &Path, name: &str) -> Result<(Vec<StoredPoint>, Option<String>), CheckError> {
     let (json_path, csv_path) = (dir.join(BASELINE_FILE), dir.join(CURVES_FILE));
     if !json_path.exists() && !csv_path.exists() {
         return Err(CheckError::NoBaseline {
@@ -515,6 +523,7 @@ fn load_baseline(dir: &Path, name: &str) -> Result<Vec<StoredPoint>, CheckError>
         )));
     }
     let mut curves = read_curves(&csv_path)?;
+    let kernel = file.kernel;
     let mut points = Vec::with_capacity(file.points.len());
     for p in file.points {
         let mut runs = Vec::with_capacity(p.runs.len());
@@ -561,7 +570,7 @@ fn load_baseline(dir: &Path, name: &str) -> Result<Vec<StoredPoint>, CheckError>
             ),
         });
     }
-    Ok(points)
+    Ok((points, kernel))
 }
 
 /// Parse `curves.csv`: per (grid point slug, seed), the returns of episodes 0, 1, 2, … in order.
@@ -898,7 +907,7 @@ pub fn check(
     baseline_dir: &Path,
     opts: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
-    let stored = load_baseline(baseline_dir, &exp.name)?;
+    let (stored, baseline_kernel) = load_baseline(baseline_dir, &exp.name)?;
     let mut points = Vec::with_capacity(exp.points.len());
     let mut series = Vec::new();
     for (i, p) in exp.points.iter().enumerate() {
@@ -929,6 +938,7 @@ pub fn check(
             y_range: None,
         },
         files: Vec::new(),
+        baseline_kernel,
     };
     report.markdown = markdown(exp, &report, baseline_dir, opts);
     report.terminal = terminal(exp, &report, baseline_dir, opts);

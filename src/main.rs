@@ -742,10 +742,16 @@ fn check(args: CheckArgs, tolerance: Option<f64>, require_identical: bool) -> Re
         writeln!(f, "{}", report.markdown)?;
     }
     let not_identical = report.not_identical();
-    let require_identical = require_identical || exp.check.exact;
+    let by_file = exact_applies(&exp, &report);
+    let require_identical = require_identical || by_file;
     if require_identical && !not_identical.is_empty() {
+        let what = if by_file {
+            "[check] exact"
+        } else {
+            "--require-identical"
+        };
         println!(
-            "exact check ([check] exact = true or --require-identical): not bit-identical to the baseline: {}",
+            "{what}: not bit-identical to the baseline: {}",
             not_identical.join(", ")
         );
     }
@@ -756,6 +762,25 @@ fn check(args: CheckArgs, tolerance: Option<f64>, require_identical: bool) -> Re
             ExitCode::from(1)
         },
     )
+}
+
+/// Whether `[check] exact` makes any difference from the baseline fail: always, or (for
+/// `"same-kernels"`) when this machine's matrix kernels are the blessing machine's — elsewhere
+/// the command says why only the statistics decide.
+fn exact_applies(exp: &Experiment, report: &check::CheckReport) -> bool {
+    use dqn_sweep::config::Exact;
+    let here = dqn_sweep::fingerprint::kernel_family();
+    match (exp.check.exact, report.baseline_kernel.as_deref()) {
+        (Exact::Off, _) => false,
+        (Exact::Always, _) => true,
+        (Exact::SameKernels, Some(blessed)) if blessed != here => {
+            println!(
+                "note: [check] exact = \"same-kernels\": the baseline was blessed on kernels `{blessed}`, this machine has `{here}`; bit-identity is not expected here, only the statistical level decides"
+            );
+            false
+        }
+        (Exact::SameKernels, _) => true,
+    }
 }
 
 /// glibc returns freed blocks of 128 KiB or more to the OS and page-faults them back in on the

@@ -430,3 +430,47 @@ fn an_exact_point_fails_on_any_difference() {
         String::from_utf8_lossy(&o.stdout)
     );
 }
+
+/// `[check] exact = "same-kernels"` enforces bit-identity only on the matrix kernels the
+/// baseline was blessed on (`baseline.json` records them); elsewhere it says why not and lets
+/// the statistics decide.
+#[test]
+fn a_same_kernels_point_is_exact_only_on_the_blessing_kernels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let file = tmp.path().join("sk.toml");
+    let text = |lr: &str| {
+        format!(
+            "name = \"sk\"\nseeds = 2\n[agent]\nlr = {lr}\n[train]\nepisodes = 15\neval_episodes = 0\nq_probe_interval = 0\nprobe_states = 0\n[check]\nexact = \"same-kernels\"\n"
+        )
+    };
+    let (path, out_s) = (file.to_str().unwrap(), out.to_str().unwrap());
+    std::fs::write(&file, text("0.0005")).unwrap();
+    assert!(common::sweep(&["bless", path, "--out", out_s, "-q"])
+        .status
+        .success());
+    let json = out.join("baselines/sk").join(BASELINE_FILE);
+    let blessed = std::fs::read_to_string(&json).unwrap();
+    assert!(
+        blessed.contains(dqn_sweep::fingerprint::kernel_family()),
+        "{blessed}"
+    );
+    std::fs::write(&file, text("0.00051")).unwrap();
+    let check = || common::sweep(&["check", path, "--out", out_s, "-q"]);
+    let o = check();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let elsewhere = blessed.replace(dqn_sweep::fingerprint::kernel_family(), "another machine");
+    std::fs::write(&json, elsewhere).unwrap();
+    let o = check();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("blessed on kernels `another machine`"),
+        "{stdout}"
+    );
+}
