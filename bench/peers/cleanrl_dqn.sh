@@ -35,23 +35,12 @@ outdir=$(dirname "$out")
 json=${json:-$outdir/reference.json}
 parts=$outdir/.tmp-parts-$(basename "$out" .csv)
 
-if [ ! -x "$venv/bin/python" ]; then
-  "${PYTHON:-python3}" -m venv "$venv"
-  if [ -n "${TORCH_INDEX_URL:-}" ]; then
-    "$venv/bin/pip" install -q "$(grep '^torch==' "$req")" --index-url "$TORCH_INDEX_URL"
-    grep -vE '^(nvidia-|cuda-|triton==)' "$here/requirements-parity.txt" > "$venv/requirements-no-cuda.txt"
-    req=$venv/requirements-no-cuda.txt
-  fi
-  "$venv/bin/pip" install -q -r "$req"
-fi
-
-if [ ! -e "$src" ]; then
-  git clone -q "$repo" "$src"
-  git -C "$src" checkout -q "$commit"
-fi
-# Works for a clone or an exported tree: the files must be byte-identical to the pinned ones.
-[ "$(git hash-object "$src/cleanrl/dqn.py")" = "$dqn_blob" ] || { echo "cleanrl/dqn.py in $src is not the pinned version" >&2; exit 1; }
-[ "$(git hash-object "$src/cleanrl_utils/buffers.py")" = "$buffers_blob" ] || { echo "cleanrl_utils/buffers.py in $src is not the pinned version" >&2; exit 1; }
+# shellcheck source=parity_setup.sh
+. "$here/parity_setup.sh"
+ensure_venv
+ensure_checkout "$src" "$repo" "$commit"
+pinned "$src" cleanrl/dqn.py "$dqn_blob"
+pinned "$src" cleanrl_utils/buffers.py "$buffers_blob"
 
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 export CUDA_VISIBLE_DEVICES=   # --no-cuda already; also keeps torch from touching a GPU

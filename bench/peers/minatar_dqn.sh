@@ -34,22 +34,11 @@ outdir=$(dirname "$out")
 json=${json:-$outdir/reference.json}
 parts=$outdir/.tmp-parts-$(basename "$out" .csv)
 
-if [ ! -x "$venv/bin/python" ]; then
-  "${PYTHON:-python3}" -m venv "$venv"
-  if [ -n "${TORCH_INDEX_URL:-}" ]; then
-    "$venv/bin/pip" install -q "$(grep '^torch==' "$req")" --index-url "$TORCH_INDEX_URL"
-    grep -vE '^(nvidia-|cuda-|triton==)' "$here/requirements-parity.txt" > "$venv/requirements-no-cuda.txt"
-    req=$venv/requirements-no-cuda.txt
-  fi
-  "$venv/bin/pip" install -q -r "$req"
-fi
-
-if [ ! -e "$src" ]; then
-  git clone -q "$repo" "$src"
-  git -C "$src" checkout -q "$commit"
-fi
-# Works for a clone or an exported tree: the file must be byte-identical to the pinned one.
-[ "$(git hash-object "$src/examples/dqn.py")" = "$dqn_blob" ] || { echo "examples/dqn.py in $src is not the pinned version" >&2; exit 1; }
+# shellcheck source=parity_setup.sh
+. "$here/parity_setup.sh"
+ensure_venv
+ensure_checkout "$src" "$repo" "$commit"
+pinned "$src" examples/dqn.py "$dqn_blob"
 
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 export CUDA_VISIBLE_DEVICES=   # dqn.py picks CUDA when it sees a GPU; the reference is the CPU run
