@@ -350,12 +350,6 @@ pub enum OptimizerKind {
     RmspropNature,
 }
 
-impl OptimizerKind {
-    /// Every spelling, for error messages and `--help`.
-    pub const VALID: &'static str =
-        "\"adam\" (dfdx), \"adam-torch\", \"adam-dezero\", \"rmsprop\" (dfdx), \"rmsprop-tf1\", \"rmsprop-torch\" or \"rmsprop-nature\"";
-}
-
 /// `[agent]`: the chapter's `DQNAgent` plus the switches of the extensions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
