@@ -696,7 +696,7 @@ fn sweep_for_check(args: &CheckArgs, bless: bool) -> Result<(Experiment, Vec<Run
 fn bless(args: CheckArgs) -> Result<ExitCode> {
     let (exp, results) = sweep_for_check(&args, true)?;
     let dir = check::baseline_dir(&args.sweep.out, &exp);
-    let files = check::bless(&exp, &results, &dir)?;
+    let files = check::bless(&exp, &results, &dir, &CheckOptions::for_experiment(&exp))?;
     for f in files {
         println!("wrote {}", f.display());
     }
@@ -764,22 +764,18 @@ fn check(args: CheckArgs, tolerance: Option<f64>, require_identical: bool) -> Re
     )
 }
 
-/// Whether `[check] exact` makes any difference from the baseline fail: always, or (for
-/// `"same-kernels"`) when this machine's matrix kernels are the blessing machine's — elsewhere
-/// the command says why only the statistics decide.
+/// Whether `[check] exact` makes any difference from the baseline fail here; where it does
+/// not (`"same-kernels"` on other kernels), the command says why only the statistics decide.
 fn exact_applies(exp: &Experiment, report: &check::CheckReport) -> bool {
-    use dqn_sweep::config::Exact;
-    let here = dqn_sweep::fingerprint::kernel_family();
-    match (exp.check.exact, report.baseline_kernel.as_deref()) {
-        (Exact::Off, _) => false,
-        (Exact::Always, _) => true,
-        (Exact::SameKernels, Some(blessed)) if blessed != here => {
+    match report.exact_level(exp.check.exact) {
+        check::ExactLevel::Off => false,
+        check::ExactLevel::Required => true,
+        check::ExactLevel::OtherKernels { blessed, here } => {
             println!(
                 "note: [check] exact = \"same-kernels\": the baseline was blessed on kernels `{blessed}`, this machine has `{here}`; bit-identity is not expected here, only the statistical level decides"
             );
             false
         }
-        (Exact::SameKernels, _) => true,
     }
 }
 

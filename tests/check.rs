@@ -6,8 +6,8 @@
 //! `cargo test --release --test check -- --ignored bless_committed_regression_baseline`.
 
 use dqn_sweep::check::{
-    baseline_dir, bless, check, BaselineSample, CheckOptions, Difference, Outcome, BASELINE_FILE,
-    CURVES_FILE,
+    baseline_dir, bless, check, BaselineSample, CheckOptions, Difference, ExactLevel, Outcome,
+    Quantity, BASELINE_FILE, CHANGES_FILE, CURVES_FILE,
 };
 use dqn_sweep::config::Experiment;
 use dqn_sweep::stats;
@@ -71,20 +71,43 @@ fn bless_then_check_is_identical_and_blessing_is_byte_stable() {
     let dir = baseline_dir(tmp.path(), &exp);
     assert_eq!(dir, tmp.path().join("baselines").join("tiny"));
 
-    let files = bless(&exp, &results, &dir).unwrap();
-    assert_eq!(files, vec![dir.join(BASELINE_FILE), dir.join(CURVES_FILE)]);
-    let first: Vec<Vec<u8>> = files.iter().map(|f| read(f)).collect();
+    let files = bless(&exp, &results, &dir, &CheckOptions::for_experiment(&exp)).unwrap();
+    assert_eq!(
+        files,
+        vec![
+            dir.join(BASELINE_FILE),
+            dir.join(CURVES_FILE),
+            dir.join(CHANGES_FILE)
+        ]
+    );
+    let first: Vec<Vec<u8>> = files[..2].iter().map(|f| read(f)).collect();
     let curves = String::from_utf8(first[1].clone()).unwrap();
-    assert!(curves.starts_with("grid_point,seed,episode,return\nvariant-dqn,0,0,"));
+    assert!(
+        curves.starts_with("grid_point,seed,episode,return,length,loss,max_q\nvariant-dqn,0,0,")
+    );
     assert_eq!(curves.lines().count(), 1 + 2 * 2 * 20);
     assert!(
         !curves.contains(".0\n"),
         "whole-number returns are written compactly"
     );
 
-    // Blessing the same runs again gives the same bytes; so do runs reloaded from disk.
-    let again = bless(&exp, &results, &dir).unwrap();
-    assert_eq!(first, again.iter().map(|f| read(f)).collect::<Vec<_>>());
+    let changes = String::from_utf8(read(&files[2])).unwrap();
+    assert!(changes.contains("First blessing"), "{changes}");
+    assert!(changes.contains("| variant=double | 2 |"), "{changes}");
+
+    // Blessing the same runs again gives the same bytes, and says that nothing moved; so do
+    // runs reloaded from disk.
+    let again = bless(&exp, &results, &dir, &CheckOptions::for_experiment(&exp)).unwrap();
+    assert_eq!(
+        first,
+        again[..2].iter().map(|f| read(f)).collect::<Vec<_>>()
+    );
+    let changes = String::from_utf8(read(&again[2])).unwrap();
+    assert!(
+        changes.contains("2 of 2 grid points bit-identical")
+            && changes.contains("| variant=dqn | identical |"),
+        "{changes}"
+    );
     let reloaded = run_sweep(
         &exp,
         &SweepOptions {
@@ -139,7 +162,13 @@ fn other_seeds_of_the_same_agent_are_judged_statistically() {
     let tmp = tempfile::tempdir().unwrap();
     let (exp, other) = (tiny("[0, 1, 2, 3]"), tiny("[4, 5, 6, 7]"));
     let dir = baseline_dir(tmp.path(), &exp);
-    bless(&exp, &run(&exp, tmp.path()), &dir).unwrap();
+    bless(
+        &exp,
+        &run(&exp, tmp.path()),
+        &dir,
+        &CheckOptions::for_experiment(&exp),
+    )
+    .unwrap();
     let report = check(
         &other,
         &run(&other, &tmp.path().join("other")),
@@ -183,7 +212,13 @@ fn a_check_on_blessed_seeds_is_exact_and_tests_against_the_other_seeds() {
     let dir = baseline_dir(tmp.path(), &exp);
     let blessed = exp.for_bless();
     let blessed_runs = run(&blessed, tmp.path());
-    bless(&blessed, &blessed_runs, &dir).unwrap();
+    bless(
+        &blessed,
+        &blessed_runs,
+        &dir,
+        &CheckOptions::for_experiment(&blessed),
+    )
+    .unwrap();
     let json = String::from_utf8(read(&dir.join(BASELINE_FILE))).unwrap();
     assert_eq!(json.matches("\"seed\":").count(), 5, "seeds 0..5 blessed");
 
@@ -255,12 +290,50 @@ fn unchanged_regression_run_passes_the_committed_baseline() {
     assert!(report.passed() && !report.regressed());
 }
 
+/// Check a committed gate experiment against its committed baseline as `sweep check` does:
+/// every point bit-identical where `[check] exact` applies on this machine, else passing.
+fn committed_gate_passes(file: &str) {
+    let exp = Experiment::load(&repo().join(file)).expect("the gate experiment parses");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gate-{}", exp.name));
+    let results = run(&exp, &out);
+    let dir = baseline_dir(&repo().join("results"), &exp);
+    let report = check(&exp, &results, &dir, &CheckOptions::for_experiment(&exp))
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{}", report.terminal);
+    assert!(report.dropped_points.is_empty(), "{}", report.terminal);
+    assert!(report.passed(), "{}", report.terminal);
+    match report.exact_level(exp.check.exact) {
+        ExactLevel::Required => assert!(
+            report.not_identical().is_empty(),
+            "[check] exact: not bit-identical: {:?}\n{}",
+            report.not_identical(),
+            report.terminal
+        ),
+        ExactLevel::OtherKernels { .. } => {}
+        ExactLevel::Off => panic!("{file} is an exact gate"),
+    }
+}
+
+/// The exact gate over every variant on CartPole, 1 and 4 stacked frames (~4 s). Run by
+/// `cargo test`, so that mutation testing reaches the gate.
+#[test]
+fn every_variant_is_bit_identical_to_the_committed_baseline() {
+    committed_gate_passes("experiments/regression-variants.toml");
+}
+
+/// The exact gate over the pixel path: MinAtar Breakout, the CNN, frame replay, PyTorch's
+/// RMSprop and Adam (~5 s; bit-identity required on the blessing machine's kernels).
+#[test]
+fn the_pixel_path_is_bit_identical_to_the_committed_baseline() {
+    committed_gate_passes("experiments/regression-pixels.toml");
+}
+
 #[test]
 fn perturbed_learning_rate_is_reported_as_a_regression() {
     let (exp, results) = regression_runs();
     let tmp = tempfile::tempdir().unwrap();
     let dir = baseline_dir(tmp.path(), exp);
-    bless(exp, results, &dir).unwrap();
+    bless(exp, results, &dir, &CheckOptions::for_experiment(exp)).unwrap();
 
     // Same experiment, same grid, same seeds; only the learning rate is 100x smaller.
     let mut perturbed = exp.clone();
@@ -313,7 +386,7 @@ fn bad_baseline_files_are_clear_errors_naming_the_file() {
         "{e}"
     );
 
-    bless(&exp, &results, &dir).unwrap();
+    bless(&exp, &results, &dir, &CheckOptions::for_experiment(&exp)).unwrap();
     let json = dir.join(BASELINE_FILE);
     let csv = dir.join(CURVES_FILE);
     let good_json = std::fs::read_to_string(&json).unwrap();
@@ -367,12 +440,90 @@ fn failed_runs_cannot_be_blessed() {
     results[1].run.info.status = dqn_sweep::store::RunStatus::Failed {
         reason: "non-finite loss".into(),
     };
-    let e = bless(&exp, &results, &baseline_dir(tmp.path(), &exp))
-        .unwrap_err()
-        .to_string();
+    let e = bless(
+        &exp,
+        &results,
+        &baseline_dir(tmp.path(), &exp),
+        &CheckOptions::for_experiment(&exp),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         e.contains("variant=double seed 0 failed") && e.contains("non-finite loss"),
         "{e}"
+    );
+}
+
+/// Re-blessing after a behaviour change writes `changes.md`: the point that moved, where its
+/// curves first differ (here the loss of the first update, before any return changes) and the
+/// Δ of its scores; the unchanged point stays "identical".
+#[test]
+fn reblessing_a_change_summarises_what_moved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = tiny("[0, 1]");
+    let dir = baseline_dir(tmp.path(), &exp);
+    let opts = CheckOptions::for_experiment(&exp);
+    bless(&exp, &run(&exp, tmp.path()), &dir, &opts).unwrap();
+
+    // A 1% smaller learning rate for Double DQN only.
+    let mut changed = exp.clone();
+    changed.points[1].agent.lr *= 0.99;
+    let results = run(&changed, &tmp.path().join("changed"));
+    let report = check(&changed, &results, &dir, &opts).unwrap();
+    let Some(Difference::Episode { changed: first, .. }) = &report.points[1].first_difference
+    else {
+        panic!("{}", report.terminal)
+    };
+    assert_eq!(first[0].quantity, Quantity::Loss, "{}", report.terminal);
+    assert_eq!(report.points[0].outcome, Outcome::Identical);
+
+    let files = bless(&changed, &results, &dir, &opts).unwrap();
+    let md = String::from_utf8(read(&files[2])).unwrap();
+    eprintln!("{md}");
+    assert!(md.contains("1 of 2 grid points bit-identical"), "{md}");
+    assert!(md.contains("| variant=dqn | identical |"), "{md}");
+    assert!(md.contains("| variant=double | **changed** |"), "{md}");
+    assert!(
+        md.contains(": loss "),
+        "the first difference names the loss: {md}"
+    );
+    assert!(md.contains("config changed: agent.lr"), "{md}");
+    // The new baseline is what a check now compares with.
+    let again = check(&changed, &results, &dir, &opts).unwrap();
+    assert!(again.points.iter().all(|p| p.outcome == Outcome::Identical));
+}
+
+/// A baseline of format 1 (returns only, before losses and Q estimates were recorded) is still
+/// read: its returns are compared exactly, and the check says what it could not compare.
+#[test]
+fn a_returns_only_baseline_is_still_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = tiny("[0]");
+    let results = run(&exp, tmp.path());
+    let dir = baseline_dir(tmp.path(), &exp);
+    let opts = CheckOptions::for_experiment(&exp);
+    bless(&exp, &results, &dir, &opts).unwrap();
+    let json = std::fs::read_to_string(dir.join(BASELINE_FILE)).unwrap();
+    std::fs::write(
+        dir.join(BASELINE_FILE),
+        json.replacen("\"format\": 2", "\"format\": 1", 1),
+    )
+    .unwrap();
+    let csv = std::fs::read_to_string(dir.join(CURVES_FILE)).unwrap();
+    let v1: String = csv
+        .lines()
+        .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(",") + "\n")
+        .collect();
+    std::fs::write(dir.join(CURVES_FILE), v1).unwrap();
+    let report = check(&exp, &results, &dir, &opts).unwrap();
+    assert!(report
+        .points
+        .iter()
+        .all(|p| p.outcome == Outcome::Identical));
+    assert!(
+        report.terminal.contains("records returns only"),
+        "{}",
+        report.terminal
     );
 }
 
@@ -383,8 +534,13 @@ fn bless_committed_regression_baseline() {
     let exp = regression_experiment().for_bless();
     let out = tempfile::tempdir().unwrap();
     let results = run(&exp, out.path());
-    let files: Vec<PathBuf> = bless(&exp, &results, &baseline_dir(&repo().join("results"), &exp))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let files: Vec<PathBuf> = bless(
+        &exp,
+        &results,
+        &baseline_dir(&repo().join("results"), &exp),
+        &CheckOptions::for_experiment(&exp),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     for f in files {
         eprintln!("blessed {}", f.display());
     }

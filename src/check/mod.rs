@@ -1,33 +1,43 @@
 //! Learning-curve regression checks: bless an experiment's runs as a baseline, then check
 //! later runs of the same experiment against it.
 //!
-//! A baseline lives in `results/baselines/<experiment>/`: `baseline.json` (grid points, their
-//! resolved configs and per-seed scores) and `curves.csv` (every training episode's return,
-//! long form). A check compares each grid point at two levels: first exactly (same code and
-//! seeds must give bit-identical curves), then, if that fails, statistically: a one-sided test
-//! of the final-return IQM difference against the baseline's runs at the seeds the check did
-//! not train (`[check] baseline_seeds`); see [`judge`] for the rule and the README for its
-//! measured false-alarm rate and power.
+//! A baseline lives in `results/baselines/<experiment>/` ([`baseline`]): `baseline.json` (grid
+//! points, their resolved configs and per-seed scores), `curves.csv` (every training episode's
+//! return, length, loss and Q estimate, long form) and `changes.md` (what the last blessing
+//! moved, [`changes`]). A check compares each grid point at two levels: first exactly
+//! ([`exact`]: same code and seeds must give bit-identical curves), then, if that fails,
+//! statistically: a one-sided test of the final-return IQM difference against the baseline's
+//! runs at the seeds the check did not train (`[check] baseline_seeds`); see [`judge`] for the
+//! rule and the README for its measured false-alarm rate and power.
 
-use crate::config::{AgentConfig, EnvConfig, Experiment, GridPoint, TrainConfig};
+mod baseline;
+mod changes;
+mod exact;
+
+pub use exact::{Changed, Difference, FirstOf, Quantity};
+
+use crate::config::{Experiment, GridPoint};
 use crate::report::plots::{self, LineChart, PlotError, Series};
 use crate::report::{curve_band, fmt_num, label_seed, solved_line};
 use crate::stats::{self, Interval};
 use crate::store::{write_atomic, ExperimentDir, RunStatus, StoreError};
 use crate::sweep::RunResult;
-use serde::{Deserialize, Serialize};
+use baseline::{load_baseline, PointConfig, StoredPoint};
+use exact::{first_difference, RunCurves};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 /// Version of the baseline format written by [`bless`].
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 /// Name of the baseline's description file.
 pub const BASELINE_FILE: &str = "baseline.json";
+/// Name of the summary of what the last blessing changed.
+pub const CHANGES_FILE: &str = "changes.md";
 /// Name of the baseline's learning-curve table.
 pub const CURVES_FILE: &str = "curves.csv";
 /// Header of [`CURVES_FILE`].
-pub const CURVES_HEADER: &str = "grid_point,seed,episode,return";
+pub const CURVES_HEADER: &str = "grid_point,seed,episode,return,length,loss,max_q";
 /// Fewest runs on each side (current, baseline) for the statistical level: the percentile
 /// bootstrap of an IQM from fewer runs is too narrow to hold its level.
 pub const MIN_RUNS_TO_TEST: usize = 8;
@@ -130,66 +140,6 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// Where the current runs of a grid point first depart from the baseline.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Difference {
-    /// Some current seeds were not blessed (e.g. a check on fresh seeds).
-    Seeds { not_blessed: Vec<u64> },
-    /// The earliest training episode (0-based, over all seeds) whose return differs.
-    Episode {
-        seed: u64,
-        episode: usize,
-        baseline: f64,
-        current: f64,
-    },
-    /// Equal on the common episodes, but a different number of them.
-    Length {
-        seed: u64,
-        baseline: usize,
-        current: usize,
-    },
-    /// Equal training curves, different greedy-evaluation returns.
-    Eval {
-        seed: u64,
-        index: usize,
-        baseline: f64,
-        current: f64,
-    },
-}
-
-impl fmt::Display for Difference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Difference::Seeds { not_blessed } => {
-                write!(f, "seeds not in the baseline: {}", seed_ranges(not_blessed))
-            }
-            Difference::Episode {
-                seed,
-                episode,
-                baseline,
-                current,
-            } => write!(
-                f,
-                "seed {seed} episode {episode}: return {baseline} → {current}"
-            ),
-            Difference::Length {
-                seed,
-                baseline,
-                current,
-            } => write!(f, "seed {seed}: {baseline} → {current} episodes"),
-            Difference::Eval {
-                seed,
-                index,
-                baseline,
-                current,
-            } => write!(
-                f,
-                "seed {seed} evaluation episode {index}: return {baseline} → {current}"
-            ),
-        }
-    }
-}
-
 /// One score (final return or AUC) of a grid point, baseline against current.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MetricCheck {
@@ -263,6 +213,9 @@ pub struct CheckReport {
     pub files: Vec<PathBuf>,
     /// The matrix kernels the baseline was blessed on, when it records them.
     pub baseline_kernel: Option<String>,
+    /// The baseline's format: 1 recorded returns only, so losses and Q estimates were not
+    /// compared.
+    pub baseline_format: u32,
 }
 
 impl CheckReport {
@@ -306,328 +259,63 @@ impl CheckReport {
     }
 }
 
-/// `<results_root>/baselines/<experiment name>`.
-pub fn baseline_dir(results_root: &Path, exp: &Experiment) -> PathBuf {
-    results_root.join("baselines").join(&exp.name)
-}
-
-// ---------------------------------------------------------------------------
-// Baseline files
-// ---------------------------------------------------------------------------
-
-/// `baseline.json`; `C` is the typed config when writing, a JSON value when reading.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BaselineFile<C> {
-    format: u32,
-    experiment: String,
-    description: String,
-    /// Episodes averaged for the runs' `final_return`.
-    final_window: usize,
-    /// The matrix kernels of the machine that blessed it ([`crate::fingerprint::kernel_family`]);
-    /// absent in baselines blessed before it was recorded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kernel: Option<String>,
-    points: Vec<BaselinePoint<C>>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BaselinePoint<C> {
-    label: String,
-    /// The grid point's key in `curves.csv`.
-    slug: String,
-    /// The resolved run config without its seed.
-    config: C,
-    runs: Vec<BaselineRun>,
-}
-
-/// One blessed run. Scores are rounded to 3 decimals and only for reading: checks recompute
-/// them from `curves.csv`.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BaselineRun {
-    seed: u64,
-    episodes: usize,
-    final_return: f64,
-    auc: f64,
-    eval_returns: Vec<f64>,
-}
-
-/// The config of a grid point as stored in a baseline.
-#[derive(Serialize)]
-struct PointConfig<'a> {
-    env: &'a EnvConfig,
-    agent: &'a AgentConfig,
-    train: &'a TrainConfig,
-}
-
-impl<'a> PointConfig<'a> {
-    fn of(p: &'a GridPoint) -> Self {
-        PointConfig {
-            env: &p.env,
-            agent: &p.agent,
-            train: &p.train,
-        }
-    }
-}
-
-/// What is compared of one run: its training returns and greedy-evaluation returns.
-#[derive(Debug, Clone, PartialEq)]
-struct RunCurves {
-    seed: u64,
-    returns: Vec<f64>,
-    eval: Vec<f64>,
-}
-
-/// A grid point of a baseline, as read back.
-#[derive(Debug)]
-struct StoredPoint {
-    label: String,
-    config: serde_json::Value,
-    runs: Vec<RunCurves>,
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-/// Store the experiment's runs as its baseline in `dir` (`baseline.json`, `curves.csv`),
-/// replacing any earlier one. The files are byte-identical for identical runs. Every run must
-/// have finished successfully and every grid point must have runs.
+/// Store the experiment's runs as its baseline in `dir` (`baseline.json` and `curves.csv`,
+/// byte-identical for identical runs), replacing any earlier one, and write `changes.md`: the
+/// new runs checked against the baseline they replace (or a note that there was none), so a
+/// behaviour change is reviewed with its effect. Every run must have finished successfully and
+/// every grid point must have runs.
 pub fn bless(
     exp: &Experiment,
     results: &[RunResult],
     dir: &Path,
+    opts: &CheckOptions,
 ) -> Result<Vec<PathBuf>, CheckError> {
-    blessable(exp, results)?;
-    let mut points = Vec::with_capacity(exp.points.len());
-    let mut csv = String::from(CURVES_HEADER);
-    csv.push('\n');
-    for (i, p) in exp.points.iter().enumerate() {
-        let mut runs: Vec<&RunResult> = results.iter().filter(|r| r.point == i).collect();
-        if runs.is_empty() {
-            return Err(CheckError::Bless {
-                experiment: exp.name.clone(),
-                message: format!("grid point {} has no runs", p.label),
-            });
-        }
-        runs.sort_by_key(|r| r.run.config.seed);
-        let mut stored = Vec::with_capacity(runs.len());
-        for r in runs {
-            let c = curves_of(r);
-            for (episode, ret) in c.returns.iter().enumerate() {
-                // `{}` prints the shortest text that parses back to the same f64 ("23" for 23.0).
-                writeln!(csv, "{},{},{episode},{ret}", p.slug, c.seed)
-                    .expect("writing to a String");
-            }
-            stored.push(BaselineRun {
-                seed: c.seed,
-                episodes: c.returns.len(),
-                final_return: round3(stats::last_n_mean(&c.returns, exp.report.final_window)),
-                auc: round3(stats::area_under_curve(&c.returns)),
-                eval_returns: c.eval,
-            });
-        }
-        points.push(BaselinePoint {
-            label: p.label.clone(),
-            slug: p.slug.clone(),
-            config: PointConfig::of(p),
-            runs: stored,
-        });
-    }
-    let file = BaselineFile {
-        format: FORMAT,
-        experiment: exp.name.clone(),
-        description: exp.description.clone(),
-        final_window: exp.report.final_window,
-        kernel: Some(crate::fingerprint::kernel_family().to_owned()),
-        points,
+    let previous = match load_baseline(dir, &exp.name) {
+        Ok(b) => changes::Previous::Checked(Box::new(compare(exp, results, &b, opts))),
+        Err(CheckError::NoBaseline { .. }) => changes::Previous::None,
+        Err(e) => changes::Previous::Unreadable(e.to_string()),
     };
-    let mut json = serde_json::to_vec_pretty(&file).expect("a baseline serialises");
-    json.push(b'\n');
-
-    let (json_path, csv_path) = (dir.join(BASELINE_FILE), dir.join(CURVES_FILE));
-    write_atomic(&csv_path, csv.as_bytes())?;
-    write_atomic(&json_path, &json)?;
-    Ok(vec![json_path, csv_path])
+    let mut files = baseline::write(exp, results, dir)?;
+    let summary = changes::markdown(exp, results, &previous, opts);
+    let path = dir.join(CHANGES_FILE);
+    write_atomic(&path, summary.as_bytes())?;
+    files.push(path);
+    Ok(files)
 }
 
-/// Every run belongs to a grid point of `exp` and finished successfully.
-fn blessable(exp: &Experiment, results: &[RunResult]) -> Result<(), CheckError> {
-    let bless_err = |message: String| CheckError::Bless {
-        experiment: exp.name.clone(),
-        message,
-    };
-    if let Some(r) = results.iter().find(|r| r.point >= exp.points.len()) {
-        return Err(bless_err(format!(
-            "a run belongs to grid point #{} but the experiment has {}",
-            r.point,
-            exp.points.len()
-        )));
-    }
-    if let Some(r) = results.iter().find(|r| !r.ok()) {
-        let reason = match &r.run.info.status {
-            RunStatus::Failed { reason } => reason.as_str(),
-            RunStatus::Ok => "",
-        };
-        return Err(bless_err(format!(
-            "run {} seed {} failed ({reason}); only successful runs can be blessed",
-            exp.points[r.point].label, r.run.config.seed
-        )));
-    }
-    Ok(())
+/// What `[check] exact` asks of a check on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExactLevel {
+    /// Differences are reported; only the statistics decide (`exact = false`).
+    Off,
+    /// Any difference from the baseline fails.
+    Required,
+    /// `exact = "same-kernels"` on other matrix kernels than the blessing machine's:
+    /// bit-identity is not expected here, only the statistics decide.
+    OtherKernels { blessed: String, here: String },
 }
 
-fn curves_of(r: &RunResult) -> RunCurves {
-    RunCurves {
-        seed: r.run.config.seed,
-        returns: r.run.episodes.iter().map(|e| e.ret).collect(),
-        eval: r.run.info.eval_returns.clone(),
-    }
-}
-
-fn read(file: &Path) -> Result<String, CheckError> {
-    std::fs::read_to_string(file).map_err(|source| CheckError::Read {
-        file: file.to_owned(),
-        source,
-    })
-}
-
-/// Read a baseline written by [`bless`] for experiment `name`: its grid points and the kernels
-/// it was blessed on.
-fn load_baseline(dir: &Path, name: &str) -> Result<(Vec<StoredPoint>, Option<String>), CheckError> {
-    let (json_path, csv_path) = (dir.join(BASELINE_FILE), dir.join(CURVES_FILE));
-    if !json_path.exists() && !csv_path.exists() {
-        return Err(CheckError::NoBaseline {
-            dir: dir.to_owned(),
-            experiment: name.to_owned(),
-        });
-    }
-    let format_err = |message: String| CheckError::Format {
-        file: json_path.clone(),
-        message,
-    };
-    let file: BaselineFile<serde_json::Value> = serde_json::from_str(&read(&json_path)?)
-        .map_err(|e| format_err(format!("expected the JSON written by `sweep bless`: {e}")))?;
-    if file.format != FORMAT {
-        return Err(format_err(format!(
-            "format {} is not supported (expected {FORMAT}); bless again",
-            file.format
-        )));
-    }
-    if file.experiment != name {
-        return Err(format_err(format!(
-            "this is the baseline of experiment `{}`, expected `{name}`",
-            file.experiment
-        )));
-    }
-    let mut curves = read_curves(&csv_path)?;
-    let kernel = file.kernel;
-    let mut points = Vec::with_capacity(file.points.len());
-    for p in file.points {
-        let mut runs = Vec::with_capacity(p.runs.len());
-        for r in p.runs {
-            let returns =
-                curves
-                    .remove(&(p.slug.clone(), r.seed))
-                    .ok_or_else(|| CheckError::Format {
-                        file: csv_path.clone(),
-                        message: format!(
-                            "no curve for grid point `{}` seed {} listed in {BASELINE_FILE}",
-                            p.slug, r.seed
-                        ),
-                    })?;
-            if returns.len() != r.episodes {
-                return Err(CheckError::Format {
-                    file: csv_path.clone(),
-                    message: format!(
-                        "grid point `{}` seed {}: {} episodes, but {BASELINE_FILE} says {}",
-                        p.slug,
-                        r.seed,
-                        returns.len(),
-                        r.episodes
-                    ),
-                });
-            }
-            runs.push(RunCurves {
-                seed: r.seed,
-                returns,
-                eval: r.eval_returns,
-            });
-        }
-        points.push(StoredPoint {
-            label: p.label,
-            config: p.config,
-            runs,
-        });
-    }
-    if let Some((slug, seed)) = curves.keys().next() {
-        return Err(CheckError::Format {
-            file: csv_path,
-            message: format!(
-                "curve for grid point `{slug}` seed {seed} is not listed in {BASELINE_FILE}"
-            ),
-        });
-    }
-    Ok((points, kernel))
-}
-
-/// Parse `curves.csv`: per (grid point slug, seed), the returns of episodes 0, 1, 2, … in order.
-fn read_curves(file: &Path) -> Result<BTreeMap<(String, u64), Vec<f64>>, CheckError> {
-    let text = read(file)?;
-    let line_err = |line: usize, message: String| CheckError::Line {
-        file: file.to_owned(),
-        line,
-        message,
-    };
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
-    match lines.next() {
-        Some((_, header)) if header.trim_end() == CURVES_HEADER => {}
-        other => {
-            return Err(line_err(
-                1,
-                format!(
-                    "expected the header `{CURVES_HEADER}`, found `{}`",
-                    other.map_or("", |(_, l)| l)
-                ),
-            ))
+impl CheckReport {
+    /// The exact level `[check] exact` gives this check here: for `"same-kernels"` it applies
+    /// when the baseline was blessed on this machine's matrix kernels (or does not say).
+    pub fn exact_level(&self, exact: crate::config::Exact) -> ExactLevel {
+        use crate::config::Exact;
+        let here = crate::fingerprint::kernel_family();
+        match (exact, self.baseline_kernel.as_deref()) {
+            (Exact::Off, _) => ExactLevel::Off,
+            (Exact::Always, _) => ExactLevel::Required,
+            (Exact::SameKernels, Some(blessed)) if blessed != here => ExactLevel::OtherKernels {
+                blessed: blessed.to_owned(),
+                here: here.to_owned(),
+            },
+            (Exact::SameKernels, _) => ExactLevel::Required,
         }
     }
-    let mut curves: BTreeMap<(String, u64), Vec<f64>> = BTreeMap::new();
-    for (n, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
-        let fields: Vec<&str> = line.trim_end().split(',').collect();
-        let [slug, seed, episode, ret] = fields[..] else {
-            return Err(line_err(
-                n,
-                format!("expected 4 fields `{CURVES_HEADER}`, found `{line}`"),
-            ));
-        };
-        let seed: u64 = seed
-            .parse()
-            .map_err(|_| line_err(n, format!("expected a seed (integer), found `{seed}`")))?;
-        let episode: usize = episode.parse().map_err(|_| {
-            line_err(
-                n,
-                format!("expected an episode number (integer), found `{episode}`"),
-            )
-        })?;
-        let ret: f64 = ret
-            .parse()
-            .map_err(|_| line_err(n, format!("expected a return (number), found `{ret}`")))?;
-        let curve = curves.entry((slug.to_owned(), seed)).or_default();
-        if episode != curve.len() {
-            return Err(line_err(
-                n,
-                format!(
-                    "expected episode {} of grid point `{slug}` seed {seed} (episodes run 0, 1, 2, … in order), found {episode}",
-                    curve.len()
-                ),
-            ));
-        }
-        curve.push(ret);
-    }
-    Ok(curves)
+}
+
+/// `<results_root>/baselines/<experiment name>`.
+pub fn baseline_dir(results_root: &Path, exp: &Experiment) -> PathBuf {
+    results_root.join("baselines").join(&exp.name)
 }
 
 // ---------------------------------------------------------------------------
@@ -651,87 +339,6 @@ pub fn judge(differences: &[Interval], tolerance: f64) -> Outcome {
     } else {
         Outcome::Pass
     }
-}
-
-/// Seeds as ascending runs: `[0, 1, 2, 5]` → `0–2, 5`.
-fn seed_ranges(seeds: &[u64]) -> String {
-    let mut sorted = seeds.to_vec();
-    sorted.sort_unstable();
-    let mut parts: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < sorted.len() {
-        let mut j = i;
-        while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
-            j += 1;
-        }
-        parts.push(if j > i {
-            format!("{}–{}", sorted[i], sorted[j])
-        } else {
-            sorted[i].to_string()
-        });
-        i = j + 1;
-    }
-    parts.join(", ")
-}
-
-/// The first place where `current` departs from the baseline's runs at the same seeds (runs
-/// in seed order), if any. Among differing training curves, the earliest episode wins (ties:
-/// first seed). Baseline runs at other seeds are not compared here.
-fn first_difference(baseline: &[RunCurves], current: &[RunCurves]) -> Option<Difference> {
-    let not_blessed: Vec<u64> = current
-        .iter()
-        .map(|c| c.seed)
-        .filter(|s| !baseline.iter().any(|b| b.seed == *s))
-        .collect();
-    if !not_blessed.is_empty() {
-        return Some(Difference::Seeds { not_blessed });
-    }
-    let baseline: Vec<&RunCurves> = current
-        .iter()
-        .filter_map(|c| baseline.iter().find(|b| b.seed == c.seed))
-        .collect();
-    let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
-    let earliest = baseline
-        .iter()
-        .copied()
-        .zip(current)
-        .filter_map(|(b, c)| {
-            let i = b
-                .returns
-                .iter()
-                .zip(&c.returns)
-                .position(|(&x, &y)| !same(x, y))?;
-            Some((i, b, c))
-        })
-        .min_by_key(|(i, _, _)| *i);
-    if let Some((i, b, c)) = earliest {
-        return Some(Difference::Episode {
-            seed: b.seed,
-            episode: i,
-            baseline: b.returns[i],
-            current: c.returns[i],
-        });
-    }
-    for (b, c) in baseline.iter().copied().zip(current) {
-        if b.returns.len() != c.returns.len() {
-            return Some(Difference::Length {
-                seed: b.seed,
-                baseline: b.returns.len(),
-                current: c.returns.len(),
-            });
-        }
-        let n = b.eval.len().max(c.eval.len());
-        let at = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(f64::NAN);
-        if let Some(i) = (0..n).find(|&i| !same(at(&b.eval, i), at(&c.eval, i))) {
-            return Some(Difference::Eval {
-                seed: b.seed,
-                index: i,
-                baseline: at(&b.eval, i),
-                current: at(&c.eval, i),
-            });
-        }
-    }
-    None
 }
 
 /// IQMs, their difference and the probability of improvement for one per-run score.
@@ -796,7 +403,7 @@ fn check_point(
     let mut current: Vec<RunCurves> = results
         .iter()
         .filter(|r| r.ok())
-        .map(|r| curves_of(r))
+        .map(|r| RunCurves::of(r))
         .collect();
     current.sort_by_key(|r| r.seed);
     let failed_runs: Vec<(u64, String)> = results
@@ -896,8 +503,9 @@ fn detectable_drop(d: &Interval, opts: &CheckOptions) -> f64 {
 
 /// Check the experiment's runs against the baseline in `baseline_dir` (see [`bless`]).
 ///
-/// Per grid point (matched by label): **identical** if every seed's training and evaluation
-/// returns equal the baseline's bit for bit; otherwise the statistical rule of [`judge`];
+/// Per grid point (matched by label): **identical** if every seed's per-episode quantities
+/// ([`Quantity`]: return, length, loss, Q estimate) and evaluation returns equal the
+/// baseline's bit for bit; otherwise the statistical rule of [`judge`];
 /// **regressed** whenever a current run failed (or none ran); **missing** without a baseline.
 /// Config keys that differ from the baseline's are listed but do not stop the comparison.
 /// Nothing is written; see [`CheckReport::write`].
@@ -907,7 +515,21 @@ pub fn check(
     baseline_dir: &Path,
     opts: &CheckOptions,
 ) -> Result<CheckReport, CheckError> {
-    let (stored, baseline_kernel) = load_baseline(baseline_dir, &exp.name)?;
+    let baseline = load_baseline(baseline_dir, &exp.name)?;
+    let mut report = compare(exp, results, &baseline, opts);
+    report.markdown = markdown(exp, &report, baseline_dir, opts);
+    report.terminal = terminal(exp, &report, baseline_dir, opts);
+    Ok(report)
+}
+
+/// [`check`] against a baseline already read, without the rendered texts.
+fn compare(
+    exp: &Experiment,
+    results: &[RunResult],
+    baseline: &baseline::Baseline,
+    opts: &CheckOptions,
+) -> CheckReport {
+    let stored = &baseline.points;
     let mut points = Vec::with_capacity(exp.points.len());
     let mut series = Vec::new();
     for (i, p) in exp.points.iter().enumerate() {
@@ -921,7 +543,7 @@ pub fn check(
         .filter(|s| !exp.points.iter().any(|p| p.label == s.label))
         .map(|s| s.label.clone())
         .collect();
-    let mut report = CheckReport {
+    CheckReport {
         points,
         dropped_points,
         markdown: String::new(),
@@ -938,11 +560,9 @@ pub fn check(
             y_range: None,
         },
         files: Vec::new(),
-        baseline_kernel,
-    };
-    report.markdown = markdown(exp, &report, baseline_dir, opts);
-    report.terminal = terminal(exp, &report, baseline_dir, opts);
-    Ok(report)
+        baseline_kernel: baseline.kernel.clone(),
+        baseline_format: baseline.format,
+    }
 }
 
 fn chart_series(p: &GridPoint, base: Option<&StoredPoint>, runs: &[&RunResult]) -> Vec<Series> {
@@ -969,7 +589,7 @@ fn chart_series(p: &GridPoint, base: Option<&StoredPoint>, runs: &[&RunResult]) 
 // Rendering
 // ---------------------------------------------------------------------------
 
-fn interval(i: &Interval, decimals: usize) -> String {
+pub(super) fn interval(i: &Interval, decimals: usize) -> String {
     format!(
         "{} [{}, {}]",
         fmt_num(i.point, decimals),
@@ -978,7 +598,7 @@ fn interval(i: &Interval, decimals: usize) -> String {
     )
 }
 
-fn signed(i: &Interval) -> String {
+pub(super) fn signed(i: &Interval) -> String {
     let s = |v: f64| {
         if v.is_finite() {
             format!("{v:+.1}")
@@ -1092,6 +712,13 @@ fn markdown(exp: &Experiment, r: &CheckReport, baseline_dir: &Path, opts: &Check
 
 fn notes(r: &CheckReport) -> Vec<String> {
     let mut out = Vec::new();
+    if r.baseline_format < 2 {
+        out.push(format!(
+            "the baseline has format {} and records returns only: lengths, losses and Q \
+             estimates were not compared (bless again to record them)",
+            r.baseline_format
+        ));
+    }
     for p in &r.points {
         if p.outcome == Outcome::Missing {
             out.push(format!(
@@ -1185,6 +812,7 @@ mod tests {
         RunCurves {
             seed,
             returns: returns.to_vec(),
+            measured: None,
             eval: vec![200.0],
         }
     }
@@ -1230,63 +858,6 @@ mod tests {
             Outcome::Improved
         );
         assert_eq!(judge(&[ci(5.0, 30.0), ci(-5.0, 20.0)], 10.0), Outcome::Pass);
-    }
-
-    #[test]
-    fn first_difference_is_the_earliest_episode_over_seeds() {
-        let base = vec![
-            run(0, &[10.0, 11.0, 12.0, 13.0]),
-            run(1, &[9.0, 9.0, 9.0, 9.0]),
-        ];
-        assert_eq!(first_difference(&base, &base), None);
-        let cur = vec![
-            run(0, &[10.0, 11.0, 12.0, 14.0]),
-            run(1, &[9.0, 8.0, 9.0, 9.0]),
-        ];
-        assert_eq!(
-            first_difference(&base, &cur),
-            Some(Difference::Episode {
-                seed: 1,
-                episode: 1,
-                baseline: 9.0,
-                current: 8.0
-            })
-        );
-        let mut eval = base.clone();
-        eval[1].eval = vec![150.0];
-        assert!(matches!(
-            first_difference(&base, &eval),
-            Some(Difference::Eval {
-                seed: 1,
-                index: 0,
-                ..
-            })
-        ));
-        // A subset of the blessed seeds is compared at those seeds; unblessed seeds differ.
-        assert_eq!(first_difference(&base, &base[..1]), None);
-        assert_eq!(first_difference(&base, &base[1..]), None);
-        assert_eq!(
-            first_difference(&base[..1], &base),
-            Some(Difference::Seeds {
-                not_blessed: vec![1]
-            })
-        );
-        let short = vec![run(0, &[10.0, 11.0]), base[1].clone()];
-        assert!(matches!(
-            first_difference(&base, &short),
-            Some(Difference::Length {
-                seed: 0,
-                baseline: 4,
-                current: 2
-            })
-        ));
-    }
-
-    #[test]
-    fn seeds_print_as_ranges() {
-        assert_eq!(seed_ranges(&[5, 0, 1, 2, 7, 8]), "0–2, 5, 7–8");
-        assert_eq!(seed_ranges(&[3]), "3");
-        assert_eq!(seed_ranges(&[]), "");
     }
 
     #[test]
