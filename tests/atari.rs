@@ -12,6 +12,8 @@ use dqn_sweep::env::Env;
 use sha1::{Digest, Sha1};
 use std::io::Read;
 
+mod common;
+
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
 
 fn sha16(bytes: &[u8]) -> String {
@@ -121,4 +123,13 @@ fn the_preprocessing_reproduces_gymnasium_step_for_step() {
         steps, 793,
         "every step of the recorded game, the terminal one last"
     );
+}
+
+/// The exact gate over the Atari path: ALE Pong, the preprocessing stack, frame replay, the
+/// Nature CNN, DQN and Double+PER+Dueling (~30 s; bit-identity required on the blessing
+/// machine's kernels). Re-bless: `sweep bless experiments/regression-atari.toml` built with
+/// `--features atari`.
+#[test]
+fn the_atari_path_is_bit_identical_to_the_committed_baseline() {
+    common::committed_gate_passes("experiments/regression-atari.toml");
 }

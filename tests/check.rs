@@ -6,8 +6,8 @@
 //! `cargo test --release --test check -- --ignored bless_committed_regression_baseline`.
 
 use dqn_sweep::check::{
-    baseline_dir, bless, check, BaselineSample, CheckOptions, Difference, ExactLevel, Outcome,
-    Quantity, BASELINE_FILE, CHANGES_FILE, CURVES_FILE,
+    baseline_dir, bless, check, BaselineSample, CheckOptions, Difference, Outcome, Quantity,
+    BASELINE_FILE, CHANGES_FILE, CURVES_FILE,
 };
 use dqn_sweep::config::Experiment;
 use dqn_sweep::stats;
@@ -290,42 +290,18 @@ fn unchanged_regression_run_passes_the_committed_baseline() {
     assert!(report.passed() && !report.regressed());
 }
 
-/// Check a committed gate experiment against its committed baseline as `sweep check` does:
-/// every point bit-identical where `[check] exact` applies on this machine, else passing.
-fn committed_gate_passes(file: &str) {
-    let exp = Experiment::load(&repo().join(file)).expect("the gate experiment parses");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gate-{}", exp.name));
-    let results = run(&exp, &out);
-    let dir = baseline_dir(&repo().join("results"), &exp);
-    let report = check(&exp, &results, &dir, &CheckOptions::for_experiment(&exp))
-        .unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("{}", report.terminal);
-    assert!(report.dropped_points.is_empty(), "{}", report.terminal);
-    assert!(report.passed(), "{}", report.terminal);
-    match report.exact_level(exp.check.exact) {
-        ExactLevel::Required => assert!(
-            report.not_identical().is_empty(),
-            "[check] exact: not bit-identical: {:?}\n{}",
-            report.not_identical(),
-            report.terminal
-        ),
-        ExactLevel::OtherKernels { .. } => {}
-        ExactLevel::Off => panic!("{file} is an exact gate"),
-    }
-}
-
 /// The exact gate over every variant on CartPole, 1 and 4 stacked frames (~4 s). Run by
 /// `cargo test`, so that mutation testing reaches the gate.
 #[test]
 fn every_variant_is_bit_identical_to_the_committed_baseline() {
-    committed_gate_passes("experiments/regression-variants.toml");
+    common::committed_gate_passes("experiments/regression-variants.toml");
 }
 
 /// The exact gate over the pixel path: MinAtar Breakout, the CNN, frame replay, PyTorch's
 /// RMSprop and Adam (~5 s; bit-identity required on the blessing machine's kernels).
 #[test]
 fn the_pixel_path_is_bit_identical_to_the_committed_baseline() {
-    committed_gate_passes("experiments/regression-pixels.toml");
+    common::committed_gate_passes("experiments/regression-pixels.toml");
 }
 
 #[test]

@@ -2,7 +2,10 @@
 //! sweeps.
 #![allow(dead_code)]
 
+use dqn_sweep::check::{baseline_dir, check, CheckOptions, ExactLevel};
+use dqn_sweep::config::Experiment;
 use dqn_sweep::store::{csv_bytes, read_csv};
+use dqn_sweep::sweep::{run_sweep, Progress, SweepOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -84,5 +87,37 @@ pub fn assert_same_outputs(a: &Path, b: &Path) {
     assert!(ca.len() > 40, "compared {} files", ca.len());
     for (k, v) in &ca {
         assert!(v == &cb[k], "{} differs", k.display());
+    }
+}
+
+/// Check a committed gate experiment against its committed baseline as `sweep check` does,
+/// training afresh: every point bit-identical where `[check] exact` applies on this machine,
+/// else passing the statistical level.
+pub fn committed_gate_passes(file: &str) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let exp = Experiment::load(&repo.join(file)).expect("the gate experiment parses");
+    let opts = SweepOptions {
+        results: Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gate-{}", exp.name)),
+        threads: None,
+        progress: Progress::Quiet,
+        reuse: false,
+        shard: None,
+    };
+    let results = run_sweep(&exp, &opts).expect("the sweep runs");
+    let dir = baseline_dir(&repo.join("results"), &exp);
+    let report = check(&exp, &results, &dir, &CheckOptions::for_experiment(&exp))
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{}", report.terminal);
+    assert!(report.dropped_points.is_empty(), "{}", report.terminal);
+    assert!(report.passed(), "{}", report.terminal);
+    match report.exact_level(exp.check.exact) {
+        ExactLevel::Required => assert!(
+            report.not_identical().is_empty(),
+            "[check] exact: not bit-identical: {:?}\n{}",
+            report.not_identical(),
+            report.terminal
+        ),
+        ExactLevel::OtherKernels { .. } => {}
+        ExactLevel::Off => panic!("{file} is an exact gate"),
     }
 }
