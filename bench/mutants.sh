@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Mutation testing of the core with cargo-mutants (issue 24, item 3). Each group mutates a few
+# files and runs only the tests that reach them — the library's unit tests of that module and
+# the exact gates driven through `cargo test` (tests/check.rs: every variant on CartPole, the
+# MinAtar pixel path) — in the release profile, in a scratch worktree of HEAD, so the checkout
+# you work in is never touched. Results go to bench/results/mutants/<group>/ (cargo-mutants'
+# outcomes.json, caught.txt, missed.txt, …); bench/mutants-table.py turns them into the per-file
+# table. Justified survivors are listed, one reason each, in .cargo/mutants.toml (exclude_re).
+#
+# Usage: bench/mutants.sh GROUP [cargo-mutants args, e.g. --shard 0/4]   (one job: in place)
+#        bench/mutants.sh --list            (groups, files and mutant counts; builds nothing)
+# Groups: update (agent/mod.rs: the update rule and TD targets), replay (uniform, frame and
+#         prioritized replay, the sum tree), envs (CartPole, MinAtar's games and RNG), stats.
+# Cost on 2 cores (measured, see README "Mutation testing"): the first build of the scratch
+# target is a few minutes; then about 15 s per mutant (stats: unit tests only) to 45 s (update,
+# replay: the library rebuilt twice plus the gates). Not run in CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+group_files() {
+    case "$1" in
+        update) echo "src/agent/mod.rs" ;;
+        replay) echo "src/agent/replay.rs src/agent/frames.rs src/agent/prioritized.rs" ;;
+        envs) echo "src/env/cartpole.rs src/env/wrappers.rs src/env/minatar/*.rs" ;;
+        stats) echo "src/stats.rs" ;;
+        *) echo "unknown group \`$1\` (expected update, replay, envs or stats)" >&2; return 2 ;;
+    esac
+}
+
+# cargo test arguments per group: test targets, then name filters (any of them selects a test).
+group_tests() {
+    local gates="every_variant_is_bit_identical the_pixel_path_is_bit_identical"
+    case "$1" in
+        update | replay) echo "--lib --test check -- agent:: $gates" ;;
+        envs) echo "--lib --test check --test cartpole_gym --test minatar_replay -- env:: cartpole minatar $gates" ;;
+        stats) echo "--lib -- stats::" ;;
+    esac
+}
+
+if [ "${1:-}" = "--list" ]; then
+    for g in update replay envs stats; do
+        for f in $(group_files $g); do
+            printf '%s\t%s\t%s\n' "$g" "$f" "$(cargo mutants --list -f "$f" | wc -l)"
+        done
+    done
+    exit 0
+fi
+[ $# -ge 1 ] || { sed -n 2,17p "$0"; exit 2; }
+GROUP=$1; shift
+FILES=$(group_files "$GROUP")
+OUT=$ROOT/bench/results/mutants/$GROUP
+mkdir -p "$OUT"
+
+W=$(mktemp -d)
+cleanup() { git worktree remove --force "$W/tree" >/dev/null 2>&1 || true; rm -rf "$W"; }
+trap cleanup EXIT
+git worktree add --detach -q "$W/tree" HEAD
+# A persistent target per group (groups can run at once, one per core): after the first run
+# only the mutated crate is rebuilt. Seeded from this checkout's release build when there is one.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/mutants/$GROUP}
+if [ ! -d "$CARGO_TARGET_DIR/release" ] && [ -d "$ROOT/target/release" ]; then
+    mkdir -p "$CARGO_TARGET_DIR" && cp -a "$ROOT/target/release" "$CARGO_TARGET_DIR/"
+fi
+
+args=()
+for f in $FILES; do args+=(-f "$f"); done
+# shellcheck disable=SC2046
+cargo mutants --in-place -d "$W/tree" "${args[@]}" --profile release \
+    --timeout 300 --build-timeout 600 --output "$OUT" "$@" \
+    -- $(group_tests "$GROUP") || true   # cargo-mutants exits 2 when mutants survive
+echo "results: $OUT/mutants.out (summary: bench/mutants-table.py)"
