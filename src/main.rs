@@ -721,6 +721,11 @@ fn check(args: CheckArgs, tolerance: Option<f64>, require_identical: bool) -> Re
     let defaults = CheckOptions::for_experiment(&exp);
     let opts = CheckOptions {
         tolerance: tolerance.unwrap_or(defaults.tolerance),
+        exact: if require_identical {
+            dqn_sweep::config::Exact::Always
+        } else {
+            defaults.exact
+        },
         ..defaults
     };
     let mut report = check::check(
@@ -741,42 +746,22 @@ fn check(args: CheckArgs, tolerance: Option<f64>, require_identical: bool) -> Re
             .with_context(|| format!("appending to {}", PathBuf::from(&summary).display()))?;
         writeln!(f, "{}", report.markdown)?;
     }
-    let not_identical = report.not_identical();
-    let by_file = exact_applies(&exp, &report);
-    let require_identical = require_identical || by_file;
-    if require_identical && !not_identical.is_empty() {
-        let what = if by_file {
-            "[check] exact"
-        } else {
+    if report.exact_failed() {
+        let what = if require_identical {
             "--require-identical"
+        } else {
+            "[check] exact"
         };
         println!(
             "{what}: not bit-identical to the baseline: {}",
-            not_identical.join(", ")
+            report.not_identical().join(", ")
         );
     }
-    Ok(
-        if report.passed() && !(require_identical && !not_identical.is_empty()) {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        },
-    )
-}
-
-/// Whether `[check] exact` makes any difference from the baseline fail here; where it does
-/// not (`"same-kernels"` on other kernels), the command says why only the statistics decide.
-fn exact_applies(exp: &Experiment, report: &check::CheckReport) -> bool {
-    match report.exact_level(exp.check.exact) {
-        check::ExactLevel::Off => false,
-        check::ExactLevel::Required => true,
-        check::ExactLevel::OtherKernels { blessed, here } => {
-            println!(
-                "note: [check] exact = \"same-kernels\": the baseline was blessed on kernels `{blessed}`, this machine has `{here}`; bit-identity is not expected here, only the statistical level decides"
-            );
-            false
-        }
-    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// glibc returns freed blocks of 128 KiB or more to the OS and page-faults them back in on the

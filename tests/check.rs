@@ -550,7 +550,10 @@ fn an_exact_point_fails_on_any_difference() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("not bit-identical to the baseline: default"),
+        stdout.contains("not bit-identical to the baseline: default")
+            && stdout.contains(
+                "result: fail (1 of 1 grid points not bit-identical, and the exact level is required)"
+            ),
         "{stdout}"
     );
     std::fs::write(&file, text("0.00051", false)).unwrap();

@@ -16,7 +16,7 @@ mod exact;
 
 pub use exact::{Changed, Difference, FirstOf, Quantity};
 
-use crate::config::{Experiment, GridPoint};
+use crate::config::{Exact, Experiment, GridPoint};
 use crate::report::plots::{self, LineChart, PlotError, Series};
 use crate::report::{curve_band, fmt_num, label_seed, solved_line};
 use crate::stats::{self, Interval};
@@ -81,6 +81,9 @@ pub struct CheckOptions {
     pub resamples: usize,
     /// Confidence level of the intervals.
     pub confidence: f64,
+    /// Whether any difference from the baseline fails (`[check] exact`; `Always` for
+    /// `sweep check --require-identical`).
+    pub exact: Exact,
 }
 
 impl Default for CheckOptions {
@@ -89,17 +92,20 @@ impl Default for CheckOptions {
             tolerance: 0.0,
             resamples: 2000,
             confidence: 0.95,
+            exact: Exact::Off,
         }
     }
 }
 
 impl CheckOptions {
-    /// The experiment's `[check] tolerance` with its `[report]` resamples and confidence.
+    /// The experiment's `[check] tolerance` and `exact` with its `[report]` resamples and
+    /// confidence.
     pub fn for_experiment(exp: &Experiment) -> Self {
         CheckOptions {
             tolerance: exp.check.tolerance,
             resamples: exp.report.resamples,
             confidence: exp.report.confidence,
+            exact: exp.check.exact,
         }
     }
 
@@ -216,6 +222,8 @@ pub struct CheckReport {
     /// The baseline's format: 1 recorded returns only, so losses and Q estimates were not
     /// compared.
     pub baseline_format: u32,
+    /// What the exact level demands here ([`CheckOptions::exact`] on this machine).
+    pub exact: ExactLevel,
 }
 
 impl CheckReport {
@@ -241,11 +249,18 @@ impl CheckReport {
             .collect()
     }
 
-    /// Every grid point had a baseline and none regressed (what `sweep check` should require).
+    /// Every grid point had a baseline and none regressed, and where the exact level is
+    /// required every point is bit-identical (what `sweep check` requires).
     pub fn passed(&self) -> bool {
         self.points
             .iter()
             .all(|p| !matches!(p.outcome, Outcome::Regressed | Outcome::Missing))
+            && !self.exact_failed()
+    }
+
+    /// The exact level is required here and some grid point is not bit-identical.
+    pub fn exact_failed(&self) -> bool {
+        self.exact == ExactLevel::Required && !self.not_identical().is_empty()
     }
 
     /// Write `check.md` and `check_curves.{png,svg}` into the experiment's results folder.
@@ -295,13 +310,12 @@ pub enum ExactLevel {
     OtherKernels { blessed: String, here: String },
 }
 
-impl CheckReport {
-    /// The exact level `[check] exact` gives this check here: for `"same-kernels"` it applies
-    /// when the baseline was blessed on this machine's matrix kernels (or does not say).
-    pub fn exact_level(&self, exact: crate::config::Exact) -> ExactLevel {
-        use crate::config::Exact;
+impl ExactLevel {
+    /// What `exact` asks of a check here against a baseline blessed on `blessed` kernels: for
+    /// `"same-kernels"` it applies when they are this machine's (or the baseline does not say).
+    pub fn of(exact: Exact, blessed: Option<&str>) -> ExactLevel {
         let here = crate::fingerprint::kernel_family();
-        match (exact, self.baseline_kernel.as_deref()) {
+        match (exact, blessed) {
             (Exact::Off, _) => ExactLevel::Off,
             (Exact::Always, _) => ExactLevel::Required,
             (Exact::SameKernels, Some(blessed)) if blessed != here => ExactLevel::OtherKernels {
@@ -562,6 +576,7 @@ fn compare(
         files: Vec::new(),
         baseline_kernel: baseline.kernel.clone(),
         baseline_format: baseline.format,
+        exact: ExactLevel::of(opts.exact, baseline.kernel.as_deref()),
     }
 }
 
@@ -612,7 +627,10 @@ pub(super) fn signed(i: &Interval) -> String {
 fn verdict_line(report: &CheckReport) -> String {
     let count = |o: Outcome| report.points.iter().filter(|p| p.outcome == o).count();
     let n = report.points.len();
-    if report.regressed() {
+    if report.exact_failed() {
+        let k = report.not_identical().len();
+        format!("fail ({k} of {n} grid points not bit-identical, and the exact level is required)")
+    } else if report.regressed() {
         format!(
             "regressed ({} of {n} grid points)",
             count(Outcome::Regressed)
@@ -712,6 +730,13 @@ fn markdown(exp: &Experiment, r: &CheckReport, baseline_dir: &Path, opts: &Check
 
 fn notes(r: &CheckReport) -> Vec<String> {
     let mut out = Vec::new();
+    if let ExactLevel::OtherKernels { blessed, here } = &r.exact {
+        out.push(format!(
+            "[check] exact = \"same-kernels\": the baseline was blessed on kernels `{blessed}`, \
+             this machine has `{here}`; bit-identity is not expected here, only the statistical \
+             level decides"
+        ));
+    }
     if r.baseline_format < 2 {
         out.push(format!(
             "the baseline has format {} and records returns only: lengths, losses and Q \
