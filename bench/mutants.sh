@@ -32,7 +32,7 @@ group_files() {
 group_tests() {
     local gates="every_variant_is_bit_identical the_pixel_path_is_bit_identical"
     case "$1" in
-        update | replay) echo "--lib --test check -- agent:: $gates" ;;
+        update | replay) echo "--lib --test check -- agent:: train:: $gates" ;;
         envs) echo "--lib --test check --test cartpole_gym --test minatar_replay -- env:: cartpole minatar $gates" ;;
         stats) echo "--lib -- stats::" ;;
     esac

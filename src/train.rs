@@ -769,6 +769,32 @@ fn q_accuracy<E: ObsElem>(
 
 #[cfg(test)]
 mod tests {
+    use crate::config::RunConfig;
+
+    /// `run.json`'s replay memory per transition: one CartPole frame (4 × f32) plus the ring
+    /// entry (`FrameTransition`, 32 bytes) and the episodes' first frames, whatever the stack
+    /// (frames are stored once, not per stacked state).
+    #[test]
+    fn replay_memory_per_transition_is_one_frame_whatever_the_stack() {
+        let bytes = |stack: usize| {
+            let mut cfg = RunConfig::default();
+            cfg.env.frame_stack = stack;
+            cfg.train.episodes = Some(5);
+            cfg.train.eval_episodes = 0;
+            cfg.train.q_probe_interval = 0;
+            cfg.train.probe_states = 0;
+            super::train(&cfg, &|_| {})
+                .expect("a short run trains")
+                .replay_bytes_per_transition
+        };
+        let (one, four) = (bytes(1), bytes(4));
+        let frame = 16.0;
+        let entry = std::mem::size_of::<crate::agent::frames::FrameTransition>();
+        assert_eq!(entry, 32);
+        assert!(one > frame + 32.0 && one < 2.0 * frame + 32.0, "{one}");
+        assert!((four - one).abs() < 1.0, "stack 4: {four}, stack 1: {one}");
+    }
+
     #[test]
     fn one_core_per_run_stops_gemm_from_splitting_any_product() {
         super::one_core_per_run();

@@ -180,11 +180,6 @@ where
             .push(action, reward, next_obs, terminated, truncated);
     }
 
-    /// Transitions stored so far.
-    pub fn replay_len(&self) -> usize {
-        self.replay.len()
-    }
-
     /// Replay memory per stored transition, in bytes.
     pub fn replay_bytes_per_transition(&self) -> f64 {
         self.replay.bytes_per_transition()
