@@ -7,13 +7,16 @@
 # outcomes.json, caught.txt, missed.txt, …); bench/mutants-table.py turns them into the per-file
 # table. Justified survivors are listed, one reason each, in .cargo/mutants.toml (exclude_re).
 #
-# Usage: bench/mutants.sh GROUP [cargo-mutants args, e.g. --shard 0/4]   (one job: in place)
+# Usage: bench/mutants.sh GROUP [cargo-mutants args, e.g. --shard 0/8 --sharding round-robin
+#        for a sample, --baseline skip to save the unmutated run]
+#        MUTANTS_DIR=~/.cache/dqn-sweep-mutants/b bench/mutants.sh ...   (a second run at once)
 #        bench/mutants.sh --list            (groups, files and mutant counts; builds nothing)
 # Groups: update (agent/mod.rs: the update rule and TD targets), replay (uniform, frame and
-#         prioritized replay, the sum tree), envs (CartPole, MinAtar's games and RNG), stats.
+#         prioritized replay, the sum tree), envs (CartPole, MinAtar's games and RNG), stats
+#         (the dqn-stats crate).
 # Cost on 2 cores (measured, see README "Mutation testing"): the first build of the scratch
-# target is a few minutes; then about 15 s per mutant (stats: unit tests only) to 45 s (update,
-# replay: the library rebuilt twice plus the gates). Not run in CI.
+# target is a few minutes; then a few seconds per mutant for stats (its own small crate) and
+# about 45 s for update and replay (the harness rebuilt twice, plus the gates). Not run in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -23,7 +26,7 @@ group_files() {
         update) echo "src/agent/mod.rs" ;;
         replay) echo "src/agent/replay.rs src/agent/frames.rs src/agent/prioritized.rs" ;;
         envs) echo "src/env/cartpole.rs src/env/wrappers.rs src/env/minatar/*.rs" ;;
-        stats) echo "src/stats.rs" ;;
+        stats) echo "crates/stats/src/lib.rs crates/stats/src/bootstrap.rs crates/stats/src/curves.rs" ;;
         *) echo "unknown group \`$1\` (expected update, replay, envs or stats)" >&2; return 2 ;;
     esac
 }
@@ -34,7 +37,7 @@ group_tests() {
     case "$1" in
         update | replay) echo "--lib --test check -- agent:: train:: $gates" ;;
         envs) echo "--lib --test check --test cartpole_gym --test minatar_replay -- env:: cartpole minatar $gates" ;;
-        stats) echo "--lib -- stats::" ;;
+        stats) echo "--lib" ;;   # the dqn-stats crate's own tests (cargo-mutants tests the mutated package)
     esac
 }
 
@@ -49,16 +52,26 @@ fi
 [ $# -ge 1 ] || { sed -n 2,17p "$0"; exit 2; }
 GROUP=$1; shift
 FILES=$(group_files "$GROUP")
-OUT=$ROOT/bench/results/mutants/$GROUP
+# One output folder per group and shard (`--shard K/N` → <group>-K-of-N).
+NAME=$GROUP
+for ((i = 1; i <= $#; i++)); do
+    if [ "${!i}" = "--shard" ]; then j=$((i + 1)); NAME=$GROUP-${!j/\//-of-}; fi
+done
+OUT=$ROOT/bench/results/mutants/$NAME
 mkdir -p "$OUT"
 
-W=$(mktemp -d)
-cleanup() { git worktree remove --force "$W/tree" >/dev/null 2>&1 || true; rm -rf "$W"; }
-trap cleanup EXIT
-git worktree add --detach -q "$W/tree" HEAD
-# A persistent target per group (groups can run at once, one per core): after the first run
-# only the mutated crate is rebuilt. Seeded from this checkout's release build when there is one.
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/mutants/$GROUP}
+# A persistent scratch worktree and target (MUTANTS_DIR, default ~/.cache/dqn-sweep-mutants/a;
+# outside this checkout, whose workspace would otherwise claim the worktree; several runs can
+# go at once with different MUTANTS_DIRs, one per core): after the first build only the mutated
+# crate is rebuilt. The target is seeded from this checkout's release build.
+M=${MUTANTS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/dqn-sweep-mutants/a}
+mkdir -p "$M"
+if [ -d "$M/tree" ]; then
+    git -C "$M/tree" checkout -q --detach -f "$(git rev-parse HEAD)"
+else
+    git worktree add --detach -q "$M/tree" HEAD
+fi
+export CARGO_TARGET_DIR=$M/target
 if [ ! -d "$CARGO_TARGET_DIR/release" ] && [ -d "$ROOT/target/release" ]; then
     mkdir -p "$CARGO_TARGET_DIR" && cp -a "$ROOT/target/release" "$CARGO_TARGET_DIR/"
 fi
@@ -66,7 +79,7 @@ fi
 args=()
 for f in $FILES; do args+=(-f "$f"); done
 # shellcheck disable=SC2046
-cargo mutants --in-place -d "$W/tree" "${args[@]}" --profile release \
+cargo mutants --in-place -d "$M/tree" "${args[@]}" --profile release \
     --timeout 300 --build-timeout 600 --output "$OUT" "$@" \
     -- $(group_tests "$GROUP") || true   # cargo-mutants exits 2 when mutants survive
 echo "results: $OUT/mutants.out (summary: bench/mutants-table.py)"

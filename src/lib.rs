@@ -10,7 +10,8 @@
 //! - [`store`]: the on-disk layout of results, run locks, merging results folders;
 //! - [`fingerprint`]: run ids and the build fingerprint that decides reuse;
 //! - [`launch`]: SLURM array scripts and Kubernetes Indexed Job manifests for a sweep;
-//! - [`stats`]: aggregate statistics with bootstrap intervals (rliable-style);
+//! - [`stats`]: aggregate statistics with bootstrap intervals (rliable-style), the
+//!   `dqn-stats` crate (`crates/stats`);
 //! - [`report`]: polars tables, Markdown reports and plotters charts;
 //! - [`check`]: baselines (`sweep bless`) and the learning-curve regression gate (`sweep check`);
 //! - [`power`]: how many seeds a comparison needs (`sweep power`);
@@ -25,7 +26,7 @@ pub mod fingerprint;
 pub mod launch;
 pub mod power;
 pub mod report;
-pub mod stats;
+pub use dqn_stats as stats;
 pub mod store;
 pub mod sweep;
 pub mod train;
