@@ -12,7 +12,7 @@ const TRAINING_CODE: [&str; 5] = [
     "src/config.rs",
     "src/store/mod.rs",
     "src/agent",
-    "src/env",
+    "crates/envs/src",
 ];
 
 fn files(path: &Path, out: &mut Vec<PathBuf>) {

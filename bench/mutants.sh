@@ -25,7 +25,7 @@ group_files() {
     case "$1" in
         update) echo "src/agent/mod.rs" ;;
         replay) echo "src/agent/replay.rs src/agent/frames.rs src/agent/prioritized.rs" ;;
-        envs) echo "src/env/cartpole.rs src/env/wrappers.rs src/env/minatar/*.rs" ;;
+        envs) echo "crates/envs/src/cartpole.rs crates/envs/src/wrappers.rs crates/envs/src/minatar/*.rs" ;;
         stats) echo "crates/stats/src/lib.rs crates/stats/src/bootstrap.rs crates/stats/src/curves.rs" ;;
         *) echo "unknown group \`$1\` (expected update, replay, envs or stats)" >&2; return 2 ;;
     esac
@@ -36,7 +36,9 @@ group_tests() {
     local gates="every_variant_is_bit_identical the_pixel_path_is_bit_identical"
     case "$1" in
         update | replay) echo "--lib --test check -- agent:: train:: $gates" ;;
-        envs) echo "--lib --test check --test cartpole_gym --test minatar_replay -- env:: cartpole minatar $gates" ;;
+        # the dqn-envs crate's unit tests and the harness's (`tests::` matches every unit test),
+        # the Gym and MinAtar trajectory replays, the exact gates
+        envs) echo "--lib --test check --test cartpole_gym --test minatar_replay -- tests:: every_recorded_gym time_limits replays_every_reference $gates" ;;
         stats) echo "--lib" ;;   # the dqn-stats crate's own tests (cargo-mutants tests the mutated package)
     esac
 }
@@ -44,7 +46,7 @@ group_tests() {
 if [ "${1:-}" = "--list" ]; then
     for g in update replay envs stats; do
         for f in $(group_files $g); do
-            printf '%s\t%s\t%s\n' "$g" "$f" "$(cargo mutants --list -f "$f" | wc -l)"
+            printf '%s\t%s\t%s\n' "$g" "$f" "$(cargo mutants --list --workspace -f "$f" | wc -l)"
         done
     done
     exit 0
@@ -79,7 +81,9 @@ fi
 args=()
 for f in $FILES; do args+=(-f "$f"); done
 # shellcheck disable=SC2046
-cargo mutants --in-place -d "$M/tree" "${args[@]}" --profile release \
+# The envs group's tests live in two packages (dqn-envs and the harness): test the workspace.
+[ "$GROUP" = envs ] && args+=(--test-workspace=true)
+cargo mutants --in-place -d "$M/tree" --workspace "${args[@]}" --profile release \
     --timeout 300 --build-timeout 600 --output "$OUT" "$@" \
     -- $(group_tests "$GROUP") || true   # cargo-mutants exits 2 when mutants survive
 echo "results: $OUT/mutants.out (summary: bench/mutants-table.py)"

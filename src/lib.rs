@@ -2,7 +2,8 @@
 //!
 //! The crate is split by responsibility:
 //! - [`config`]: experiment files (the TOML grid) and resolved per-run configs;
-//! - [`env`]: environments behind the [`env::Env`] trait (Gym-exact CartPole);
+//! - [`env`]: environments behind the [`env::Env`] trait (Gym-exact CartPole, MinAtar, ALE),
+//!   the `dqn-envs` crate (`crates/envs`);
 //! - [`agent`]: replay buffers, dfdx Q-networks and the DQN / Double / PER / Dueling update;
 //! - [`train`]: one run's training loop and measurements;
 //! - [`sweep`]: the grid fanned out over rayon, failures isolated, results stored atomically,
@@ -21,7 +22,7 @@ pub mod agent;
 pub mod bench;
 pub mod check;
 pub mod config;
-pub mod env;
+pub use dqn_envs as env;
 pub mod fingerprint;
 pub mod launch;
 pub mod power;

@@ -4,7 +4,7 @@
 //! cap as truncation. Preprocessing lives in [`super::preprocess`].
 
 use super::{AtariGame, AtariOptions};
-use crate::env::{Env, ObsShape, Step};
+use crate::{Env, ObsShape, Step};
 use std::ffi::CString;
 use std::ptr::NonNull;
 

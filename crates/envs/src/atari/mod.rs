@@ -4,7 +4,7 @@
 //! the emulator ([`ale`]) and the environments need the `atari` cargo feature, which builds
 //! ALE 0.6.0 (GPL-2.0) with CMake. [`make`] builds the configured stack:
 //! ALE (sticky actions, frame cap) → no-op starts → frame skip with max-pooling → life loss →
-//! FIRE on reset → 84×84 INTER_AREA resize (→ frame stack, added by [`crate::env::make`]).
+//! FIRE on reset → 84×84 INTER_AREA resize (→ frame stack, added by [`crate::make`]).
 
 #[cfg(feature = "atari")]
 pub mod ale;
@@ -114,8 +114,8 @@ pub fn make(
     game: AtariGame,
     opts: &AtariOptions,
     seed: u32,
-) -> Result<Box<dyn crate::env::Env<Elem = u8>>, ale::AleError> {
-    use crate::env::Env;
+) -> Result<Box<dyn crate::Env<Elem = u8>>, ale::AleError> {
+    use crate::Env;
     use preprocess::*;
     let mut base = ale::AleEnv::new(game, opts, seed)?;
     // FIRE is ALE action 1; only games whose minimal set has it there wait for it.

@@ -162,7 +162,7 @@ pub fn to_f32<T: ObsElem>(obs: &[T], out: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::env::{CartPole, CartPoleVersion};
+    use crate::{CartPole, CartPoleVersion};
     use rand::SeedableRng;
 
     #[test]

@@ -1,11 +1,11 @@
 //! The DQN preprocessing as composable wrappers over any pixel [`Env`], following Gymnasium's
 //! `AtariPreprocessing` (no-op starts, frame skip with the max over the last two frames,
 //! INTER_AREA resize) and Stable-Baselines3's `FireResetEnv` / `EpisodicLifeEnv`. Stacking is
-//! the generic [`crate::env::wrappers::FrameStack`]; reward clipping is the agent's
+//! the generic [`crate::wrappers::FrameStack`]; reward clipping is the agent's
 //! (`agent.clip_rewards`), so reported returns stay game scores.
 
 use super::resize::AreaResize;
-use crate::env::{Env, ObsShape, Step};
+use crate::{Env, ObsShape, Step};
 
 /// On reset, a random number of no-op steps in `1..=noop_max` (action 0, the NOOP of every
 /// minimal action set), drawn from the reset RNG; a game that ends meanwhile is reset again.

@@ -11,7 +11,7 @@
 macro_rules! forward_to_inner {
     ($($method:ident),*) => { $(forward_to_inner!(@ $method);)* };
     (@ obs_shape) => {
-        fn obs_shape(&self) -> $crate::env::ObsShape {
+        fn obs_shape(&self) -> $crate::ObsShape {
             self.inner.obs_shape()
         }
     };

@@ -2,7 +2,7 @@
 //! full action set of 6, its own numpy-compatible RNG seeded once at construction.
 
 use super::{Game, MinAtar};
-use crate::env::{Env, ObsShape, Step};
+use crate::{Env, ObsShape, Step};
 
 /// A MinAtar game as a training environment.
 pub struct MinAtarEnv {
