@@ -353,6 +353,21 @@ mod tests {
         assert_eq!((store.get(3), store.get(5)), (&[3u8, 3][..], &[5u8, 5][..]));
     }
 
+    /// A full store grows by an eighth of its capacity (at least 64 frames), not more: the
+    /// memory plan (`planned_bytes`) holds when episodes outlive the estimate.
+    #[test]
+    fn a_full_store_grows_by_an_eighth() {
+        for (capacity, grown) in [(100, 164), (1024, 1152)] {
+            let mut store = FrameStore::<u8>::new(1, capacity);
+            for i in 0..=capacity {
+                store.push(&[i as u8]);
+            }
+            assert_eq!(store.capacity, grown);
+            assert!(store.data.capacity() <= grown, "{}", store.data.capacity());
+            assert_eq!(store.get(capacity as u64), [capacity as u8]);
+        }
+    }
+
     #[test]
     fn planned_bytes_match_a_filled_buffer_of_atari_frames() {
         // 10k transitions of 84×84 frames, stack 4, 800-step episodes, past wrap-around: the
