@@ -910,22 +910,6 @@ fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 // Distribution chart
 // ---------------------------------------------------------------------------
 
-/// Quantile with linear interpolation (type 7) of sorted, non-empty data.
-fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
-    if n == 1 {
-        return sorted[0];
-    }
-    let pos = q.clamp(0.0, 1.0) * (n - 1) as f64;
-    let i = pos.floor() as usize;
-    let frac = pos - i as f64;
-    if i + 1 >= n {
-        sorted[n - 1]
-    } else {
-        sorted[i] + frac * (sorted[i + 1] - sorted[i])
-    }
-}
-
 struct BoxStats {
     q1: f64,
     median: f64,
@@ -940,9 +924,9 @@ fn box_stats(values: &[f64]) -> Option<BoxStats> {
         return None;
     }
     v.sort_by(f64::total_cmp);
-    let q1 = quantile_sorted(&v, 0.25);
-    let median = quantile_sorted(&v, 0.5);
-    let q3 = quantile_sorted(&v, 0.75);
+    let q1 = crate::stats::quantile_sorted(&v, 0.25);
+    let median = crate::stats::quantile_sorted(&v, 0.5);
+    let q3 = crate::stats::quantile_sorted(&v, 0.75);
     let iqr = q3 - q1;
     let (fence_lo, fence_hi) = (q1 - 1.5 * iqr, q3 + 1.5 * iqr);
     let whisker_lo = v.iter().copied().find(|&x| x >= fence_lo).unwrap_or(q1);

@@ -41,9 +41,10 @@ fn sorted(x: &[f64]) -> Vec<f64> {
     v
 }
 
-/// Quantile of already-sorted data, numpy "linear" method:
-/// `h = (n−1)·q`, `Q = s[⌊h⌋] + (h − ⌊h⌋)·(s[⌊h⌋+1] − s[⌊h⌋])`.
-pub(crate) fn quantile_sorted(s: &[f64], q: f64) -> f64 {
+/// Quantile of already-sorted data, numpy "linear" method (Hyndman–Fan type 7):
+/// `h = (n−1)·q`, `Q = s[⌊h⌋] + (h − ⌊h⌋)·(s[⌊h⌋+1] − s[⌊h⌋])`; NaN for empty input or `q`
+/// outside [0, 1]. The one quantile of the project (the charts' box plots use it too).
+pub fn quantile_sorted(s: &[f64], q: f64) -> f64 {
     if s.is_empty() || !(0.0..=1.0).contains(&q) {
         return f64::NAN;
     }
