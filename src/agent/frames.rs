@@ -306,6 +306,7 @@ mod tests {
         let mut replay = FrameReplay::<u8>::new(5, 1, k, None);
         let mut expected = Vec::new();
         let mut value = 0u8;
+        assert!(replay.is_empty());
         for episode_len in [4usize, 1, 6, 2] {
             let mut history = vec![value];
             replay.begin_episode(&stacked(&history, k));
@@ -320,6 +321,7 @@ mod tests {
             value += 1;
         }
         // The ring keeps the last 5 transitions; each must rebuild its own (s, s').
+        assert_eq!((replay.len(), replay.is_empty()), (5, false));
         let live = &expected[expected.len() - 5..];
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let batch = replay.sample(5, 0.0, &mut rng);
