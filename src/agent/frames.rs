@@ -355,6 +355,18 @@ mod tests {
         assert_eq!((store.get(3), store.get(5)), (&[3u8, 3][..], &[5u8, 5][..]));
     }
 
+    /// The plan counts bytes of the element type: CartPole's `f32` frames are 4 bytes a value.
+    #[test]
+    fn planned_bytes_count_the_element_size() {
+        // 1000 transitions, 100-step episodes: 1000·1.01 + 1 frames of 4 f32, plus the ring.
+        let expected = 1011.0 * 16.0 + 1000.0 * 32.0;
+        assert_eq!(planned_bytes::<f32>(1000, 4, 1, 100.0), expected);
+        assert_eq!(
+            planned_bytes::<u8>(1000, 4, 1, 100.0),
+            1011.0 * 4.0 + 32_000.0
+        );
+    }
+
     /// A full store grows by an eighth of its capacity (at least 64 frames), not more: the
     /// memory plan (`planned_bytes`) holds when episodes outlive the estimate.
     #[test]
