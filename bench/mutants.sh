@@ -55,9 +55,10 @@ fi
 GROUP=$1; shift
 FILES=$(group_files "$GROUP")
 # One output folder per group and shard (`--shard K/N` → <group>-K-of-N).
-NAME=$GROUP
+# MUTANTS_NAME overrides it (e.g. a re-run of the survivors with -F, kept beside the full run).
+NAME=${MUTANTS_NAME:-$GROUP}
 for ((i = 1; i <= $#; i++)); do
-    if [ "${!i}" = "--shard" ]; then j=$((i + 1)); NAME=$GROUP-${!j/\//-of-}; fi
+    if [ "${!i}" = "--shard" ]; then j=$((i + 1)); NAME=$NAME-${!j/\//-of-}; fi
 done
 OUT=$ROOT/bench/results/mutants/$NAME
 mkdir -p "$OUT"

@@ -97,7 +97,7 @@ mod tests {
         for i in 0..5 {
             b.push(i);
         }
-        assert_eq!(b.len(), 3);
+        assert_eq!((b.len(), b.capacity()), (3, 3));
         assert_eq!(
             b.iter_oldest_first().copied().collect::<Vec<_>>(),
             vec![2, 3, 4]
