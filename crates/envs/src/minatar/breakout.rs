@@ -159,6 +159,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_ball_bounces_off_the_top_only_past_row_0() {
+        // Python: `if new_y < 0: new_y = 0; ball_dir = [3, 2, 1, 0][ball_dir]` — the ball first
+        // enters row 0, and bounces on the frame that would take it above.
+        let mut rng = NumpyRandomState::new(0);
+        let mut env = Breakout::new(&mut rng);
+        (env.ball_x, env.ball_y, env.ball_dir) = (5, 1, 0); // up-left
+        assert_eq!(env.act(Action::Noop, &mut rng), (0, false));
+        assert_eq!((env.ball_x, env.ball_y, env.ball_dir), (4, 0, 0));
+        assert_eq!(env.act(Action::Noop, &mut rng), (0, false));
+        assert_eq!((env.ball_x, env.ball_y, env.ball_dir), (3, 0, 3));
+    }
+
+    #[test]
     fn ball_passes_through_the_brick_after_a_strike() {
         // Python quirk kept: right after breaking a brick, `strike` is set, and a brick met on
         // the very next frame is entered without being broken or bouncing the ball.

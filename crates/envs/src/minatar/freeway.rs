@@ -168,3 +168,17 @@ impl GameLogic for Freeway {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sign;
+
+    #[test]
+    fn sign_is_numpys_with_zero_at_zero() {
+        // `np.sign(rand - 0.5)`: a draw of exactly 0.5 gives a car of speed 0.
+        assert_eq!(
+            (sign(0.25), sign(-1e-300), sign(0.0), sign(-0.0)),
+            (1, -1, 0, 0)
+        );
+    }
+}
