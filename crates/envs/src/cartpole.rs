@@ -226,6 +226,25 @@ mod tests {
         assert!(!back.terminated && back.reward == 1.0, "{back:?}");
     }
 
+    /// Gym terminates strictly beyond the thresholds (`x > x_threshold`, …): a state exactly
+    /// on one, standing still in that variable, is not done.
+    #[test]
+    fn the_thresholds_themselves_are_in_bounds() {
+        let mut env = CartPole::new(CartPoleVersion::V0);
+        for state in [
+            [X_THRESHOLD, 0.0, 0.0, 0.0],
+            [-X_THRESHOLD, 0.0, 0.0, 0.0],
+            [0.0, 0.0, THETA_THRESHOLD_RADIANS, 0.0],
+            [0.0, 0.0, -THETA_THRESHOLD_RADIANS, 0.0],
+        ] {
+            env.reset_to(state);
+            let step = env.step(0);
+            assert!(!step.terminated, "{state:?} → {:?}", env.state());
+            env.reset_to(state.map(|v| v * 1.000001));
+            assert!(env.step(0).terminated, "{state:?} × 1.000001");
+        }
+    }
+
     #[test]
     fn without_time_limit_never_truncates() {
         let mut env = CartPole::without_time_limit(CartPoleVersion::V0);

@@ -205,3 +205,36 @@ impl GameLogic for Asterix {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Python: moves keep speeding up (every other ramp) after spawns have reached their
+    /// fastest, since the ramp runs while `spawn_speed > 1 or move_speed > 1`.
+    #[test]
+    fn moves_ramp_on_after_spawns_are_fastest() {
+        let mut rng = NumpyRandomState::new(0);
+        let mut env = Asterix::new(true, &mut rng);
+        (
+            env.spawn_speed,
+            env.move_speed,
+            env.ramp_index,
+            env.ramp_timer,
+        ) = (1, 3, 1, -1);
+        env.ramp_difficulty();
+        assert_eq!(
+            (
+                env.spawn_speed,
+                env.move_speed,
+                env.ramp_index,
+                env.ramp_timer
+            ),
+            (1, 2, 2, RAMP_INTERVAL)
+        );
+        // Fastest at both: the ramp stops.
+        (env.move_speed, env.ramp_timer) = (1, -1);
+        env.ramp_difficulty();
+        assert_eq!((env.ramp_index, env.ramp_timer), (2, -1));
+    }
+}

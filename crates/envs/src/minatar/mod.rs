@@ -312,6 +312,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn negative_indices_count_from_the_end_as_numpys() {
+        assert_eq!(
+            [py_index(-1), py_index(-10), py_index(0), py_index(9)],
+            [9, 0, 0, 9]
+        );
+        assert!(std::panic::catch_unwind(|| py_index(10)).is_err());
+        assert!(std::panic::catch_unwind(|| py_index(-11)).is_err());
+    }
+
+    #[test]
     fn names_round_trip() {
         for g in Game::ALL {
             assert_eq!(Game::from_name(g.name()), Some(g));
