@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 #[path = "src/fingerprint/fnv.rs"]
 mod fnv;
 
-const TRAINING_CODE: [&str; 5] = [
+const TRAINING_CODE: [&str; 6] = [
     "src/train.rs",
     "src/config.rs",
     "src/store/mod.rs",
+    "src/store/records.rs",
     "src/agent",
     "crates/envs/src",
 ];

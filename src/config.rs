@@ -1215,7 +1215,7 @@ const MAX_PROBE_STATES: usize = 100_000;
 fn validate_run(env: &EnvConfig, a: &AgentConfig, t: &TrainConfig) -> Result<(), (String, String)> {
     validate_env(env)?;
     validate_schedule(a)?;
-    crate::train::check_supported(env, a).map_err(|m| ("env.id".to_owned(), m))?;
+    crate::compiled::check_supported(env, a).map_err(|m| ("env.id".to_owned(), m))?;
     if t.device == DeviceKind::Cuda && !cfg!(feature = "cuda") {
         return Err((
             "train.device".to_owned(),

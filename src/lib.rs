@@ -5,7 +5,8 @@
 //! - [`env`]: environments behind the [`env::Env`] trait (Gym-exact CartPole, MinAtar, ALE),
 //!   the `dqn-envs` crate (`crates/envs`);
 //! - [`agent`]: replay buffers, dfdx Q-networks and the DQN / Double / PER / Dueling update;
-//! - [`train`]: one run's training loop and measurements;
+//! - [`train`]: one run's training loop and measurements; [`compiled`]: which env and agent
+//!   combinations have a compiled network (what config validation checks);
 //! - [`sweep`]: the grid fanned out over rayon, failures isolated, results stored atomically,
 //!   one writer per run; plans, costs and cluster shards of a sweep;
 //! - [`store`]: the on-disk layout of results, run locks, merging results folders;
@@ -21,6 +22,7 @@
 pub mod agent;
 pub mod bench;
 pub mod check;
+pub mod compiled;
 pub mod config;
 pub use dqn_envs as env;
 pub mod fingerprint;

@@ -12,52 +12,17 @@ use crate::agent::device::AgentDevice;
 use crate::agent::network::{DuelingQNet, QNetMlp, QNetMlpOf, QNetOn};
 use crate::agent::{AgentError, DqnAgent, QPolicy};
 use crate::config::{
-    AgentConfig, DeviceKind, EnvConfig, MlpHidden, RandomStreams, RunConfig, SyncUnit,
-    WarmupActions,
+    DeviceKind, EnvConfig, MlpHidden, RandomStreams, RunConfig, SyncUnit, WarmupActions,
 };
 use crate::env::{self, AnyEnv, Env, EnvId, EnvSpec, ObsElem};
+use crate::store::{EpisodeRecord, EvalPoint};
 use dfdx::prelude::Cpu;
 #[cfg(feature = "cuda")]
 use dfdx::tensor::Cuda;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Instant;
-
-/// What is recorded after each training episode.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EpisodeRecord {
-    pub episode: u32,
-    /// Total reward of the episode (Figure 8-8's "Total Reward").
-    #[serde(rename = "return")]
-    pub ret: f64,
-    pub length: u32,
-    /// Environment steps since the start of training, this episode included.
-    pub steps: u64,
-    /// Mean loss of this episode's updates (NaN before the buffer holds a batch).
-    pub loss: f64,
-    /// ε at the end of the episode.
-    pub epsilon: f64,
-    /// Mean over the held-out probe states of `max_a Q(s, a)`, at the episode's start.
-    pub mean_max_q: f64,
-    /// After Q-probe episodes, a greedy rollout of the current network: mean predicted
-    /// `Q(s_t, a_t)` over its states… (NaN after other episodes)
-    pub q_pred: f64,
-    /// …the mean discounted return actually obtained from those states…
-    pub q_mc: f64,
-    /// …and the mean absolute error `|Q(s_t, a_t) − G_t|` over them.
-    pub q_abs_err: f64,
-    /// Seconds since the start of training (not deterministic; excluded from comparisons).
-    pub wall_s: f64,
-}
-
-/// One periodic evaluation: `returns` of evaluation episodes after `steps` env steps.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EvalPoint {
-    pub steps: u64,
-    pub returns: Vec<f64>,
-}
 
 impl EvalPoint {
     pub fn mean(&self) -> f64 {
@@ -171,61 +136,13 @@ const fn minatar_input(channels: usize) -> usize {
     64 * 9 * channels
 }
 
-/// Whether [`train`] has a network for this env and agent; the error says what is supported.
-pub fn check_supported(env: &EnvConfig, agent: &AgentConfig) -> Result<(), String> {
-    if !agent.mlp_hidden.is_default() {
-        let n = env.observe_len();
-        let cartpole = matches!(env.id, EnvId::CartPole(_));
-        if !cartpole || n != 4 || agent.variant.dueling {
-            return Err(format!(
-                "mlp_hidden = \"120x84\" is compiled for the plain (not dueling) MLP on CartPole's 4 full-state inputs, not {} with {n} inputs{}",
-                env.id,
-                if agent.variant.dueling { ", dueling" } else { "" }
-            ));
-        }
-    }
-    match env.id {
-        EnvId::CartPole(_) => {
-            let n = match env.observe {
-                env::Observe::Full => 4,
-                env::Observe::Positions => 2,
-            } * env.frame_stack;
-            if MLP_INPUTS.contains(&n) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{} observations of {n} values ({} × frame_stack {}) have no compiled network; supported sizes: {MLP_INPUTS:?}",
-                    env.id,
-                    n / env.frame_stack,
-                    env.frame_stack
-                ))
-            }
-        }
-        EnvId::MinAtar(_) if env.frame_stack == 1 => Ok(()),
-        EnvId::MinAtar(_) => Err(format!(
-            "{}: frame_stack must be 1 (MinAtar states already carry motion trails)",
-            env.id
-        )),
-        EnvId::Atari(_) if env.screen_size != 84 || ![1, 4].contains(&env.frame_stack) => {
-            Err(format!(
-            "{}: the Nature CNN is compiled for 84×84 screens stacked 1 or 4 deep, not {}×{} × {}",
-            env.id, env.screen_size, env.screen_size, env.frame_stack
-        ))
-        }
-        EnvId::Atari(_) => Ok(()),
-    }
-}
-
-/// Input sizes of the compiled MLPs (CartPole full or positions-only, stacked 1–4 deep).
-const MLP_INPUTS: [usize; 6] = [2, 4, 6, 8, 12, 16];
-
 /// Train one agent as configured. `on_progress` gets the fraction of the run done (0–1) after
 /// every training episode.
 pub fn train(
     cfg: &RunConfig,
     on_progress: &(dyn Fn(f64) + Sync),
 ) -> Result<RunOutcome, TrainError> {
-    if let Err(m) = check_supported(&cfg.env, &cfg.agent) {
+    if let Err(m) = crate::compiled::check_supported(&cfg.env, &cfg.agent) {
         panic!("unsupported configuration reached training: {m}");
     }
     let dueling = cfg.agent.variant.dueling;

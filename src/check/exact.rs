@@ -1,8 +1,8 @@
 //! The exact level of a check: what is compared of a run, bit for bit, and where two sets of
 //! runs first part — in which run, episode and measured quantity.
 
+use crate::store::EpisodeRecord;
 use crate::sweep::RunResult;
-use crate::train::EpisodeRecord;
 use std::fmt;
 
 /// A per-episode quantity the exact level compares, in the order `curves.csv` stores them.

@@ -14,10 +14,12 @@
 
 pub mod lock;
 pub mod merge;
+mod records;
+
+pub use records::{EpisodeRecord, EvalPoint};
 
 use crate::config::RunConfig;
 use crate::fingerprint::Build;
-use crate::train::EpisodeRecord;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -146,7 +148,7 @@ pub struct RunInfo {
     pub eval_returns: Vec<f64>,
     /// Periodic evaluations during training (`train.eval_interval`; empty when off).
     #[serde(default)]
-    pub evaluations: Vec<crate::train::EvalPoint>,
+    pub evaluations: Vec<EvalPoint>,
     pub env_steps: u64,
     /// Replay memory per stored transition at the end of training, in bytes.
     #[serde(default)]

@@ -1,0 +1,56 @@
+//! What the binary has compiled: network shapes are fixed at compile time, so only some
+//! (environment, agent) combinations have a network. Config validation asks here before any
+//! run starts; the training dispatch (`crate::train::train`) instantiates exactly these. A leaf
+//! module, so that configuration does not depend on training.
+
+use crate::config::{AgentConfig, EnvConfig};
+use crate::env::{self, EnvId};
+
+/// Whether [`crate::train::train`] has a network for this env and agent; the error says what is
+/// supported.
+pub fn check_supported(env: &EnvConfig, agent: &AgentConfig) -> Result<(), String> {
+    if !agent.mlp_hidden.is_default() {
+        let n = env.observe_len();
+        let cartpole = matches!(env.id, EnvId::CartPole(_));
+        if !cartpole || n != 4 || agent.variant.dueling {
+            return Err(format!(
+                "mlp_hidden = \"120x84\" is compiled for the plain (not dueling) MLP on CartPole's 4 full-state inputs, not {} with {n} inputs{}",
+                env.id,
+                if agent.variant.dueling { ", dueling" } else { "" }
+            ));
+        }
+    }
+    match env.id {
+        EnvId::CartPole(_) => {
+            let n = match env.observe {
+                env::Observe::Full => 4,
+                env::Observe::Positions => 2,
+            } * env.frame_stack;
+            if MLP_INPUTS.contains(&n) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} observations of {n} values ({} × frame_stack {}) have no compiled network; supported sizes: {MLP_INPUTS:?}",
+                    env.id,
+                    n / env.frame_stack,
+                    env.frame_stack
+                ))
+            }
+        }
+        EnvId::MinAtar(_) if env.frame_stack == 1 => Ok(()),
+        EnvId::MinAtar(_) => Err(format!(
+            "{}: frame_stack must be 1 (MinAtar states already carry motion trails)",
+            env.id
+        )),
+        EnvId::Atari(_) if env.screen_size != 84 || ![1, 4].contains(&env.frame_stack) => {
+            Err(format!(
+            "{}: the Nature CNN is compiled for 84×84 screens stacked 1 or 4 deep, not {}×{} × {}",
+            env.id, env.screen_size, env.screen_size, env.frame_stack
+        ))
+        }
+        EnvId::Atari(_) => Ok(()),
+    }
+}
+
+/// Input sizes of the compiled MLPs (CartPole full or positions-only, stacked 1–4 deep).
+pub const MLP_INPUTS: [usize; 6] = [2, 4, 6, 8, 12, 16];
