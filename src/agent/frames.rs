@@ -380,6 +380,16 @@ mod tests {
             assert!(store.data.capacity() <= grown, "{}", store.data.capacity());
             assert_eq!(store.get(capacity as u64), [capacity as u8]);
         }
+        // Growing a wrapped ring unrolls it: 2-value frames, the oldest at slot 1.
+        let mut store = FrameStore::<u8>::new(2, 3);
+        for i in 0..3u8 {
+            store.push(&[i, i]);
+        }
+        store.release_before(1);
+        store.push(&[3, 3]); // wraps into slot 0
+        store.push(&[4, 4]); // full: grows
+        let frames: Vec<&[u8]> = (1..5).map(|id| store.get(id)).collect();
+        assert_eq!(frames, [[1, 1], [2, 2], [3, 3], [4, 4]]);
     }
 
     #[test]

@@ -637,4 +637,23 @@ mod tests {
         env.render(&mut frame);
         assert!((0..10).all(|x| !frame.get(9, x, DIVER_GAUGE)));
     }
+
+    /// Python: surfacing keeps speeding enemies up (every other time) after their spawns are
+    /// fastest, since it ramps while `e_spawn_speed > 1 or move_speed > 2`.
+    #[test]
+    fn surfacing_ramps_moves_after_spawns_are_fastest() {
+        let mut rng = NumpyRandomState::new(0);
+        let mut env = Seaquest::new(true, &mut rng);
+        (env.e_spawn_speed, env.move_speed, env.ramp_index) = (1, 4, 1);
+        env.diver_count = 1;
+        assert_eq!(env.surface(), 0);
+        assert_eq!(
+            (env.e_spawn_speed, env.move_speed, env.ramp_index),
+            (1, 3, 2)
+        );
+        // Fastest at both: no more ramping.
+        (env.move_speed, env.diver_count) = (2, 1);
+        env.surface();
+        assert_eq!(env.ramp_index, 2);
+    }
 }
