@@ -52,7 +52,7 @@ fn resample_into(src: &[f64], rng: &mut ChaCha8Rng, out: &mut Vec<f64>) {
 /// `lo = Q(α/2)`, `hi = Q(1 − α/2)` (numpy linear quantiles, as `arch`'s
 /// `conf_int(method="percentile")` used by rliable). Bounds are NaN if there are
 /// no replicates, a replicate is NaN, or `confidence ∉ (0, 1)`.
-fn percentile_interval(point: f64, mut reps: Vec<f64>, confidence: f64) -> Interval {
+pub(crate) fn percentile_interval(point: f64, mut reps: Vec<f64>, confidence: f64) -> Interval {
     let valid = !reps.is_empty()
         && confidence > 0.0
         && confidence < 1.0

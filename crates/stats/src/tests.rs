@@ -244,6 +244,10 @@ fn performance_profile_hand() {
 fn linspace_hand() {
     assert_eq!(linspace(0.0, 1.0, 5), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
     assert_eq!(linspace(2.0, 3.0, 1), vec![2.0]);
+    assert_eq!(linspace(2.0, 4.0, 3), vec![2.0, 3.0, 4.0]);
+    assert!(linspace(2.0, 4.0, 0).is_empty());
+    // The last value is `hi` itself, not lo + (n−1)·step (2.9000000000000004 here).
+    assert_eq!(linspace(-1.3, 2.9, 3)[2], 2.9);
     assert!(linspace(0.0, 1.0, 0).is_empty());
     let v = linspace(0.0, 0.3, 4);
     assert_eq!(v.len(), 4);
@@ -368,6 +372,17 @@ fn verdict_hand_and_display() {
     assert_eq!(verdict(iv(-1.0, 1.0), true), Verdict::Inconclusive);
     assert_eq!(verdict(iv(0.0, 1.0), true), Verdict::Inconclusive); // touches 0
     assert_eq!(verdict(iv(-2.0, -0.1), false), Verdict::Supported);
+    assert_eq!(verdict(iv(0.1, 2.0), false), Verdict::NotSupported);
+    // Touching 0 from either side is inconclusive, whichever direction is better.
+    for higher_is_better in [true, false] {
+        for (lo, hi) in [(-1.0, 0.0), (0.0, 1.0)] {
+            assert_eq!(
+                verdict(iv(lo, hi), higher_is_better),
+                Verdict::Inconclusive,
+                "[{lo}, {hi}] higher_is_better {higher_is_better}"
+            );
+        }
+    }
     assert_eq!(Verdict::Supported.to_string(), "supported");
     assert_eq!(Verdict::NotSupported.to_string(), "not supported");
     assert_eq!(Verdict::Inconclusive.to_string(), "inconclusive");
@@ -499,4 +514,90 @@ fn auc_and_last_n() {
     assert!(last_n_mean(&x, 0).is_nan());
     assert!(last_n_mean(&[], 3).is_nan());
     assert!(area_under_curve(&[]).is_nan());
+}
+
+// Tests added where mutation testing (bench/mutants.sh stats) found code no test reached.
+
+#[test]
+fn std_dev_is_the_sample_deviation() {
+    // numpy: np.std([2, 4, 4, 4, 5, 5, 7, 9], ddof=1) = 2.138089935299395
+    assert!((std_dev(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]) - 2.138089935299395).abs() < EPS);
+    assert!((std_dev(&[1.0, 3.0]) - 2f64.sqrt()).abs() < EPS);
+    assert!((std_dev(&[-5.0, -3.0]) - 2f64.sqrt()).abs() < EPS);
+    assert!(std_dev(&[1.0]).is_nan() && std_dev(&[]).is_nan());
+}
+
+#[test]
+fn an_interval_contains_its_bounds_and_nothing_outside() {
+    let i = Interval {
+        point: 1.0,
+        lo: 0.0,
+        hi: 2.0,
+    };
+    assert!(i.contains(0.0) && i.contains(1.0) && i.contains(2.0));
+    assert!(!i.contains(-0.1) && !i.contains(2.1));
+}
+
+#[test]
+fn the_percentile_interval_takes_the_two_tail_quantiles() {
+    // 101 replicates 0..=100 at 90%: Q(0.05) = 5, Q(0.95) = 95 (numpy linear).
+    let reps: Vec<f64> = (0..=100).rev().map(f64::from).collect();
+    let i = crate::bootstrap::percentile_interval(50.0, reps.clone(), 0.9);
+    assert_eq!(i.point, 50.0);
+    assert!(
+        (i.lo - 5.0).abs() < 1e-9 && (i.hi - 95.0).abs() < 1e-9,
+        "{i:?}"
+    );
+    for bad in [0.0, 1.0, -0.5] {
+        let i = crate::bootstrap::percentile_interval(50.0, reps.clone(), bad);
+        assert!(i.lo.is_nan() && i.hi.is_nan(), "confidence {bad}");
+    }
+}
+
+#[test]
+fn a_difference_with_an_empty_side_is_nan_not_a_panic() {
+    for (a, b) in [(&[][..], &[1.0][..]), (&[1.0][..], &[][..])] {
+        let i = bootstrap_diff_ci(a, b, &mean, 100, 0.95, 0);
+        assert!(i.point.is_nan() && i.lo.is_nan() && i.hi.is_nan());
+    }
+}
+
+#[test]
+fn the_paired_difference_is_a_minus_b() {
+    let (a, b) = ([3.0, 5.0, 7.0], [1.0, 1.0, 2.0]);
+    let t = paired_bootstrap_diff_test(&a, &b, &mean, 200, 0.95, 0);
+    assert!(
+        (t.interval.point - (5.0 - 4.0 / 3.0)).abs() < EPS,
+        "{:?}",
+        t.interval
+    );
+    assert!(t.interval.lo > 0.0, "every pair improves: {:?}", t.interval);
+}
+
+#[test]
+fn normal_quantile_is_nan_outside_the_open_unit_interval() {
+    for p in [0.0, 1.0, -0.5, 1.5, f64::NAN] {
+        assert!(normal_quantile(p).is_nan(), "{p}");
+    }
+}
+
+#[test]
+fn a_profile_with_an_empty_stratum_is_nan() {
+    let profile = performance_profile_ci(&[&[1.0, 2.0], &[]], &[0.5, 1.5], 50, 0.95, 0);
+    assert_eq!(profile.len(), 2);
+    assert!(profile.iter().all(|i| i.lo.is_nan() && i.hi.is_nan()));
+}
+
+#[test]
+fn a_collapse_is_looked_for_only_after_the_reaching_episode() {
+    // floor above reach: episode 0 reaches 1.0 but is itself below the floor, which does not
+    // count; episode 1 (6.0) is not below it.
+    assert_eq!(
+        collapsed_after_reaching(&[1.0, 6.0], 1, 1.0, 5.0),
+        Some(false)
+    );
+    assert_eq!(
+        collapsed_after_reaching(&[1.0, 6.0, 2.0], 1, 1.0, 5.0),
+        Some(true)
+    );
 }

@@ -236,9 +236,9 @@ mod tests {
         (env.move_speed, env.ramp_timer) = (1, -1);
         env.ramp_difficulty();
         assert_eq!((env.ramp_index, env.ramp_timer), (2, -1));
-        // Moves fastest, spawns not: spawns ramp on.
-        (env.spawn_speed, env.ramp_timer) = (2, -1);
+        // Moves fastest, spawns not: spawns ramp on, moves stay at 1 (even on an odd ramp).
+        (env.spawn_speed, env.ramp_index, env.ramp_timer) = (2, 3, -1);
         env.ramp_difficulty();
-        assert_eq!((env.spawn_speed, env.move_speed, env.ramp_index), (1, 1, 3));
+        assert_eq!((env.spawn_speed, env.move_speed, env.ramp_index), (1, 1, 4));
     }
 }

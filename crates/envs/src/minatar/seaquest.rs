@@ -655,12 +655,12 @@ mod tests {
         (env.move_speed, env.diver_count) = (2, 1);
         env.surface();
         assert_eq!(env.ramp_index, 2);
-        // Moves fastest, spawns not: spawns ramp on.
-        (env.e_spawn_speed, env.diver_count) = (3, 1);
+        // Moves fastest, spawns not: spawns ramp on, moves stay at 2 (even on an odd ramp).
+        (env.e_spawn_speed, env.ramp_index, env.diver_count) = (3, 3, 1);
         env.surface();
         assert_eq!(
             (env.e_spawn_speed, env.move_speed, env.ramp_index),
-            (2, 2, 3)
+            (2, 2, 4)
         );
     }
 }
