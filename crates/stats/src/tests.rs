@@ -525,6 +525,10 @@ fn std_dev_is_the_sample_deviation() {
     assert!((std_dev(&[1.0, 3.0]) - 2f64.sqrt()).abs() < EPS);
     assert!((std_dev(&[-5.0, -3.0]) - 2f64.sqrt()).abs() < EPS);
     assert!(std_dev(&[1.0]).is_nan() && std_dev(&[]).is_nan());
+    // Two passes (deviations from the mean), so a large offset costs no precision:
+    // statistics.stdev([1e8 + 0.1, 1e8 + 0.2, 1e8 + 0.4, 1e8 + 0.7]) = 0.26457513411025085.
+    let offset = [1e8 + 0.1, 1e8 + 0.2, 1e8 + 0.4, 1e8 + 0.7];
+    assert!((std_dev(&offset) - 0.26457513411025085).abs() < 1e-9);
 }
 
 #[test]
