@@ -24,8 +24,9 @@ KINDS = {"CaughtMutant": "caught", "MissedMutant": "missed", "Unviable": "unviab
 
 
 def key(name):
-    """A mutant's identity without its line and column (they move as tests are added)."""
-    return re.sub(r":\d+:\d+: ", ": ", name)
+    """A mutant's identity without its line (lines move as code and tests are added; the
+    column tells apart two mutants of the same operator in one function)."""
+    return re.sub(r":\d+:(\d+): ", r":\1: ", name)
 
 
 def outcomes(run):
@@ -47,7 +48,9 @@ runs = sorted(p for p in root.iterdir() if (p / "mutants.out").is_dir())
 recheck = {}
 for run in (r for r in runs if r.name.endswith("-recheck")):
     for _, name, kind in outcomes(run)[0]:
-        recheck[key(name)] = kind
+        # caught by any recheck (a later one may follow a new test) counts as killed
+        if recheck.get(key(name)) not in ("caught", "timeout"):
+            recheck[key(name)] = kind
 config = pathlib.Path(".cargo/mutants.toml")
 excluded = tomllib.loads(config.read_text()).get("exclude_re", []) if config.exists() else []
 
