@@ -621,6 +621,21 @@ mod tests {
     }
 
     #[test]
+    fn a_reversed_loop_ends_when_removals_leave_its_index_past_the_end() {
+        // CPython's `listreviter_next` stops once its index is no longer below the list's size.
+        let mut list = ObjectList::default();
+        for v in [1, 2, 3] {
+            list.push(v);
+        }
+        let mut cursor = list.reversed();
+        assert_eq!(list.next_reversed(&mut cursor).map(|(_, v)| v), Some(3));
+        list.remove(&1);
+        list.remove(&2);
+        assert_eq!(list.next_reversed(&mut cursor), None, "index 1 is past [3]");
+        assert_eq!(list.next_reversed(&mut cursor), None);
+    }
+
+    #[test]
     fn surfacing_with_six_divers_pays_out_and_leaves_minus_one() {
         let mut rng = NumpyRandomState::new(0);
         let mut env = Seaquest::new(true, &mut rng);
