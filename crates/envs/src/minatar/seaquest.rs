@@ -632,6 +632,9 @@ mod tests {
         list.remove(&1);
         list.remove(&2);
         assert_eq!(list.next_reversed(&mut cursor), None, "index 1 is past [3]");
+        // Exhausted for good (index −1), even if the list grows again.
+        list.push(4);
+        list.push(5);
         assert_eq!(list.next_reversed(&mut cursor), None);
     }
 
