@@ -69,9 +69,15 @@ for run in (r for r in runs if not r.name.endswith("-recheck")):
 # What became of each survivor.
 current = {}
 for f in {f for f, _ in survivors}:
-    listed = subprocess.run(["cargo", "mutants", "--list", "--workspace", "--no-config", "-f", f],
-                            capture_output=True, text=True).stdout.splitlines()
-    current[f] = {key(n) for n in listed}
+    try:
+        listed = subprocess.run(
+            ["cargo", "mutants", "--list", "--workspace", "--no-config", "-f", f],
+            capture_output=True, text=True, check=True).stdout.splitlines()
+        current[f] = {key(n) for n in listed}
+    except (OSError, subprocess.CalledProcessError):
+        print(f"note: `cargo mutants --list` failed for {f} (is cargo-mutants installed?); "
+              "survivors whose code was removed show as missed", file=sys.stderr)
+        current[f] = None
 fate = {}
 for f, name in survivors:
     k = key(name)
@@ -79,7 +85,7 @@ for f, name in survivors:
         fate[name] = "killed"
     elif any(re.search(x, name) for x in excluded):
         fate[name] = "excluded"
-    elif k not in current[f]:
+    elif current[f] is not None and k not in current[f]:
         fate[name] = "removed"
     else:
         fate[name] = "missed"
