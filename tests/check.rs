@@ -24,14 +24,7 @@ fn repo() -> &'static Path {
 
 /// Train every run afresh (never reuse: the point is to test the current code).
 fn run(exp: &Experiment, results: &Path) -> Vec<RunResult> {
-    let opts = SweepOptions {
-        results: results.to_owned(),
-        threads: None,
-        progress: Progress::Quiet,
-        reuse: false,
-        shard: None,
-    };
-    run_sweep(exp, &opts).expect("the sweep runs")
+    common::train_afresh(exp, results)
 }
 
 fn regression_experiment() -> Experiment {

@@ -90,20 +90,27 @@ pub fn assert_same_outputs(a: &Path, b: &Path) {
     }
 }
 
+/// Train every run of `exp` into `results` afresh (never reuse: the point is to test the
+/// current code).
+pub fn train_afresh(exp: &Experiment, results: &Path) -> Vec<dqn_sweep::sweep::RunResult> {
+    let opts = SweepOptions {
+        results: results.to_owned(),
+        threads: None,
+        progress: Progress::Quiet,
+        reuse: false,
+        shard: None,
+    };
+    run_sweep(exp, &opts).expect("the sweep runs")
+}
+
 /// Check a committed gate experiment against its committed baseline as `sweep check` does,
 /// training afresh: every point bit-identical where `[check] exact` applies on this machine,
 /// else passing the statistical level.
 pub fn committed_gate_passes(file: &str) {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let exp = Experiment::load(&repo.join(file)).expect("the gate experiment parses");
-    let opts = SweepOptions {
-        results: Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gate-{}", exp.name)),
-        threads: None,
-        progress: Progress::Quiet,
-        reuse: false,
-        shard: None,
-    };
-    let results = run_sweep(&exp, &opts).expect("the sweep runs");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gate-{}", exp.name));
+    let results = train_afresh(&exp, &out);
     let dir = baseline_dir(&repo.join("results"), &exp);
     let report = check(&exp, &results, &dir, &CheckOptions::for_experiment(&exp))
         .unwrap_or_else(|e| panic!("{e}"));
