@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 #[path = "src/fingerprint/fnv.rs"]
 mod fnv;
 
-const TRAINING_CODE: [&str; 6] = [
+const TRAINING_CODE: [&str; 7] = [
     "src/train.rs",
     "src/config.rs",
     "src/store/mod.rs",
     "src/store/records.rs",
-    "src/agent",
+    "crates/agent/src",
     "crates/envs/src",
+    "crates/nn/src",
 ];
 
 fn files(path: &Path, out: &mut Vec<PathBuf>) {

@@ -4,7 +4,9 @@
 //! - [`config`]: experiment files (the TOML grid) and resolved per-run configs;
 //! - [`env`]: environments behind the [`env::Env`] trait (Gym-exact CartPole, MinAtar, ALE),
 //!   the `dqn-envs` crate (`crates/envs`);
-//! - [`agent`]: replay buffers, dfdx Q-networks and the DQN / Double / PER / Dueling update;
+//! - [`agent`]: replay buffers, dfdx Q-networks and the DQN / Double / PER / Dueling update,
+//!   the `dqn-agent` crate (`crates/agent`), on [`nn`]: layers, kernels and optimizers, the
+//!   `dqn-nn` crate (`crates/nn`);
 //! - [`train`]: one run's training loop and measurements; [`compiled`]: which env and agent
 //!   combinations have a compiled network (what config validation checks);
 //! - [`sweep`]: the grid fanned out over rayon, failures isolated, results stored atomically,
@@ -19,7 +21,7 @@
 //! - [`power`]: how many seeds a comparison needs (`sweep power`);
 //! - [`bench`]: throughput figures (`sweep bench`).
 
-pub mod agent;
+pub use dqn_agent as agent;
 pub mod bench;
 pub mod check;
 pub mod compiled;
@@ -27,6 +29,7 @@ pub mod config;
 pub use dqn_envs as env;
 pub mod fingerprint;
 pub mod launch;
+pub use dqn_nn as nn;
 pub mod power;
 pub mod report;
 pub use dqn_stats as stats;

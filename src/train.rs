@@ -7,14 +7,14 @@
 //! Every random draw comes from streams derived from the run's full config and seed
 //! ([`run_seed`]), so a run is bit-identical wherever and whenever it is executed.
 
-use crate::agent::conv::{MinAtarDuelingQNet, MinAtarQNet};
-use crate::agent::device::AgentDevice;
-use crate::agent::network::{DuelingQNet, QNetMlp, QNetMlpOf, QNetOn};
+use crate::agent::networks::cnn::{MinAtarDuelingQNet, MinAtarQNet};
+use crate::agent::networks::{DuelingQNet, QNetMlp, QNetMlpOf, QNetOn};
 use crate::agent::{AgentError, DqnAgent, QPolicy};
 use crate::config::{
     DeviceKind, EnvConfig, MlpHidden, RandomStreams, RunConfig, SyncUnit, WarmupActions,
 };
 use crate::env::{self, AnyEnv, Env, EnvId, EnvSpec, ObsElem};
+use crate::nn::device::AgentDevice;
 use crate::store::{EpisodeRecord, EvalPoint};
 use dfdx::prelude::Cpu;
 #[cfg(feature = "cuda")]
@@ -237,7 +237,7 @@ fn train_atari(
     cfg: &RunConfig,
     on_progress: &(dyn Fn(f64) + Sync),
 ) -> Result<RunOutcome, TrainError> {
-    use crate::agent::conv::{NatureDuelingQNet, NatureQNet};
+    use crate::agent::networks::cnn::{NatureDuelingQNet, NatureQNet};
     let actions = match env::make(&cfg.env.spec(), 0) {
         AnyEnv::Pixels(e) => e.num_actions(),
         AnyEnv::Vector(_) => unreachable!("Atari screens are pixels"),
@@ -706,7 +706,7 @@ mod tests {
         };
         let (one, four) = (bytes(1), bytes(4));
         let frame = 16.0;
-        let entry = std::mem::size_of::<crate::agent::frames::FrameTransition>();
+        let entry = std::mem::size_of::<crate::agent::replay::FrameTransition>();
         assert_eq!(entry, 32);
         assert!(one > frame + 32.0 && one < 2.0 * frame + 32.0, "{one}");
         assert!((four - one).abs() < 1.0, "stack 4: {four}, stack 1: {one}");

@@ -5,10 +5,10 @@
 //! copies, acting's environment step).
 
 use super::Measurement;
-use crate::agent::conv::floor::{LayerShape, UpdateProducts};
-use crate::agent::optim::step_floor_us;
 use crate::agent::optimizer_rule;
 use crate::config::{AgentConfig, OptimizerKind};
+use crate::nn::floor::{LayerShape, UpdateProducts};
+use crate::nn::optim::step_floor_us;
 
 /// One network's update as the ceiling rows see it.
 struct Case {

@@ -6,14 +6,14 @@
 
 mod ceiling;
 
-use crate::agent::conv::{MinAtarDuelingQNet, MinAtarQNet, NatureQNet};
-use crate::agent::device::AgentDevice;
-use crate::agent::frames::{planned_bytes, FrameReplay};
-use crate::agent::network::{DuelingQNet, QNetMlp, QNetOn};
-use crate::agent::prioritized::PerConfig;
+use crate::agent::networks::cnn::{MinAtarDuelingQNet, MinAtarQNet, NatureQNet};
+use crate::agent::networks::{DuelingQNet, QNetMlp, QNetOn};
+use crate::agent::replay::frames::{planned_bytes, FrameReplay};
+use crate::agent::replay::PerConfig;
 use crate::agent::DqnAgent;
 use crate::config::{AgentConfig, EnvConfig, OptimizerKind, RunConfig, TrainConfig, Variant};
 use crate::env::{AnyEnv, CartPole, CartPoleVersion, EnvId, ObsElem};
+use crate::nn::device::AgentDevice;
 use dfdx::prelude::Cpu;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -603,9 +603,7 @@ fn stacked_matmul(iters: usize) -> Measurement {
 /// and by dfdx's `matmul` (`gemm`, as `W·xᵀ` like the layers' fallback), against the core's FMA
 /// peak; all in GFMA/s. The kernel rows are absent without AVX2/FMA.
 fn products(iters: usize) -> Vec<Measurement> {
-    use crate::agent::conv::matmul::{
-        fma_peak_avx512_gfma, fma_peak_gfma, kernel_gfma, kernel_registers,
-    };
+    use crate::nn::matmul::{fma_peak_avx512_gfma, fma_peak_gfma, kernel_gfma, kernel_registers};
     let gfma = |what: String, value| Measurement {
         what,
         value,

@@ -8,7 +8,7 @@
 //! pass for Double DQN's argmax, and PER's sum-tree walks. Episode budgets are bounded by
 //! episodes × the time limit, so their work is an upper bound.
 
-use crate::agent::network::HIDDEN;
+use crate::agent::networks::HIDDEN;
 use crate::config::RunConfig;
 use crate::env::EnvId;
 

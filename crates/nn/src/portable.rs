@@ -177,7 +177,7 @@ mod cuda {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::conv::{DenseLinear, DenseRelu, GatherConvRelu, PatchConvRelu};
+    use crate::{DenseLinear, DenseRelu, GatherConvRelu, PatchConvRelu};
     use dfdx::nn::{BuildOnDevice, DeviceBuildExt};
     use dfdx::tensor::{Cpu, Gradients, NoneTape, OwnedTape, TensorFromVec, Trace};
     use dfdx::tensor_ops::{Backward, SumTo};

@@ -1,21 +1,12 @@
 //! The networks: MinAtar and Nature CNNs, plain and dueling, and one alias per channel count.
 
-use super::encode::*;
-use super::layers::*;
-use crate::agent::network::{DuelingHead, QNetKind};
+use super::QNetKind;
 use dfdx::nn::builders::SplitInto;
 use dfdx::nn::BuildOnDevice;
 use dfdx::shapes::Dtype;
 use dfdx::tensor_ops::Device;
+use dqn_nn::*;
 
-// ---------------------------------------------------------------------------------------------
-// Networks
-// ---------------------------------------------------------------------------------------------
-
-/// MinAtar board side.
-pub const MINATAR_SIDE: usize = 10;
-/// MinAtar conv output positions (8 × 8).
-pub const MINATAR_POSITIONS: usize = 64;
 /// MinAtar conv filters.
 pub const MINATAR_FILTERS: usize = 16;
 /// MinAtar flattened conv features (8 · 8 · 16).
@@ -23,52 +14,19 @@ pub const MINATAR_FLAT: usize = MINATAR_POSITIONS * MINATAR_FILTERS;
 /// MinAtar hidden width.
 pub const MINATAR_HIDDEN: usize = 128;
 
-/// Atari frame side after the DQN preprocessing.
-pub const NATURE_SIDE: usize = 84;
-/// Nature conv-1 output positions (20 × 20).
-pub const NATURE_POSITIONS: usize = 400;
 /// Nature flattened conv-3 features (7 · 7 · 64).
 pub const NATURE_FLAT: usize = 3136;
 /// Nature hidden width.
 pub const NATURE_HIDDEN: usize = 512;
 
-/// Encode a MinAtar observation (`C × 10 × 10`, channel-first, values 0/1) as the 64 im2col
-/// patches of the 3×3 stride-1 conv: `out[p·9C + (c·3 + ky)·3 + kx] = obs[c, oy + ky, ox + kx]`,
-/// `p = oy·8 + ox`. `out` holds `64 · 9 · C` values.
-pub fn encode_minatar<const C: usize>(obs: &[u8], out: &mut [f32]) -> Result<(), EncodeError> {
-    check_lengths(
-        obs,
-        out,
-        C * MINATAR_SIDE * MINATAR_SIDE,
-        MINATAR_POSITIONS * 9 * C,
-    )?;
-    im2col::<C, MINATAR_SIDE, 3, 1>(obs, out, f32::from);
-    Ok(())
-}
-
-/// Encode a preprocessed Atari observation (`C × 84 × 84` frames, channel-first, 0..=255) as the
-/// 400 im2col patches of the 8×8 stride-4 conv, scaled by 1/255 (Mnih et al. 2015):
-/// `out[p·64C + (c·8 + ky)·8 + kx] = obs[c, 4·oy + ky, 4·ox + kx] / 255`, `p = oy·20 + ox`.
-/// `out` holds `400 · 64 · C` values.
-pub fn encode_nature<const C: usize>(obs: &[u8], out: &mut [f32]) -> Result<(), EncodeError> {
-    check_lengths(
-        obs,
-        out,
-        C * NATURE_SIDE * NATURE_SIDE,
-        NATURE_POSITIONS * 64 * C,
-    )?;
-    im2col::<C, NATURE_SIDE, 8, 4>(obs, out, |v| f32::from(v) / 255.0);
-    Ok(())
-}
-
-pub(super) type MinAtarLayers<const PATCH: usize, const IN: usize, const ACT: usize> = (
+pub(crate) type MinAtarLayers<const PATCH: usize, const IN: usize, const ACT: usize> = (
     PatchConvRelu<IN, PATCH, MINATAR_FILTERS>,
     RowsToBatch<MINATAR_FLAT>,
     DenseRelu<MINATAR_FLAT, MINATAR_HIDDEN>,
     DenseLinear<MINATAR_HIDDEN, ACT>,
 );
 
-pub(super) type MinAtarDuelingLayers<const PATCH: usize, const IN: usize, const ACT: usize> = (
+pub(crate) type MinAtarDuelingLayers<const PATCH: usize, const IN: usize, const ACT: usize> = (
     PatchConvRelu<IN, PATCH, MINATAR_FILTERS>,
     RowsToBatch<MINATAR_FLAT>,
     SplitInto<(
@@ -84,20 +42,20 @@ pub(super) type MinAtarDuelingLayers<const PATCH: usize, const IN: usize, const 
     DuelingHead<ACT>,
 );
 
-pub(super) type NatureTrunk<const PATCH: usize, const IN: usize> = (
+pub(crate) type NatureTrunk<const PATCH: usize, const IN: usize> = (
     PatchConvRelu<IN, PATCH, 32>,
     GatherConvRelu<20, 32, 4, 2, 64, 512>,
     GatherConvRelu<9, 64, 3, 1, 64, 576>,
     RowsToBatch<NATURE_FLAT>,
 );
 
-pub(super) type NatureLayers<const PATCH: usize, const IN: usize, const ACT: usize> = (
+pub(crate) type NatureLayers<const PATCH: usize, const IN: usize, const ACT: usize> = (
     NatureTrunk<PATCH, IN>,
     DenseRelu<NATURE_FLAT, NATURE_HIDDEN>,
     DenseLinear<NATURE_HIDDEN, ACT>,
 );
 
-pub(super) type NatureDuelingLayers<const PATCH: usize, const IN: usize, const ACT: usize> = (
+pub(crate) type NatureDuelingLayers<const PATCH: usize, const IN: usize, const ACT: usize> = (
     NatureTrunk<PATCH, IN>,
     SplitInto<(
         (

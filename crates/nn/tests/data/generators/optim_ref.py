@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference trajectories for the RMSprop / Adam semantics the Rust optimizers implement.
 
-Writes, under ``tests/data/optim/`` (relative to the repository root):
+Writes, under ``tests/data/optim/`` (relative to the dqn-nn crate, ``crates/nn``):
 
 * ``inputs.csv``  -- 32 parameters, 300 steps. Header ``row,p0,...,p31``. Row 0 holds the
   initial parameters; row ``t`` (1..300) holds the loss gradient fed at step ``t``.
@@ -14,7 +14,7 @@ Every number is a float32 written with the shortest decimal string that round-tr
 the same float32 (``str(np.float32(x))``, numpy >= 1.14); the script asserts the
 round-trip.  Run it with the parity venv (torch 2.15.0, numpy 1.26.4, CPU)::
 
-    OMP_NUM_THREADS=1 /tmp/parity-venv/bin/python tests/data/generators/optim_ref.py
+    OMP_NUM_THREADS=1 /tmp/parity-venv/bin/python crates/nn/tests/data/generators/optim_ref.py
 
 It is deterministic: running it twice produces byte-identical files.
 

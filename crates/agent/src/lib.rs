@@ -1,29 +1,29 @@
-//! The DQN-family agent: ε-greedy acting, experience replay and the update rule.
+//! dqn-agent: the DQN-family agent — ε-greedy acting, experience replay and the update rule.
 //!
 //! One generic [`DqnAgent`] covers every variant: the network type picks plain or dueling
-//! (compile-time shapes), [`TargetRule`] picks the max or Double-DQN target, and the replay is
-//! uniform or prioritized. The update rule lives in [`DqnAgent::update`], on one screen.
-//! The agent is generic over the dfdx device ([`device::AgentDevice`]); replay, encoding and
-//! targets' bookkeeping stay on the host.
+//! (compile-time shapes, [`networks`]), [`TargetRule`] picks the max or Double-DQN target, and
+//! the replay ([`replay`]) is uniform or prioritized. The update rule lives in
+//! [`DqnAgent::update`], on one screen. [`config::AgentConfig`] is the `[agent]` section of an
+//! experiment file. The agent is generic over the dfdx device (`dqn_nn::device::AgentDevice`);
+//! replay, encoding and targets' bookkeeping stay on the host.
+//!
+//! Built on `dqn-nn` (layers, kernels, optimizers) and `dqn-envs` (observation element types
+//! only). It must not depend on the harness: no experiment files, training loop, storage or
+//! reports.
 
-pub mod conv;
-pub mod device;
-pub mod frames;
-pub mod network;
-pub mod optim;
-pub mod pinned;
-pub mod prioritized;
+pub mod config;
+pub mod networks;
 pub mod replay;
 
-use crate::config::{AgentConfig, BootstrapMask, LossKind, OptimizerKind, SyncUnit};
-use crate::env::ObsElem;
-use device::AgentDevice;
+use config::{AgentConfig, BootstrapMask, LossKind, OptimizerKind, SyncUnit};
 use dfdx::prelude::*;
-use frames::{FrameReplay, Sampled};
-use network::{Batch, QNetOn};
-use optim::StepOptimizer;
-use prioritized::PerConfig;
+use dqn_envs::ObsElem;
+use dqn_nn::device::AgentDevice;
+use dqn_nn::optim::{self, StepOptimizer};
+use dqn_nn::Batch;
+use networks::QNetOn;
 use rand::Rng;
+use replay::{FrameReplay, PerConfig, Sampled};
 use std::marker::PhantomData;
 
 /// How the bootstrap action in the TD target is chosen.
@@ -43,7 +43,7 @@ pub enum AgentError {
     #[error("dfdx: {0}")]
     Tensor(String),
     #[error("prioritized replay: {0}")]
-    Replay(#[from] prioritized::PerError),
+    Replay(#[from] replay::PerError),
     #[error(transparent)]
     Optimizer(#[from] optim::StepError),
     #[error("{0}")]
@@ -56,7 +56,7 @@ fn tensor_err<E: std::fmt::Debug>(e: E) -> AgentError {
 
 /// The optimizer the config names: Adam (the chapter's) or one of the RMSprop forms (the DQN
 /// and MinAtar papers'), each as its source framework runs it (`optim::RmsForm`).
-pub(crate) fn optimizer_rule(cfg: &AgentConfig) -> optim::Rule {
+pub fn optimizer_rule(cfg: &AgentConfig) -> optim::Rule {
     let rms = |form| {
         optim::Rule::RmsProp(
             form,
@@ -125,12 +125,11 @@ where
         frame_len: usize,
         frames: usize,
     ) -> Result<Self, AgentError> {
-        let qnet = network::build::<N, _, _>(&dev, cfg.init, init_rng).map_err(tensor_err)?;
+        let qnet = dqn_nn::build::<N, _, _>(&dev, cfg.init, init_rng).map_err(tensor_err)?;
         // As the chapter: the target net starts as its own random network and first becomes a
         // copy at the first sync (end of episode 0). The DQN paper starts it as a copy (θ⁻ = θ);
         // the two differ only in updates made before that first sync.
-        let qnet_target =
-            network::build::<N, _, _>(&dev, cfg.init, init_rng).map_err(tensor_err)?;
+        let qnet_target = dqn_nn::build::<N, _, _>(&dev, cfg.init, init_rng).map_err(tensor_err)?;
         let per = PerConfig {
             alpha: cfg.per_alpha,
             beta_start: cfg.per_beta_start,

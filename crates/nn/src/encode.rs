@@ -63,12 +63,7 @@ pub trait EncodeObs {
     }
 }
 
-pub(super) fn check_lengths(
-    obs: &[u8],
-    out: &[f32],
-    obs_len: usize,
-    inp: usize,
-) -> Result<(), EncodeError> {
+fn check_lengths(obs: &[u8], out: &[f32], obs_len: usize, inp: usize) -> Result<(), EncodeError> {
     if obs.len() != obs_len {
         return Err(EncodeError::ObsLen {
             expected: obs_len,
@@ -89,7 +84,7 @@ pub(super) fn check_lengths(
 /// that position in `(c, ky, kx)` order, each byte mapped through `value`:
 /// `out[p·C·K² + (c·K + ky)·K + kx] = value(obs[c, S·oy + ky, S·ox + kx])`.
 /// Lengths must have been checked by the caller.
-pub(super) fn im2col<const C: usize, const SIDE: usize, const K: usize, const S: usize>(
+pub(crate) fn im2col<const C: usize, const SIDE: usize, const K: usize, const S: usize>(
     obs: &[u8],
     out: &mut [f32],
     value: impl Fn(u8) -> f32,
@@ -110,4 +105,41 @@ pub(super) fn im2col<const C: usize, const SIDE: usize, const K: usize, const S:
             }
         }
     }
+}
+
+/// MinAtar board side.
+pub const MINATAR_SIDE: usize = 10;
+/// MinAtar conv output positions (8 × 8).
+pub const MINATAR_POSITIONS: usize = 64;
+/// Atari frame side after the DQN preprocessing.
+pub const NATURE_SIDE: usize = 84;
+/// Nature conv-1 output positions (20 × 20).
+pub const NATURE_POSITIONS: usize = 400;
+/// Encode a MinAtar observation (`C × 10 × 10`, channel-first, values 0/1) as the 64 im2col
+/// patches of the 3×3 stride-1 conv: `out[p·9C + (c·3 + ky)·3 + kx] = obs[c, oy + ky, ox + kx]`,
+/// `p = oy·8 + ox`. `out` holds `64 · 9 · C` values.
+pub fn encode_minatar<const C: usize>(obs: &[u8], out: &mut [f32]) -> Result<(), EncodeError> {
+    check_lengths(
+        obs,
+        out,
+        C * MINATAR_SIDE * MINATAR_SIDE,
+        MINATAR_POSITIONS * 9 * C,
+    )?;
+    im2col::<C, MINATAR_SIDE, 3, 1>(obs, out, f32::from);
+    Ok(())
+}
+
+/// Encode a preprocessed Atari observation (`C × 84 × 84` frames, channel-first, 0..=255) as the
+/// 400 im2col patches of the 8×8 stride-4 conv, scaled by 1/255 (Mnih et al. 2015):
+/// `out[p·64C + (c·8 + ky)·8 + kx] = obs[c, 4·oy + ky, 4·ox + kx] / 255`, `p = oy·20 + ox`.
+/// `out` holds `400 · 64 · C` values.
+pub fn encode_nature<const C: usize>(obs: &[u8], out: &mut [f32]) -> Result<(), EncodeError> {
+    check_lengths(
+        obs,
+        out,
+        C * NATURE_SIDE * NATURE_SIDE,
+        NATURE_POSITIONS * 64 * C,
+    )?;
+    im2col::<C, NATURE_SIDE, 8, 4>(obs, out, |v| f32::from(v) / 255.0);
+    Ok(())
 }

@@ -148,7 +148,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::conv::layers::Dense;
+    use crate::layers::Dense;
     use dfdx::nn::Module;
     use dfdx::prelude::*;
 

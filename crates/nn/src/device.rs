@@ -6,8 +6,8 @@
 //! keeps a seeded `Cpu` for that), so one config starts from the same weights on every device.
 
 #[cfg(feature = "cuda")]
-use super::optim::DfdxOptimizer;
-use super::optim::{self, Rule, StepError, StepOptimizer};
+use crate::optim::DfdxOptimizer;
+use crate::optim::{self, Rule, StepError, StepOptimizer};
 use dfdx::nn::TensorCollection;
 use dfdx::tensor::{Cpu, TensorToArray};
 use dfdx::tensor_ops::Device;

@@ -4,7 +4,7 @@
 //! the tensor no longer holds it ([`StoragePin`]); layers drop it when their parameters are
 //! visited mutably (optimizer steps, resets), so that the write then needs no copy.
 
-use crate::agent::pinned::StoragePin;
+use crate::pinned::StoragePin;
 use dfdx::shapes::{Dtype, Rank2};
 use dfdx::tensor::{Cpu, Tensor};
 use std::sync::{Arc, Mutex, PoisonError};

@@ -26,7 +26,7 @@ use dfdx::nn::tensor_collection::{
 };
 use dfdx::prelude::*;
 
-use super::pinned::StoragePin;
+use crate::pinned::StoragePin;
 
 /// One optimizer step over the parameters of a module `M` on device `D`.
 pub trait StepOptimizer<M, D: Storage<f32>> {
@@ -606,8 +606,20 @@ mod sources;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::network::tests::{grads_of, params};
-    use crate::agent::network::{Batch, DuelingQNet, QFunction, QNetMlp, Traced};
+    use crate::params::{gradients as grads_of, values as params};
+    use crate::{Batch, DenseLinear, DenseRelu, DuelingHead, QFunction, Traced};
+    use dfdx::nn::builders::SplitInto;
+
+    /// The chapter's MLP and the dueling network on CartPole's 4 inputs, as `dqn-agent` builds them.
+    type QNetMlp = (DenseRelu<4, 128>, DenseRelu<128, 128>, DenseLinear<128, 2>);
+    type DuelingQNet = (
+        DenseRelu<4, 128>,
+        SplitInto<(
+            (DenseRelu<128, 128>, DenseLinear<128, 1>),
+            (DenseRelu<128, 128>, DenseLinear<128, 2>),
+        )>,
+        DuelingHead<2>,
+    );
 
     fn loss<M: QFunction<4, 2>>(net: &mut M, x: &[f32]) -> Gradients<f32, Cpu> {
         let dev: Cpu = Default::default();
@@ -647,8 +659,8 @@ mod tests {
                 ..Default::default()
             })
         };
-        same_bits_as_dfdx(dev.build_module::<QNetMlp<4, 2>, f32>(), adam(1e-3));
-        same_bits_as_dfdx(dev.build_module::<DuelingQNet<4, 2>, f32>(), adam(5e-4));
+        same_bits_as_dfdx(dev.build_module::<QNetMlp, f32>(), adam(1e-3));
+        same_bits_as_dfdx(dev.build_module::<DuelingQNet, f32>(), adam(5e-4));
     }
 
     /// Gradients that stop for long enough drive the moments into the subnormal range (shown by
@@ -750,7 +762,7 @@ mod tests {
                     weight_decay: None,
                 },
             );
-            same_bits_as_dfdx(dev.build_module::<QNetMlp<4, 2>, f32>(), rule);
+            same_bits_as_dfdx(dev.build_module::<QNetMlp, f32>(), rule);
         }
     }
 }

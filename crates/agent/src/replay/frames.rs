@@ -6,14 +6,14 @@
 //! `(s, s')` per transition would store each frame `2k` times. Here a transition records the id
 //! of its state's newest frame `f` and of its episode's first frame `e`; its state is frames
 //! `max(e, f − k + 1) ..= f` (the episode's first frame repeated as padding, as
-//! [`crate::env::wrappers::FrameStack`] pads after a reset) and its next state ends at `f + 1`.
+//! [`dqn_envs::wrappers::FrameStack`] pads after a reset) and its next state ends at `f + 1`.
 //! Transitions live in the same uniform ([`ReplayBuffer`]) or prioritized
 //! ([`PrioritizedReplay`]) rings as before, so sampling draws the same slots; frames that no
 //! live transition needs any more are released.
 
 use super::prioritized::{PerConfig, PerError, PrioritizedReplay};
-use super::replay::ReplayBuffer;
-use crate::env::ObsElem;
+use super::uniform::ReplayBuffer;
+use dqn_envs::ObsElem;
 use rand::Rng;
 
 /// One stored transition: frame ids plus `(a, r, terminated, truncated)`.
@@ -426,8 +426,8 @@ mod tests {
 
     #[test]
     fn replay_rebuilds_the_stacks_the_frame_stack_wrapper_produced() {
-        use crate::env::wrappers::FrameStack;
-        use crate::env::{CartPole, CartPoleVersion, Env};
+        use dqn_envs::wrappers::FrameStack;
+        use dqn_envs::{CartPole, CartPoleVersion, Env};
         let k = 4;
         let mut env = FrameStack::new(CartPole::new(CartPoleVersion::V0), k);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
