@@ -27,6 +27,13 @@ use dfdx::nn::tensor_collection::{
 use dfdx::prelude::*;
 
 use crate::pinned::StoragePin;
+use adam::{adam, adam_dezero, adam_torch};
+pub use dfdx_optimizer::DfdxOptimizer;
+use rmsprop::{rmsprop, rmsprop_nature, rmsprop_tf1, rmsprop_torch};
+
+mod adam;
+mod dfdx_optimizer;
+mod rmsprop;
 
 /// One optimizer step over the parameters of a module `M` on device `D`.
 pub trait StepOptimizer<M, D: Storage<f32>> {
@@ -38,51 +45,11 @@ pub trait StepOptimizer<M, D: Storage<f32>> {
 /// An optimizer step failed on the device.
 #[derive(Debug, thiserror::Error)]
 #[error("optimizer step: {0}")]
-pub struct StepError(String);
+pub struct StepError(pub(crate) String);
 
 impl<M: TensorCollection<f32, Cpu>> StepOptimizer<M, Cpu> for Optimizer {
     fn step(&mut self, net: &mut M, grads: &mut Gradients<f32, Cpu>) -> Result<(), StepError> {
         Optimizer::step(self, net, grads).map_err(|e| StepError(format!("{e:?}")))
-    }
-}
-
-/// dfdx's own optimizers for a module `M` on device `D` (the same arithmetic as [`Optimizer`]:
-/// the tests below check it bit for bit on the CPU).
-pub enum DfdxOptimizer<M, D: Device<f32>> {
-    Adam(dfdx::optim::Adam<M, f32, D>),
-    RmsProp(dfdx::optim::RMSprop<M, f32, D>),
-}
-
-impl<M: TensorCollection<f32, D>, D: Device<f32>> DfdxOptimizer<M, D> {
-    /// The optimizer of `rule` for the parameters of `net`; dfdx has its own Adam and RMSprop
-    /// only (config validation keeps the other forms off these devices).
-    pub fn new(net: &M, rule: Rule) -> Result<Self, StepError> {
-        match rule {
-            Rule::Adam(cfg) => Ok(DfdxOptimizer::Adam(dfdx::optim::Adam::new(net, cfg))),
-            Rule::RmsProp(RmsForm::Dfdx, cfg) => {
-                Ok(DfdxOptimizer::RmsProp(dfdx::optim::RMSprop::new(net, cfg)))
-            }
-            Rule::RmsProp(form, _) => Err(StepError(format!(
-                "RMSprop as {} runs it has no dfdx kernel (only \"rmsprop\", dfdx's own)",
-                form.source()
-            ))),
-            Rule::AdamTorch(_) | Rule::AdamDezero(_) => Err(StepError(
-                "this Adam has no dfdx kernel (only \"adam\", dfdx's own)".into(),
-            )),
-        }
-    }
-}
-
-impl<M: TensorCollection<f32, D>, D: Device<f32>> StepOptimizer<M, D> for DfdxOptimizer<M, D> {
-    fn step(&mut self, net: &mut M, grads: &mut Gradients<f32, D>) -> Result<(), StepError> {
-        use dfdx::optim::Optimizer as _;
-        match self {
-            DfdxOptimizer::Adam(o) => o.update(net, grads),
-            DfdxOptimizer::RmsProp(o) => o.update(net, grads),
-        }
-        .map_err(|e| StepError(format!("{e:?}")))?;
-        net.try_zero_grads(grads)
-            .map_err(|e| StepError(format!("{e:?}")))
     }
 }
 
@@ -320,77 +287,6 @@ impl Step<'_> {
     }
 }
 
-/// Adam step `t` (from 1): `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
-/// `p ← p − lr · m̂ / (√v̂ + ε)` with `m̂ = m / (1−β₁ᵗ)`, `v̂ = v / (1−β₂ᵗ)`; then `g ← 0`.
-#[inline(always)]
-fn adam(cfg: &AdamConfig, t: i32, p: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32]) {
-    let [b1, b2] = cfg.betas.map(|b| b as f32);
-    let (lr, eps) = (cfg.lr as f32, cfg.eps as f32);
-    let (c1, c2) = ((1.0 - b1.powi(t)).recip(), (1.0 - b2.powi(t)).recip());
-    let (g, m, v) = (&mut g[..p.len()], &mut m[..p.len()], &mut v[..p.len()]);
-    for i in 0..p.len() {
-        let g = std::mem::take(&mut g[i]);
-        m[i] = flush(m[i] * b1 + g * (1.0 - b1));
-        v[i] = flush(v[i] * b2 + g * g * (1.0 - b2));
-        let (m_hat, v_hat) = (m[i] * c1, v[i] * c2);
-        p[i] -= lr * m_hat / (v_hat.sqrt() + eps);
-    }
-}
-
-/// Adam as PyTorch's `_single_tensor_adam` runs it on the CPU at step `t` (from 1): in f64,
-/// `k = lr / (1 − β₁ᵗ)` and `c = √(1 − β₂ᵗ)`; then per element `m ← lerp(m, g, 1 − β₁)`,
-/// `v ← vβ₂ + ((1 − β₂)·g)·g` (fused as ATen's vector kernel does),
-/// `p ← p + (−k·m) / (√v / c + ε)`; then `g ← 0`.
-#[inline(always)]
-fn adam_torch(
-    cfg: &AdamConfig,
-    t: i32,
-    p: &mut [f32],
-    g: &mut [f32],
-    m: &mut [f32],
-    v: &mut [f32],
-) {
-    let [b1, b2] = cfg.betas;
-    let step = f64::from(t);
-    let neg_step_size = (-(cfg.lr / (1.0 - b1.powf(step)))) as f32;
-    let bc2_sqrt = (1.0 - b2.powf(step)).sqrt() as f32;
-    let (w1, b2f, w2) = ((1.0 - b1) as f32, b2 as f32, (1.0 - b2) as f32);
-    let eps = cfg.eps as f32;
-    let (g, m, v) = (&mut g[..p.len()], &mut m[..p.len()], &mut v[..p.len()]);
-    for i in 0..p.len() {
-        let g = std::mem::take(&mut g[i]);
-        m[i] = flush(aten_lerp(m[i], g, w1));
-        v[i] = flush((w2 * g).mul_add(g, v[i] * b2f));
-        p[i] += (neg_step_size * m[i]) / (v[i].sqrt() / bc2_sqrt + eps);
-    }
-}
-
-/// Adam as DeZero's `optimizers.Adam` runs it in float32 NumPy at step `t` (from 1): in f64,
-/// `lr_t = lr·√(1 − β₂ᵗ) / (1 − β₁ᵗ)`; then `m ← m + (1 − β₁)(g − m)`,
-/// `v ← v + (1 − β₂)(g² − v)`, `p ← p − (lr_t·m) / (√v + ε)`; then `g ← 0`. ε here is ε̂:
-/// added before the correction, so it weighs `1/√(1 − β₂ᵗ)` times more than in `"adam"`.
-#[inline(always)]
-fn adam_dezero(
-    cfg: &AdamConfig,
-    t: i32,
-    p: &mut [f32],
-    g: &mut [f32],
-    m: &mut [f32],
-    v: &mut [f32],
-) {
-    let [b1, b2] = cfg.betas;
-    let step = f64::from(t);
-    let lr_t = (cfg.lr * (1.0 - b2.powf(step)).sqrt() / (1.0 - b1.powf(step))) as f32;
-    let (w1, w2, eps) = ((1.0 - b1) as f32, (1.0 - b2) as f32, cfg.eps as f32);
-    let (g, m, v) = (&mut g[..p.len()], &mut m[..p.len()], &mut v[..p.len()]);
-    for i in 0..p.len() {
-        let g = std::mem::take(&mut g[i]);
-        m[i] = flush(m[i] + w1 * (g - m[i]));
-        v[i] = flush(v[i] + w2 * (g * g - v[i]));
-        p[i] -= (lr_t * m[i]) / (v[i].sqrt() + eps);
-    }
-}
-
 /// ATen's `lerp(start, end, w)` as its vector kernel computes it: one fused multiply-add from
 /// the nearer end (`start + w(end − start)` for |w| < ½, else `end − (1 − w)(end − start)`).
 #[inline(always)]
@@ -410,154 +306,6 @@ fn flush(x: f32) -> f32 {
         0.0
     } else {
         x
-    }
-}
-
-/// RMSprop: `s ← s + (1−α)(g² − s)`; centered: `a ← a + (1−α)(g − a)`, `d = √(s − a² + ε)`,
-/// else `d = √(s + ε)`; with momentum μ: `b ← μb + g/d`, `p ← p − lr·b`, else `p ← p − lr·g/d`;
-/// then `g ← 0`.
-#[inline(always)]
-fn rmsprop<const CENTERED: bool, const MOMENTUM: bool>(
-    cfg: &RMSpropConfig,
-    p: &mut [f32],
-    g: &mut [f32],
-    square_avg: &mut [f32],
-    grad_avg: &mut [f32],
-    momentum: &mut [f32],
-) {
-    let n = p.len();
-    let (lr, eps, decay) = (cfg.lr as f32, cfg.eps as f32, 1.0 - cfg.alpha as f32);
-    let mu = cfg.momentum.unwrap_or(0.0) as f32;
-    let (g, s, a, b) = (
-        &mut g[..n],
-        &mut square_avg[..n],
-        &mut grad_avg[..n],
-        &mut momentum[..n],
-    );
-    for i in 0..n {
-        let g = std::mem::take(&mut g[i]);
-        s[i] = flush(s[i] + decay * (g * g - s[i]));
-        let avg = if CENTERED {
-            a[i] = flush(a[i] + decay * (g - a[i]));
-            (s[i] - a[i] * a[i] + eps).sqrt()
-        } else {
-            (s[i] + eps).sqrt()
-        };
-        let step = g / avg;
-        p[i] -= if MOMENTUM {
-            b[i] = flush(b[i] * mu + step);
-            b[i] * lr
-        } else {
-            step * lr
-        };
-    }
-}
-
-/// RMSprop as TF1's `ApplyRMSProp` / `ApplyCenteredRMSProp` kernels write it, with `ρ` =
-/// `alpha`: `s ← s + (g² − s)(1−ρ)`; centered: `a ← a + (g − a)(1−ρ)`, `d = √((s − a²) + ε)`,
-/// else `d = √(s + ε)`; `b ← μb + (g·lr)/d`; `p ← p − b` (`b = (g·lr)/d` without momentum);
-/// then `g ← 0`. The `rms` slot starts at 1, `mg` and `momentum` at 0.
-#[inline(always)]
-fn rmsprop_tf1<const CENTERED: bool, const MOMENTUM: bool>(
-    cfg: &RMSpropConfig,
-    p: &mut [f32],
-    g: &mut [f32],
-    square_avg: &mut [f32],
-    grad_avg: &mut [f32],
-    momentum: &mut [f32],
-) {
-    let n = p.len();
-    let (lr, eps, one_minus_rho) = (cfg.lr as f32, cfg.eps as f32, 1.0 - cfg.alpha as f32);
-    let mu = cfg.momentum.unwrap_or(0.0) as f32;
-    let (g, s, a, b) = (
-        &mut g[..n],
-        &mut square_avg[..n],
-        &mut grad_avg[..n],
-        &mut momentum[..n],
-    );
-    for i in 0..n {
-        let g = std::mem::take(&mut g[i]);
-        s[i] = flush(s[i] + (g * g - s[i]) * one_minus_rho);
-        let denom = if CENTERED {
-            a[i] = flush(a[i] + (g - a[i]) * one_minus_rho);
-            (s[i] - a[i] * a[i]) + eps
-        } else {
-            s[i] + eps
-        };
-        let step = (g * lr) / denom.sqrt();
-        p[i] -= if MOMENTUM {
-            b[i] = flush(b[i] * mu + step);
-            b[i]
-        } else {
-            step
-        };
-    }
-}
-
-/// RMSprop as PyTorch's `_single_tensor_rmsprop` runs it on the CPU (`c = 1 − α` rounded once
-/// from double, as Python passes it): `s ← sα + (c·g)·g`; centered: `a ← lerp(a, g, c)`,
-/// `d = √(s − a²) + ε`, else `d = √s + ε`; with momentum `b ← bμ + g/d`, `p ← p − lr·b`, else
-/// `p ← p + (−lr·g)/d`; then `g ← 0`. Every average starts at 0. The multiply-adds ATen's
-/// compiled vector kernels fuse are fused here too (`mul_add`); PyTorch's float32 `sqrt` is
-/// not correctly rounded (one ULP off for about 18% of inputs in torch 2.15.0), ours is.
-#[inline(always)]
-fn rmsprop_torch<const CENTERED: bool, const MOMENTUM: bool>(
-    cfg: &RMSpropConfig,
-    p: &mut [f32],
-    g: &mut [f32],
-    square_avg: &mut [f32],
-    grad_avg: &mut [f32],
-    momentum: &mut [f32],
-) {
-    let n = p.len();
-    let (lr, eps, alpha) = (cfg.lr as f32, cfg.eps as f32, cfg.alpha as f32);
-    let c = (1.0 - cfg.alpha) as f32;
-    let mu = cfg.momentum.unwrap_or(0.0) as f32;
-    let (g, s, a, b) = (
-        &mut g[..n],
-        &mut square_avg[..n],
-        &mut grad_avg[..n],
-        &mut momentum[..n],
-    );
-    for i in 0..n {
-        let g = std::mem::take(&mut g[i]);
-        s[i] = flush((c * g).mul_add(g, s[i] * alpha));
-        let avg = if CENTERED {
-            a[i] = flush(aten_lerp(a[i], g, c));
-            (-a[i]).mul_add(a[i], s[i]).sqrt() + eps
-        } else {
-            s[i].sqrt() + eps
-        };
-        p[i] = if MOMENTUM {
-            b[i] = flush(b[i] * mu + g / avg);
-            (-lr).mul_add(b[i], p[i])
-        } else {
-            p[i] + (-lr * g) / avg
-        };
-    }
-}
-
-/// RMSprop as DeepMind's Nature-DQN code (`NeuralQLearner.lua`) writes it, in float32, for the
-/// loss gradient `g` (the Lua code holds `dw = −g` and adds the step): `a ← aα + c·g`,
-/// `s ← sα + c·g²` with `c = 1 − α` (the code's literals 0.95 and 0.05), `d = √((s − a²) + ε)`,
-/// `p ← p − (lr·g)/d`; then `g ← 0`. Always centered, no momentum; both averages start at 0.
-#[inline(always)]
-fn rmsprop_nature(
-    cfg: &RMSpropConfig,
-    p: &mut [f32],
-    g: &mut [f32],
-    square_avg: &mut [f32],
-    grad_avg: &mut [f32],
-) {
-    let n = p.len();
-    let (lr, eps, alpha) = (cfg.lr as f32, cfg.eps as f32, cfg.alpha as f32);
-    let c = (1.0 - cfg.alpha) as f32;
-    let (g, s, a) = (&mut g[..n], &mut square_avg[..n], &mut grad_avg[..n]);
-    for i in 0..n {
-        let g = std::mem::take(&mut g[i]);
-        a[i] = flush(a[i] * alpha + c * g);
-        s[i] = flush(s[i] * alpha + c * (g * g));
-        p[i] -= (lr * g) / ((s[i] - a[i] * a[i]) + eps).sqrt();
     }
 }
 
