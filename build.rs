@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 #[path = "src/fingerprint/fnv.rs"]
 mod fnv;
 
-const TRAINING_CODE: [&str; 7] = [
-    "src/train.rs",
+const TRAINING_CODE: [&str; 8] = [
+    "src/train",
+    "src/compiled.rs",
     "src/config.rs",
     "src/store/mod.rs",
     "src/store/records.rs",

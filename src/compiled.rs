@@ -54,3 +54,18 @@ pub fn check_supported(env: &EnvConfig, agent: &AgentConfig) -> Result<(), Strin
 
 /// Input sizes of the compiled MLPs (CartPole full or positions-only, stacked 1–4 deep).
 pub const MLP_INPUTS: [usize; 6] = [2, 4, 6, 8, 12, 16];
+
+impl EnvConfig {
+    /// Scalars in one (stacked) observation.
+    /// (What the compiled networks take as input: kept here, beside the list of compiled
+    /// sizes, so that configuration does not reach into training for it.)
+    pub fn observe_len(&self) -> usize {
+        let frame = match (self.id, self.observe) {
+            (EnvId::CartPole(_), env::Observe::Full) => 4,
+            (EnvId::CartPole(_), env::Observe::Positions) => 2,
+            (EnvId::MinAtar(g), _) => g.channels() * 100,
+            (EnvId::Atari(_), _) => self.screen_size * self.screen_size,
+        };
+        frame * self.frame_stack
+    }
+}

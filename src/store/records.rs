@@ -37,3 +37,10 @@ pub struct EvalPoint {
     pub steps: u64,
     pub returns: Vec<f64>,
 }
+
+impl EvalPoint {
+    /// Mean return of the evaluation episodes.
+    pub fn mean(&self) -> f64 {
+        self.returns.iter().sum::<f64>() / self.returns.len().max(1) as f64
+    }
+}
