@@ -4,7 +4,7 @@
 //! randomness drawn from one numpy-compatible `RandomState` ([`NumpyRandomState`]) shared, as
 //! after `env.seed(seed)`, by the sticky-action draw and the game. From the same seed and actions
 //! it reproduces the Python states, rewards and terminal flags bit for bit
-//! (`tests/minatar_replay.rs`). Each game lives in its own file, a line-by-line port.
+//! (this crate's `tests/minatar_replay.rs`). Each game lives in its own file, a line-by-line port.
 
 mod asterix;
 mod breakout;

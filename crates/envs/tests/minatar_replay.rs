@@ -9,7 +9,7 @@
 //! plain `env.reset()` after each terminal step (its own row, empty action). `state_hex` is
 //! `np.packbits(env.state().reshape(-1))` (C order y, x, channel) as hex.
 
-use dqn_sweep::env::minatar::{Game, MinAtar};
+use dqn_envs::minatar::{Game, MinAtar};
 use flate2::read::GzDecoder;
 use std::fmt::Write as _;
 use std::io::Read;

@@ -2,7 +2,7 @@
 //! (CartPole-v1): from each recorded initial state, the recorded actions must reproduce every
 //! state within 1e-9 and every reward and flag exactly.
 
-use dqn_sweep::env::{CartPole, CartPoleVersion};
+use dqn_envs::{CartPole, CartPoleVersion};
 use std::collections::BTreeMap;
 
 const DATA: &str = include_str!("data/cartpole_gym_trajectories.csv");
