@@ -1,30 +1,35 @@
 #!/usr/bin/env bash
 # Mutation testing of the core with cargo-mutants (issue 24, item 3). Each group mutates a few
-# files and runs only the tests that reach them — the library's unit tests of that module and
-# the exact gates driven through `cargo test` (tests/check.rs: every variant on CartPole, the
-# MinAtar pixel path) — in the release profile, in a scratch worktree of HEAD, so the checkout
-# you work in is never touched. Results go to bench/results/mutants/<group>/ (cargo-mutants'
-# outcomes.json, caught.txt, missed.txt, …); bench/mutants-table.py turns them into the per-file
-# table. Justified survivors are listed, one reason each, in .cargo/mutants.toml (exclude_re).
+# files and runs the tests that reach them, in the release profile, in a scratch worktree of
+# HEAD, so the checkout you work in is never touched. Results go to
+# bench/results/mutants/<group>/ (cargo-mutants' outcomes.json, caught.txt, missed.txt, …);
+# bench/mutants-table.py turns them into the per-file table. Justified survivors are listed,
+# one reason each, in .cargo/mutants.toml (exclude_re).
+#
+# Tests per group: the mutated crate's own tests (fast: only that crate is rebuilt), and for
+# `update` also the exact gates driven through `cargo test` (tests/check.rs: every variant on
+# CartPole, the MinAtar pixel path), which rebuild the harness. MUTANTS_GATES=1 adds the gates
+# to any group: use it to recheck survivors (`-F` with their functions, MUTANTS_NAME=<g>-gates).
 #
 # Usage: bench/mutants.sh GROUP [cargo-mutants args, e.g. --shard 0/8 --sharding round-robin
 #        for a sample, --baseline skip to save the unmutated run]
 #        MUTANTS_DIR=~/.cache/dqn-sweep-mutants/b bench/mutants.sh ...   (a second run at once)
 #        bench/mutants.sh --list            (groups, files and mutant counts; builds nothing)
-# Groups: update (agent/mod.rs: the update rule and TD targets), replay (uniform, frame and
-#         prioritized replay, the sum tree), envs (CartPole, MinAtar's games and RNG), stats
-#         (the dqn-stats crate).
-# Cost on 2 cores (measured, see README "Mutation testing"): the first build of the scratch
-# target is a few minutes; then a few seconds per mutant for stats (its own small crate) and
-# about 45 s for update and replay (the harness rebuilt twice, plus the gates). Not run in CI.
+# Groups: update (crates/agent/src/lib.rs: the update rule and TD targets), replay (uniform,
+#         frame and prioritized replay, the sum tree), envs (CartPole, wrappers, MinAtar's games
+#         and RNG), stats (the dqn-stats crate).
+# Cost on 2 cores (measured, see docs/guide/planted-bugs-and-mutants.md): the first build of
+# the scratch target is a few minutes; then per mutant a few seconds for stats, envs and
+# replay (their own crates) and about a minute for update (the harness rebuilt, the gates).
+# Not run in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 group_files() {
     case "$1" in
-        update) echo "src/agent/mod.rs" ;;
-        replay) echo "src/agent/replay.rs src/agent/frames.rs src/agent/prioritized.rs" ;;
+        update) echo "crates/agent/src/lib.rs" ;;
+        replay) echo "crates/agent/src/replay/uniform.rs crates/agent/src/replay/frames.rs crates/agent/src/replay/prioritized.rs crates/agent/src/replay/sum_tree.rs" ;;
         envs) echo "crates/envs/src/cartpole.rs crates/envs/src/wrappers.rs crates/envs/src/minatar/*.rs" ;;
         stats) echo "crates/stats/src/lib.rs crates/stats/src/bootstrap.rs crates/stats/src/curves.rs" ;;
         *) echo "unknown group \`$1\` (expected update, replay, envs or stats)" >&2; return 2 ;;
@@ -32,14 +37,20 @@ group_files() {
 }
 
 # cargo test arguments per group: test targets, then name filters (any of them selects a test).
+# Without the gates cargo-mutants tests only the mutated package (its unit and integration
+# tests); with them, the workspace: every crate's unit tests (`tests::`) and the gates.
+GATES="every_variant_is_bit_identical the_pixel_path_is_bit_identical"
+with_gates() { [ "$1" = update ] || [ "${MUTANTS_GATES:-0}" = 1 ]; }
 group_tests() {
-    local gates="every_variant_is_bit_identical the_pixel_path_is_bit_identical"
+    if with_gates "$1"; then
+        echo "--lib --test check -- tests:: $GATES"
+        return
+    fi
     case "$1" in
-        update | replay) echo "--lib --test check -- agent:: train:: $gates" ;;
-        # the dqn-envs crate's unit tests and the harness's (`tests::` matches every unit test),
-        # the Gym and MinAtar trajectory replays, the exact gates
-        envs) echo "--lib --test check --test cartpole_gym --test minatar_replay -- tests:: every_recorded_gym time_limits replays_every_reference $gates" ;;
-        stats) echo "--lib" ;;   # the dqn-stats crate's own tests (cargo-mutants tests the mutated package)
+        replay) echo "--lib" ;;   # dqn-agent's unit tests (replay::…)
+        # dqn-envs' unit tests and the Gym and MinAtar trajectory replays
+        envs) echo "--lib --test cartpole_gym --test minatar_replay" ;;
+        stats) echo "--lib" ;;    # dqn-stats' own tests
     esac
 }
 
@@ -51,7 +62,7 @@ if [ "${1:-}" = "--list" ]; then
     done
     exit 0
 fi
-[ $# -ge 1 ] || { sed -n 2,17p "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n 2,26p "$0"; exit 2; }
 GROUP=$1; shift
 FILES=$(group_files "$GROUP")
 # One output folder per group and shard (`--shard K/N` → <group>-K-of-N).
@@ -81,9 +92,9 @@ fi
 
 args=()
 for f in $FILES; do args+=(-f "$f"); done
+# With the gates the tests live in several packages (the mutated crate and the harness).
+if with_gates "$GROUP"; then args+=(--test-workspace=true); fi
 # shellcheck disable=SC2046
-# The envs group's tests live in two packages (dqn-envs and the harness): test the workspace.
-[ "$GROUP" = envs ] && args+=(--test-workspace=true)
 cargo mutants --in-place -d "$M/tree" --workspace "${args[@]}" --profile release \
     --timeout 300 --build-timeout 600 --output "$OUT" "$@" \
     -- $(group_tests "$GROUP") || true   # cargo-mutants exits 2 when mutants survive
