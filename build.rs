@@ -10,13 +10,17 @@ mod fnv;
 const TRAINING_CODE: [&str; 8] = [
     "src/train",
     "src/compiled.rs",
-    "src/config.rs",
+    "src/config",
     "src/store/mod.rs",
     "src/store/records.rs",
     "crates/agent/src",
     "crates/envs/src",
     "crates/nn/src",
 ];
+
+/// Files under those folders that cannot change a run: the experiment-file key reference
+/// (documentation rendered by `sweep --help`) and the config tests.
+const NOT_TRAINING_CODE: [&str; 2] = ["src/config/keys.rs", "src/config/tests.rs"];
 
 fn files(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_dir() {
@@ -28,7 +32,7 @@ fn files(path: &Path, out: &mut Vec<PathBuf>) {
         for e in entries {
             files(&e, out);
         }
-    } else {
+    } else if !NOT_TRAINING_CODE.iter().any(|n| path == Path::new(n)) {
         out.push(path.to_owned());
     }
 }
