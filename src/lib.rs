@@ -19,11 +19,13 @@
 //! - [`report`]: polars tables, Markdown reports and plotters charts;
 //! - [`check`]: baselines (`sweep bless`) and the learning-curve regression gate (`sweep check`);
 //! - [`power`]: how many seeds a comparison needs (`sweep power`);
-//! - [`bench`]: throughput figures (`sweep bench`).
+//! - [`bench`]: throughput figures (`sweep bench`);
+//! - [`cli`]: the `sweep` commands, their arguments and bodies (the binary only dispatches).
 
 pub use dqn_agent as agent;
 pub mod bench;
 pub mod check;
+pub mod cli;
 pub mod compiled;
 pub mod config;
 pub use dqn_envs as env;

@@ -151,6 +151,10 @@ fn bad_input_is_rejected_with_file_key_and_expectation() {
     assert_rejected("seeds = -3\n", &["seeds"]);
     assert_rejected("[agent\n", &["not valid TOML"]);
     assert_rejected(
+        "[agent]\nlr = 0.1\nlr = 0.2\n",
+        &["not valid TOML", "duplicate key `lr`", "line 3"],
+    );
+    assert_rejected(
         "[train]\nrandom_streams = \"shared\"\n",
         &["train.random_streams", "paired", "independent"],
     );

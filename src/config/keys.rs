@@ -106,6 +106,8 @@ pub enum Stated {
         example: &'static str,
         means: &'static str,
     },
+    /// No default: the table needs it (`example` shows one).
+    Required { example: &'static str },
 }
 
 /// One key of an experiment file.
@@ -153,6 +155,10 @@ const fn unset(example: &'static str, means: &'static str) -> Stated {
     Stated::Unset { example, means }
 }
 
+const fn required(example: &'static str) -> Stated {
+    Stated::Required { example }
+}
+
 const fn text(t: &'static str) -> Values {
     Values::Text(t)
 }
@@ -169,11 +175,11 @@ const SWITCH: Values = text("true | false");
 
 /// Every key, in the order the reference lists them.
 pub const KEYS: &[Key] = &[
-    key(Top, "name", text("letters, digits, - _ ."), unset("\"chapter8\"", "the file's stem"), "results go to <out>/<name>/"),
+    key(Top, "name", text("letters, digits, - _ . + = ,"), unset("\"chapter8\"", "the file's stem"), "results go to <out>/<name>/"),
     key(Top, "description", text("string"), is("\"\""), "printed at the top of summary.md"),
     key(Top, "seeds", text("count n (seeds 0..n) or a list [0, 7, 42]"), is("1"), "the seeds every grid point runs"),
-    key(Env, "id", text(crate::env::EnvId::VALID), is("\"CartPole-v0\""), "the environment; ALE ids need a build with --features atari"),
-    key(Env, "observe", Choice(enum_variants::<Observe>), is("\"full\""), "CartPole: \"positions\" hides the velocities (x and θ only)"),
+    key(Env, "id", text(crate::env::EnvId::VALID), is("\"CartPole-v0\""), "the environment (ALE ids need a --features atari build)"),
+    key(Env, "observe", Choice(enum_variants::<Observe>), is("\"full\""), "\"positions\": CartPole's x and θ only (velocities hidden)"),
     key(Env, "frame_stack", text("integer 1–16"), is("1"), "observations are the last k frames"),
     key(Env, "max_episode_steps", AT_LEAST_1, unset("1000", "the registered limit only"), "a TimeLimit on top of the registered one"),
     key(Env, "sticky_action_prob", PROBABILITY, is("0.1"), "MinAtar, as the package: repeat the last action with this probability"),
@@ -200,7 +206,7 @@ pub const KEYS: &[Key] = &[
     key(Agent, "epsilon", PROBABILITY, is("0.1"), "ε-greedy: constant, or the end of a linear schedule"),
     key(Agent, "epsilon_start", PROBABILITY, unset("1.0", "constant ε"), "start of a linear ε schedule"),
     key(Agent, "epsilon_decay_steps", COUNT, is("0"), "env steps over which ε falls from epsilon_start to epsilon"),
-    key(Agent, "epsilon_from", Choice(enum_variants::<EpsilonFrom>), is("\"learning_starts\""), "where the schedule starts counting (\"first_step\": CleanRL's)"),
+    key(Agent, "epsilon_from", Choice(enum_variants::<EpsilonFrom>), is("\"learning_starts\""), "where the ε schedule starts counting (\"first_step\": CleanRL's)"),
     key(Agent, "learning_starts", COUNT, is("0"), "no updates before this many env steps"),
     key(Agent, "warmup_actions", Choice(enum_variants::<WarmupActions>), is("\"uniform\""), "actions before learning_starts (\"epsilon_greedy\": CleanRL's)"),
     key(Agent, "update_period", AT_LEAST_1, is("1"), "one gradient step every k env steps"),
@@ -208,12 +214,12 @@ pub const KEYS: &[Key] = &[
     key(Agent, "buffer_size", text("integer, batch_size to 1000000"), is("10000"), "replay capacity, in transitions"),
     key(Agent, "batch_size", text("integer 1–4096"), is("32"), "transitions per gradient step"),
     key(Agent, "sync_interval", AT_LEAST_1, is("20"), "target network refreshed every k sync_units"),
-    key(Agent, "sync_unit", Choice(enum_variants::<SyncUnit>), is("\"episodes\""), "the chapter's; \"steps\" as in the DQN paper"),
-    key(Agent, "loss", Choice(enum_variants::<LossKind>), is("\"mse\""), "the chapter's; \"huber\" as in the DQN paper"),
+    key(Agent, "sync_unit", Choice(enum_variants::<SyncUnit>), is("\"episodes\""), "what sync_interval counts: episodes (the chapter) or env steps (the DQN paper)"),
+    key(Agent, "loss", Choice(enum_variants::<LossKind>), is("\"mse\""), "the TD loss: the chapter's MSE, or the DQN paper's Huber"),
     key(Agent, "huber_delta", POSITIVE, is("1.0"), "Huber loss: its threshold"),
-    key(Agent, "bootstrap_mask", Choice(enum_variants::<BootstrapMask>), is("\"done\""), "cut at terminated | truncated (chapter), or at terminated only"),
-    key(Agent, "init", Choice(enum_variants::<WeightInit>), is("\"dezero\""), "weights: DeZero's Linear (chapter), or dfdx / PyTorch uniform"),
-    key(Agent, "mlp_hidden", Choice(enum_variants::<MlpHidden>), is("\"128x128\""), "MLP widths: the chapter's, or CleanRL's (CartPole, not dueling)"),
+    key(Agent, "bootstrap_mask", Choice(enum_variants::<BootstrapMask>), is("\"done\""), "what stops bootstrapping: terminated or truncated (the chapter), or terminated only"),
+    key(Agent, "init", Choice(enum_variants::<WeightInit>), is("\"dezero\""), "initial weights: DeZero's Linear (the chapter), or dfdx's and PyTorch's uniform"),
+    key(Agent, "mlp_hidden", Choice(enum_variants::<MlpHidden>), is("\"128x128\""), "the MLP's widths: the chapter's, or CleanRL's (CartPole, not dueling)"),
     key(Agent, "per_alpha", text("float ≥ 0"), is("0.6"), "PER: priority exponent α (Schaul et al. 2015, proportional)"),
     key(Agent, "per_beta_start", PROBABILITY, is("0.4"), "PER: importance-sampling exponent β at the start"),
     key(Agent, "per_beta_end", PROBABILITY, is("1.0"), "PER: β at the end (annealed linearly over the run)"),
@@ -225,16 +231,16 @@ pub const KEYS: &[Key] = &[
     key(Train, "eval_epsilon", PROBABILITY, is("0.0"), "ε of evaluation episodes (chapter: greedy)"),
     key(Train, "q_probe_interval", COUNT, is("10"), "every N episodes: greedy rollout, predicted Q vs actual return (0: off)"),
     key(Train, "probe_states", text("integer 0–100000"), is("256"), "held-out states for the mean max-Q (DQN paper, Fig. 2)"),
-    key(Train, "random_streams", Choice(enum_variants::<RandomStreams>), is("\"paired\""), "common random numbers across variants at one seed, or streams from the whole config"),
-    key(Train, "device", Choice(enum_variants::<DeviceKind>), is("\"cpu\""), "\"cuda\": the first NVIDIA GPU (a --features cuda build); its own run ids"),
+    key(Train, "random_streams", Choice(enum_variants::<RandomStreams>), is("\"paired\""), "at one seed, every variant draws the same random streams, or each its own"),
+    key(Train, "device", Choice(enum_variants::<DeviceKind>), is("\"cpu\""), "where networks train; \"cuda\": the first NVIDIA GPU (a --features cuda build)"),
     key(Report, "resamples", text("integer ≥ 100"), is("2000"), "bootstrap resamples"),
     key(Report, "confidence", text("float in (0, 1)"), is("0.95"), "level of the confidence intervals"),
     key(Report, "final_window", AT_LEAST_1, is("100"), "\"final return\" = mean of the last N episodes"),
     key(Report, "solved_threshold", text("float"), unset("195.0", "Gym's reward_threshold: 195 for v0, 475 for v1"), "average return that counts as solved"),
     key(Report, "collapse_floor", text("float"), is("100.0"), "a solved run that falls below this has collapsed"),
     key(Report, "baseline_variant", text(super::Variant::VALID), is("\"dqn\""), "the variant the others are compared with"),
-    key(Normalize, "reference", text("float"), unset("3.43", "required"), "the score that counts as 1 (e.g. a published agent's)"),
-    key(Normalize, "source", text("string"), unset("\"...\"", "required"), "where `reference` comes from (printed with every normalised table)"),
+    key(Normalize, "reference", text("float"), required("3.43"), "the score that counts as 1 (e.g. a published agent's)"),
+    key(Normalize, "source", text("string"), required("\"...\""), "where `reference` comes from (printed with every normalised table)"),
     key(Normalize, "random", text("float"), unset("0.5", "measured: 100 whole games of a uniform random policy"), "the score that counts as 0"),
     key(Check, "baseline_seeds", text("count or list, as seeds"), unset("200", "`seeds`"), "the seeds `sweep bless` trains"),
     key(Check, "tolerance", text("float ≥ 0"), is("0.0"), "return units a check may lose before its test applies"),
@@ -242,9 +248,9 @@ pub const KEYS: &[Key] = &[
 ];
 
 /// Where comments start in the reference.
-const COMMENT_COLUMN: usize = 32;
-/// The reference's widest line.
-const WIDTH: usize = 100;
+const COMMENT_COLUMN: usize = 30;
+/// The reference's widest line (indented by 4 in `sweep --help`, whose lines clap wraps at 100).
+const WIDTH: usize = 96;
 
 /// Every key as an annotated TOML file: each key at its default (keys without one commented
 /// out, with an example), its values and meaning in a comment. Parsed as an experiment it is
@@ -266,6 +272,10 @@ pub fn reference_toml() -> String {
                 Stated::Unset { example, means } => (
                     format!("# {} = {example}", k.name),
                     format!("{}: {} (default: {means})", k.values.describe(), k.meaning),
+                ),
+                Stated::Required { example } => (
+                    format!("# {} = {example}", k.name),
+                    format!("{}: {} (required)", k.values.describe(), k.meaning),
                 ),
             };
             push_line(&mut out, &assignment, &comment);
@@ -434,7 +444,7 @@ mod tests {
                         "{path} = {v}"
                     );
                 }
-                Stated::Unset { example, .. } => {
+                Stated::Unset { example, .. } | Stated::Required { example } => {
                     // Accepted, and not what holds when the key is absent.
                     assert_eq!(
                         is_default_in(k.section, k.name, example),

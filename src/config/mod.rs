@@ -312,7 +312,7 @@ fn read_name(table: &toml::Table, path: &Path, overrides: &[Override]) -> Result
             .to_owned(),
         Some(toml::Value::String(s)) if validate::is_safe_name(s) => s.clone(),
         Some(other) => {
-            let expected = "a non-empty string of letters, digits, '-', '_' or '.'";
+            let expected = "a non-empty string of letters, digits and - _ . + = ,";
             return Err(Problem::at(
                 "name",
                 format!("expected {expected}, found {other}"),

@@ -378,3 +378,66 @@ fn the_device_names_a_run_but_not_its_seeds() {
         "{msg}"
     );
 }
+
+#[test]
+fn overrides_apply_before_the_grid_and_are_blamed_for_their_keys() {
+    let sets: Vec<Override> = ["agent.lr=[0.001, 0.01]", "seeds=2"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let path = Path::new("experiments/test.toml");
+    let e =
+        Experiment::parse_with("seeds = 5\n[agent]\nlr = 0.1\ngamma = 0.9\n", path, &sets).unwrap();
+    assert_eq!(e.swept, ["agent.lr"]);
+    assert_eq!((e.points.len(), e.seeds.len()), (2, 2));
+    assert_eq!(e.points[1].agent.lr, 0.01);
+    assert_eq!(e.points[1].agent.gamma, 0.9, "the file's other keys stay");
+    assert_eq!(e.name, "test+agent.lr=0.001,0.01,seeds=2");
+    let bad: Override = "agent.gamma=2".parse().unwrap();
+    let msg = Experiment::parse_with("", path, &[bad])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.starts_with("--set agent.gamma=2 (over experiments/test.toml): key `agent.gamma`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_resolved_file_is_the_overridden_experiment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.toml");
+    std::fs::write(
+        &path,
+        "# a comment\nseeds = 2\n[agent]\nvariant = [\"dqn\", \"per\"]\n",
+    )
+    .unwrap();
+    let sets: Vec<Override> = ["agent.lr=1e-3", "report.resamples=500"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let e = Experiment::load_with(&path, &sets).unwrap();
+    let text = e.resolved_toml().unwrap();
+    let back = Experiment::parse(&text, Path::new("elsewhere.toml")).unwrap();
+    assert_eq!(
+        (back.name.as_str(), back.runs()),
+        (e.name.as_str(), e.runs())
+    );
+    assert_eq!((back.swept, back.report), (e.swept, e.report));
+}
+
+#[test]
+fn every_parse_error_names_the_file() {
+    for text in [
+        "[agent]\nlr = 0.1\nlr = 0.2\n",
+        "[agent]\n[agent]\n",
+        "seeds = 1\nseeds = 2\n",
+        "[report.normalize.\"CartPole-v0\"]\nreference = 1\nreference = 2\n",
+    ] {
+        let msg = parse(text).unwrap_err().to_string();
+        assert!(
+            msg.starts_with("experiments/test.toml: not valid TOML") && msg.contains("duplicate"),
+            "{msg}"
+        );
+    }
+}

@@ -369,10 +369,11 @@ pub(crate) fn validate_normalize(r: &ReportConfig, points: &[GridPoint]) -> Resu
     Ok(())
 }
 
-/// A results folder name: letters, digits, '-', '_' and '.', not starting with '.'.
+/// A results folder name: letters, digits and `- _ . + = ,` (the last three for the names
+/// `--set` gives, `chapter8+agent.lr=0.001,seeds=3`), not starting with '.'.
 pub(crate) fn is_safe_name(s: &str) -> bool {
     !s.is_empty()
         && !s.starts_with('.')
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .all(|c| c.is_ascii_alphanumeric() || "-_.+=,".contains(c))
 }
