@@ -467,4 +467,87 @@ mod tests {
             replay.frames_stored()
         );
     }
+
+    /// One long episode through a full ring: the store keeps exactly the frames the live
+    /// transitions' states and next states use — the oldest state's `k` frames through the
+    /// newest frame — for uniform and prioritized rings alike.
+    #[test]
+    fn frames_stored_are_exactly_those_the_live_transitions_use() {
+        let (capacity, k) = (5, 3);
+        for per in [None, Some(PerConfig::default())] {
+            let mut replay = FrameReplay::<u8>::new(capacity, 1, k, per);
+            replay.begin_episode(&[0, 0, 0]);
+            for t in 1..=20u8 {
+                replay.push(0, 0.0, &[t, t, t], false, false);
+            }
+            // Live: the transitions from frames 15..=19; the oldest state is frames 13..=15.
+            assert_eq!(
+                replay.frames_stored(),
+                capacity + k,
+                "per: {}",
+                per.is_some()
+            );
+        }
+    }
+
+    /// The store reserves its planned capacity (frames × values) up front and counts the bytes
+    /// of the frames it holds in their element type.
+    #[test]
+    fn a_store_reserves_its_plan_and_counts_its_bytes() {
+        let mut store = FrameStore::<f32>::new(4, 100);
+        assert!(store.is_empty());
+        store.push(&[1.0; 4]);
+        assert!(!store.is_empty());
+        assert!(store.data.capacity() >= 400, "{}", store.data.capacity());
+        for _ in 1..100 {
+            store.push(&[2.0; 4]);
+        }
+        assert_eq!(
+            store.data.capacity(),
+            400,
+            "no reallocation before the plan is full"
+        );
+        assert_eq!(store.bytes(), 100 * 4 * 4);
+    }
+
+    /// Bytes per transition: the frames in use plus one 32-byte ring entry per transition.
+    #[test]
+    fn bytes_per_transition_count_frames_and_ring_entries() {
+        let mut replay = FrameReplay::<f32>::new(10, 4, 1, None);
+        replay.begin_episode(&[0.0; 4]);
+        for _ in 0..3 {
+            replay.push(0, 0.0, &[1.0; 4], false, false);
+        }
+        // 4 frames of 16 bytes and 3 entries of 32, over 3 transitions.
+        assert_eq!(
+            replay.bytes_per_transition(),
+            (4.0 * 16.0 + 3.0 * 32.0) / 3.0
+        );
+    }
+
+    /// Prioritized rings take new priorities from TD errors, `(|δ| + ε)^α`; uniform rings
+    /// ignore them.
+    #[test]
+    fn td_errors_reach_the_prioritized_ring() {
+        let cfg = PerConfig {
+            alpha: 0.5,
+            eps: 1.0,
+            ..PerConfig::default()
+        };
+        let mut replay = FrameReplay::<u8>::new(8, 1, 1, Some(cfg));
+        replay.begin_episode(&[0]);
+        for t in 1..=4u8 {
+            replay.push(0, 0.0, &[t], false, false);
+        }
+        replay.update_priorities(&[2], &[-3.0]).unwrap();
+        let Ring::Prioritized(ring) = &replay.ring else {
+            unreachable!("a prioritized ring")
+        };
+        assert_eq!(ring.priority(2), 2.0); // (3 + 1)^0.5
+        assert_eq!(ring.priority(1), 1.0); // entered at the initial max priority
+        let mut uniform = FrameReplay::<u8>::new(8, 1, 1, None);
+        uniform.begin_episode(&[0]);
+        uniform.push(0, 0.0, &[1], false, false);
+        assert_eq!(uniform.update_priorities(&[0], &[f64::NAN]), Ok(()));
+    }
 }

@@ -568,6 +568,26 @@ mod tests {
         }
     }
 
+    /// The oldest transition is the first before the ring is full, then the one the next push
+    /// overwrites.
+    #[test]
+    fn oldest_is_the_next_to_be_overwritten() {
+        let cfg = PerConfig {
+            alpha: 0.7,
+            ..PerConfig::default()
+        };
+        let mut buf = PrioritizedReplay::new(3, cfg);
+        assert_eq!(buf.config(), &cfg);
+        assert_eq!(buf.oldest(), None);
+        buf.push(1u32);
+        buf.push(2);
+        assert_eq!(buf.oldest(), Some(&1));
+        buf.push(3);
+        assert_eq!(buf.oldest(), Some(&1));
+        buf.push(4); // overwrites 1
+        assert_eq!(buf.oldest(), Some(&2));
+    }
+
     #[test]
     fn per_config_default_is_the_papers() {
         assert_eq!(

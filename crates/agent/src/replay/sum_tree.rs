@@ -237,6 +237,16 @@ mod tests {
         assert_eq!(tree.find_prefix_sum(0.3 + 1e-15), 2);
     }
 
+    /// A `-0.0` priority is stored as `+0.0` (so sums and maxima never carry a negative zero).
+    #[test]
+    fn capacity_and_signed_zero() {
+        let mut tree = tree_from(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(tree.capacity(), 5);
+        tree.update(4, -0.0);
+        assert!(tree.get(4).is_sign_positive());
+        assert_eq!(tree.total(), 10.0);
+    }
+
     #[test]
     fn sum_tree_of_capacity_one() {
         let mut tree = SumTree::new(1);
