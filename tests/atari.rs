@@ -133,3 +133,27 @@ fn the_preprocessing_reproduces_gymnasium_step_for_step() {
 fn the_atari_path_is_bit_identical_to_the_committed_baseline() {
     common::committed_gate_passes("experiments/regression-atari.toml");
 }
+
+/// Emulators created, loaded and dropped on many threads at once, as a sweep's parallel runs
+/// do. ALE 0.6.0 writes a static `std::string` on every ROM load (`Cartridge::myAboutString`,
+/// `emucore/Cart.cxx`); unserialised, racing loads corrupt the heap and abort the process
+/// (`malloc(): unaligned tcache chunk detected`, seen in CI's pong-smoke).
+#[test]
+fn emulators_load_on_many_threads_at_once() {
+    let (path, _dir) = rom_file(pong(), None).unwrap();
+    let threads = 8;
+    let barrier = std::sync::Barrier::new(threads);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (path, barrier) = (&path, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                for i in 0..6 {
+                    let mut emu = Emulator::load(path, (t * 100 + i) as i32, 0.0).unwrap();
+                    assert_eq!(emu.minimal_actions().len(), 6);
+                    emu.act(emu.minimal_actions()[1]);
+                }
+            });
+        }
+    });
+}

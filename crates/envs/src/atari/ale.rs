@@ -7,6 +7,7 @@ use super::{AtariGame, AtariOptions};
 use crate::{Env, ObsShape, Step};
 use std::ffi::CString;
 use std::ptr::NonNull;
+use std::sync::Mutex;
 
 // ALE is C++: the static library needs the C++ runtime.
 #[link(name = "stdc++")]
@@ -22,6 +23,16 @@ pub enum AleError {
     #[error("{path}: {message}")]
     Rom { path: String, message: String },
 }
+
+/// ALE 0.6.0 loads a ROM through process-wide state without a lock: `Cartridge::create` assigns
+/// the static `std::string Cartridge::myAboutString` (`emucore/Cart.cxx`) and
+/// `Settings::getString` hands out a function-local static string. Two threads loading at once
+/// race on those strings' heap buffers, which corrupts the heap (CI's `pong-smoke` aborted with
+/// `malloc(): unaligned tcache chunk detected`; `valgrind --tool=helgrind` on
+/// `tests/atari.rs::emulators_load_on_many_threads_at_once` shows the races). Creating,
+/// loading and deleting an emulator therefore hold this lock; stepping one does not (helgrind
+/// finds no race there), so parallel runs still emulate in parallel.
+static ALE_LIFECYCLE: Mutex<()> = Mutex::new(());
 
 /// One emulator instance.
 pub struct Emulator {
@@ -51,8 +62,10 @@ impl Emulator {
         }
         let path = CString::new(rom.to_string_lossy().as_bytes())
             .map_err(|_| rom_err("path holds a NUL byte"))?;
-        // SAFETY: plain C calls on a fresh instance; keys and paths are NUL-terminated strings
-        // that outlive the calls.
+        // A poisoned lock only means another load panicked; ALE's statics are still whole.
+        let _lifecycle = ALE_LIFECYCLE.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: plain C calls on a fresh instance, one load at a time (`ALE_LIFECYCLE`); keys
+        // and paths are NUL-terminated strings that outlive the calls.
         unsafe {
             ale_sys::setLoggerMode(2); // errors only
             let ptr = NonNull::new(ale_sys::ALE_new()).ok_or_else(|| rom_err("ALE_new failed"))?;
@@ -119,7 +132,8 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        // SAFETY: created by ALE_new, deleted once.
+        let _lifecycle = ALE_LIFECYCLE.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: created by ALE_new, deleted once, outside any load (`ALE_LIFECYCLE`).
         unsafe { ale_sys::ALE_del(self.ptr.as_ptr()) }
     }
 }
