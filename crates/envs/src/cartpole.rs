@@ -245,6 +245,45 @@ mod tests {
         }
     }
 
+    /// Gym's registrations: `CartPole-v0` (`max_episode_steps=200, reward_threshold=195.0`) and
+    /// `CartPole-v1` (500, 475.0); two actions, one reward per step, so the best return is the
+    /// time limit.
+    #[test]
+    fn versions_carry_gyms_registration() {
+        for (version, limit, threshold) in [
+            (CartPoleVersion::V0, 200, 195.0),
+            (CartPoleVersion::V1, 500, 475.0),
+        ] {
+            assert_eq!(version.reward_threshold(), threshold);
+            assert_eq!(version.time_limit(), limit);
+            let env = CartPole::new(version);
+            assert_eq!(env.num_actions(), 2);
+            assert_eq!(Env::time_limit(&env), Some(limit));
+            assert_eq!(env.max_return(), Some(f64::from(limit)));
+        }
+    }
+
+    /// Gym's `reset`: each variable uniform in ±0.05; the observation is that state as f32.
+    #[test]
+    fn reset_draws_a_small_random_state_and_observes_it() {
+        use rand::SeedableRng;
+        let mut env = CartPole::new(CartPoleVersion::V1);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut seen = Vec::new();
+        for _ in 0..20 {
+            let obs = env.reset(&mut rng);
+            let state = env.state();
+            assert_eq!(obs, state.map(|v| v as f32));
+            assert!(state.iter().all(|v| v.abs() < 0.05), "{state:?}");
+            seen.push(state);
+        }
+        assert!(seen.iter().all(|s| s.iter().all(|&v| v != 0.0)));
+        assert!(
+            seen.windows(2).all(|w| w[0] != w[1]),
+            "a fresh draw each time"
+        );
+    }
+
     #[test]
     fn without_time_limit_never_truncates() {
         let mut env = CartPole::without_time_limit(CartPoleVersion::V0);

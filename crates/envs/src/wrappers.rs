@@ -189,9 +189,21 @@ mod tests {
         let mut env = KeepComponents::new(CartPole::new(CartPoleVersion::V0), &[0, 2]);
         let mut obs = [0.0f32; 2];
         env.reset_into(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0), &mut obs);
+        let reset = env.inner.state();
+        assert_ne!(reset, [0.0; 4]);
+        assert_eq!(obs, [reset[0] as f32, reset[2] as f32]);
         env.step_into(1, &mut obs);
         let inner = env.inner.state();
         assert_eq!(obs, [inner[0] as f32, inner[2] as f32]);
+    }
+
+    #[test]
+    fn to_f32_converts_every_element() {
+        let mut out = [9.0f32; 3];
+        to_f32(&[0u8, 1, 255], &mut out);
+        assert_eq!(out, [0.0, 1.0, 255.0]);
+        to_f32(&[-0.5f32, 2.25, 0.0], &mut out);
+        assert_eq!(out, [-0.5, 2.25, 0.0]);
     }
 
     #[test]

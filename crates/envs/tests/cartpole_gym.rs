@@ -66,15 +66,13 @@ fn every_recorded_gym_trajectory_is_reproduced() {
             let action = row.action.expect("action after t=0");
             let step = env.step(action);
             let state = env.state();
-            for k in 0..4 {
-                let err = (state[k] - row.state[k]).abs();
+            for (k, (ours, gym)) in state.iter().zip(&row.state).enumerate() {
+                let err = (ours - gym).abs();
                 max_err = max_err.max(err);
                 assert!(
                     err <= 1e-9,
-                    "{env_id} traj {traj} t {}: state[{k}] = {} vs gym {}",
+                    "{env_id} traj {traj} t {}: state[{k}] = {ours} vs gym {gym}",
                     row.t,
-                    state[k],
-                    row.state[k]
                 );
             }
             assert_eq!(

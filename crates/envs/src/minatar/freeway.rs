@@ -58,8 +58,7 @@ impl Freeway {
         let mut directions = [0.0f64; NUM_CARS];
         rng.rand_fill(&mut directions);
         for (i, car) in self.cars.iter_mut().enumerate() {
-            // np.sign(rand - 0.5).astype(int) is 0 when the draw is exactly 0.5.
-            let speed = speeds[i] as i32 * sign(directions[i] - 0.5);
+            let speed = car_speed(speeds[i], directions[i]);
             if initialize {
                 car.x = 0;
                 car.y = i as i32 + 1;
@@ -68,6 +67,12 @@ impl Freeway {
             car.speed = speed;
         }
     }
+}
+
+/// A car's signed speed from its `randint(1, 6)` and `rand()` draws: `speeds *= directions`
+/// with `directions = np.sign(rand - 0.5).astype(int)`, which is 0 when the draw is exactly 0.5.
+fn car_speed(speed: i64, direction: f64) -> i32 {
+    speed as i32 * sign(direction - 0.5)
 }
 
 /// `np.sign` of a (non-NaN) float, as an integer.
@@ -171,7 +176,7 @@ impl GameLogic for Freeway {
 
 #[cfg(test)]
 mod tests {
-    use super::sign;
+    use super::*;
 
     #[test]
     fn sign_is_numpys_with_zero_at_zero() {
@@ -180,5 +185,43 @@ mod tests {
             (sign(0.25), sign(-1e-300), sign(0.0), sign(-0.0)),
             (1, -1, 0, 0)
         );
+    }
+
+    #[test]
+    fn car_speeds_carry_the_direction_draws_sign() {
+        assert_eq!(
+            (car_speed(3, 0.75), car_speed(5, 0.25), car_speed(4, 0.5)),
+            (3, -5, 0)
+        );
+    }
+
+    /// A car of speed 0 (a direction draw of exactly 0.5): in Python its timer is `abs(0)`, so
+    /// it moves every frame, to the left (`car[0] += 1 if car[3] > 0 else -1`), its trail is
+    /// drawn on its right (`back_x = car[0] - 1 if car[3] > 0 else car[0] + 1`), in the channel
+    /// of the car before it.
+    #[test]
+    fn a_car_of_speed_zero_moves_left_every_frame_trailing_on_its_right() {
+        let mut rng = NumpyRandomState::new(0);
+        let mut env = Freeway::new(&mut rng);
+        env.cars[0] = Car {
+            x: 0,
+            y: 1,
+            timer: 3,
+            speed: 3,
+        };
+        env.cars[1] = Car {
+            x: 7,
+            y: 2,
+            timer: 0,
+            speed: 0,
+        };
+        env.act(Action::Noop, &mut rng);
+        env.act(Action::Noop, &mut rng);
+        assert_eq!((env.cars[1].x, env.cars[1].timer), (5, 0));
+        let mut frame = Frame::default();
+        env.render(&mut frame);
+        assert!(frame.get(2, 5, CAR));
+        let speed3 = SPEED1 + 2;
+        assert!(frame.get(2, 6, speed3) && !frame.get(2, 4, speed3));
     }
 }

@@ -346,6 +346,36 @@ mod tests {
         }
     }
 
+    /// Python's `Environment.act`: `if self.random.rand() < self.sticky_action_prob`, a strict
+    /// comparison: a draw equal to the probability does not repeat the last action, one just
+    /// below it does.
+    #[test]
+    fn the_sticky_action_draw_is_strict() {
+        let mut env = MinAtar::new(Game::Breakout, 0.0, true, 0);
+        env.reset();
+        let draw = env.rng.clone().rand();
+        // The paddle (column 4) after one step to the left, and after standing still.
+        let after = |prob: f64, action: usize| {
+            let mut e = env.clone();
+            e.sticky_action_prob = prob;
+            e.act(action);
+            e.state_hwc()
+        };
+        let (left, stay) = (after(0.0, 1), after(0.0, 0));
+        assert_ne!(left, stay);
+        assert_eq!(after(draw, 1), left, "draw == p: the new action");
+        let above = f64::from_bits(draw.to_bits() + 1);
+        assert_eq!(after(above, 1), stay, "draw < p: the last action (0) again");
+    }
+
+    /// `Environment.num_actions()` returns 6 for every game.
+    #[test]
+    fn every_game_has_six_actions() {
+        for game in Game::ALL {
+            assert_eq!(MinAtar::new(game, 0.1, true, 0).num_actions(), 6);
+        }
+    }
+
     #[test]
     fn terminal_game_stands_still() {
         let mut env = MinAtar::new(Game::Breakout, 0.0, true, 0);

@@ -136,6 +136,15 @@ mod tests {
     //! `rs = np.random.RandomState(3); [int(rs.randint(6)) for _ in range(20)]`.
     use super::*;
 
+    /// Debug output names the type and leaves out the 624-word generator state.
+    #[test]
+    fn debug_is_short() {
+        assert_eq!(
+            format!("{:?}", NumpyRandomState::new(0)),
+            "NumpyRandomState { .. }"
+        );
+    }
+
     #[test]
     fn raw_stream_matches_legacy_seeding() {
         let mut rs = NumpyRandomState::new(0);

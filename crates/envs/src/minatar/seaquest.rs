@@ -656,6 +656,34 @@ mod tests {
         assert!((0..10).all(|x| !frame.get(9, x, DIVER_GAUGE)));
     }
 
+    /// Python picks a diver up only while `diver_count < 6`: with six aboard, a diver on the
+    /// sub's cell, or swimming into it, stays in the water and drifts on; with five it is taken.
+    #[test]
+    fn a_full_sub_leaves_divers_in_the_water() {
+        let mut rng = NumpyRandomState::new(0);
+        let mut env = Seaquest::new(true, &mut rng);
+        (env.sub_x, env.sub_y, env.diver_count, env.surface) = (5, 4, 6, false);
+        (env.e_spawn_timer, env.d_spawn_timer) = (9, 9); // no spawns
+        let diver = |x, move_timer| Diver {
+            x,
+            y: 4,
+            right: true,
+            move_timer,
+        };
+        env.divers.push(diver(5, 3)); // on the sub's cell
+        env.divers.push(diver(4, 0)); // swims into it this frame
+        assert_eq!(env.act(Action::Noop, &mut rng), (0, false));
+        assert_eq!(env.diver_count, 6);
+        assert_eq!(
+            env.divers.iter().copied().collect::<Vec<_>>(),
+            [diver(5, 2), diver(5, DIVER_MOVE_INTERVAL)]
+        );
+        env.diver_count = 5;
+        env.act(Action::Noop, &mut rng);
+        assert_eq!(env.diver_count, 6, "one picked up, the other then stays");
+        assert_eq!(env.divers.iter().count(), 1);
+    }
+
     /// Python: surfacing keeps speeding enemies up (every other time) after their spawns are
     /// fastest, since it ramps while `e_spawn_speed > 1 or move_speed > 2`.
     #[test]

@@ -256,6 +256,34 @@ mod tests {
         assert_eq!(env.nearest_alien(5), None);
     }
 
+    /// Python: `if(self.enemy_move_interval>6 and self.ramping)`: each cleared wave makes the
+    /// next one move a frame sooner (and raises the ramp) down to every 6 frames; without
+    /// ramping never. A new wave appears in the same frame either way.
+    #[test]
+    fn cleared_waves_speed_up_down_to_every_six_frames() {
+        for (ramping, interval, expected) in [
+            (true, 12, (11, 1)),
+            (true, 7, (6, 1)),
+            (true, 6, (6, 0)),
+            (false, 12, (12, 0)),
+        ] {
+            let mut rng = NumpyRandomState::new(0);
+            let mut env = SpaceInvaders::new(ramping, &mut rng);
+            env.enemy_move_interval = interval;
+            env.alien_map = [[false; SIZE]; SIZE];
+            env.alien_map[3][5] = true; // the last alien
+            env.f_bullet_map[4][5] = true; // flies up into it this frame
+            (env.alien_move_timer, env.alien_shot_timer) = (5, 5);
+            assert_eq!(env.act(Action::Noop, &mut rng), (1, false));
+            assert_eq!(
+                (env.enemy_move_interval, env.ramp_index),
+                expected,
+                "ramping {ramping}, interval {interval}"
+            );
+            assert_eq!(count(&env.alien_map), 24, "a new wave");
+        }
+    }
+
     #[test]
     fn aliens_on_the_bottom_row_wrap_to_the_top_when_stepping_down() {
         // np.roll keeps the quirk: the episode ends, and the bottom row reappears at the top.
