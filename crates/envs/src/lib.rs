@@ -3,7 +3,8 @@
 //! [`Env`] is what the training loop needs: an observation of a fixed [`ObsShape`] written into
 //! a caller's buffer (no allocation per step), a discrete action count, a reset from the run's
 //! RNG, and Gym's `terminated` / `truncated` distinction. Implementations: Gym-exact CartPole
-//! (`f32` state vector) and MinAtar (`u8` 0/1 channels). Wrappers (frame stacking, hidden
+//! (`f32` state vector), MinAtar (`u8` 0/1 channels) and, with the `atari` feature, ALE with
+//! Gymnasium's DQN preprocessing (`u8` grayscale frames). Wrappers (frame stacking, hidden
 //! components, time limits) compose on any of them; [`make`] builds the configured stack.
 
 /// The [`Env`] methods a wrapper passes straight to its `inner` env, e.g.

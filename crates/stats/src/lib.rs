@@ -10,7 +10,8 @@
 //! are not filtered and propagate. Empty input gives `f64::NAN` instead of
 //! panicking, and a bootstrap with an empty stratum gives an all-NaN [`Interval`].
 //!
-//! No I/O and no dependency but `rand`: the harness's reports, checks and power analysis all
+//! No I/O, and no dependency but `rand`, `rand_chacha` (the seeded bootstrap streams) and
+//! `serde` (derives of the result types): the harness's reports, checks and power analysis all
 //! aggregate through this crate. Files: point estimates here; [`bootstrap`] intervals, tests,
 //! probability of improvement, profiles and verdicts; [`curves`], per-run learning-curve metrics.
 
