@@ -36,6 +36,21 @@ group_files() {
     esac
 }
 
+# The package that holds a group's files.
+group_package() {
+    case "$1" in
+        update | replay) echo dqn-agent ;;
+        envs) echo dqn-envs ;;
+        stats) echo dqn-stats ;;
+    esac
+}
+
+# Seconds a mutant's tests may take before it counts as a timeout (an infinite loop, caught):
+# the gates train agents for about a minute; a crate's own tests take a few seconds.
+group_timeout() {
+    if with_gates "$1"; then echo 300; else echo 60; fi
+}
+
 # cargo test arguments per group: test targets, then name filters (any of them selects a test).
 # Without the gates cargo-mutants tests only the mutated package (its unit and integration
 # tests); with them, the workspace: every crate's unit tests (`tests::`) and the gates.
@@ -92,10 +107,16 @@ fi
 
 args=()
 for f in $FILES; do args+=(-f "$f"); done
-# With the gates the tests live in several packages (the mutated crate and the harness).
-if with_gates "$GROUP"; then args+=(--test-workspace=true); fi
+# With the gates the tests live in two packages: the mutated crate (its unit tests) and the
+# harness (the gates in tests/check.rs). cargo-mutants 27.1 tests the unmutated baseline with
+# the mutated package alone whatever --test-package says (lab.rs `run_baseline`), and that
+# package has no `check` target, so the baseline is skipped: run the same tests unmutated first
+# (`cargo test --release -p dqn-agent -p dqn-sweep --lib --test check`); --timeout bounds each.
+if with_gates "$GROUP"; then
+    args+=(--test-package "$(group_package "$GROUP")" --test-package dqn-sweep --baseline skip)
+fi
 # shellcheck disable=SC2046
 cargo mutants --in-place -d "$M/tree" --workspace "${args[@]}" --profile release \
-    --timeout 300 --build-timeout 600 --output "$OUT" "$@" \
+    --timeout "$(group_timeout "$GROUP")" --build-timeout 600 --output "$OUT" "$@" \
     -- $(group_tests "$GROUP") || true   # cargo-mutants exits 2 when mutants survive
 echo "results: $OUT/mutants.out (summary: bench/mutants-table.py)"
