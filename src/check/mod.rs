@@ -17,7 +17,7 @@ mod exact;
 pub use exact::{Changed, Difference, FirstOf, Quantity};
 
 use crate::config::{Exact, Experiment, GridPoint};
-use crate::report::plots::{self, LineChart, PlotError, Series};
+use crate::report::charts::{self, LineChart, PlotError, Series};
 use crate::report::{curve_band, fmt_num, label_seed, solved_line};
 use crate::stats::{self, Interval};
 use crate::store::{write_atomic, ExperimentDir, RunStatus, StoreError};
@@ -268,7 +268,7 @@ impl CheckReport {
         let md = dir.file("check.md");
         write_atomic(&md, self.markdown.as_bytes())?;
         let mut files = vec![md];
-        files.extend(plots::line_chart(&self.chart, &dir.file("check_curves"))?);
+        files.extend(charts::line_chart(&self.chart, &dir.file("check_curves"))?);
         self.files = files.clone();
         Ok(files)
     }

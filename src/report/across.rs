@@ -5,9 +5,9 @@
 //! environment), `across_envs_profile.*` (performance profiles of all runs) and
 //! `across_envs_sample_efficiency.*` (IQM of normalised training return against env steps).
 
+use super::charts::{self, LineChart, Series};
 use super::normalize::{self, Normalizer};
 use super::per_env::{env_ids, without_env};
-use super::plots::{self, LineChart, Series};
 use super::scores::RunScores;
 use super::step_curves::binned_returns;
 use super::{fmt_num, label_seed, ReportError};
@@ -259,7 +259,7 @@ fn profile_chart(
             }
         })
         .collect();
-    Ok(plots::line_chart(
+    Ok(charts::line_chart(
         &LineChart {
             title: format!("{}: performance profile across environments", exp.name),
             x_label: "Normalised final return τ (random 0, reference 1)".into(),
@@ -318,7 +318,7 @@ fn sample_efficiency_chart(
             }
         })
         .collect();
-    Ok(plots::line_chart(
+    Ok(charts::line_chart(
         &LineChart {
             title: format!("{}: sample efficiency across environments", exp.name),
             x_label: "Environment steps".into(),

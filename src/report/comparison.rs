@@ -8,7 +8,7 @@
 //! the other side, and *inconclusive* otherwise; the verdicts of one table are also corrected
 //! for multiplicity (Holm–Bonferroni over all its tested cells).
 
-use super::plots::{self, Distribution, LineChart, Series};
+use super::charts::{self, Distribution, LineChart, Series};
 use super::scores::RunScores;
 use super::{curve_band, fmt_num, label_seed, ReportError};
 use crate::config::{Experiment, RandomStreams, Variant};
@@ -694,7 +694,7 @@ pub fn charts(
             over_series.push(s);
         }
     }
-    files.extend(plots::line_chart(
+    files.extend(charts::line_chart(
         &LineChart {
             title: format!("{}: Q over-estimation of the greedy policy", exp.name),
             x_label: "Episode".into(),
@@ -724,8 +724,8 @@ pub fn charts(
             }
         })
         .collect();
-    files.extend(plots::distribution_chart_ext(
-        &plots::DistributionChart {
+    files.extend(charts::distribution_chart_ext(
+        &charts::DistributionChart {
             title: format!("{}: final return per run", exp.name),
             y_label: format!("Mean return, last {} episodes", rc.final_window),
             groups,
@@ -770,7 +770,7 @@ pub fn charts(
             }
         })
         .collect();
-    files.extend(plots::line_chart(
+    files.extend(charts::line_chart(
         &LineChart {
             title: format!("{}: performance profile", exp.name),
             x_label: format!("Final return τ (mean of last {} episodes)", rc.final_window),

@@ -3,12 +3,12 @@
 //! plotters charts.
 
 pub mod across;
+pub mod charts;
 pub mod comparison;
 pub mod export;
 pub mod normalize;
 pub mod parity;
 pub mod per_env;
-pub mod plots;
 pub mod scores;
 pub mod step_curves;
 
@@ -16,7 +16,7 @@ use crate::config::{Experiment, ReportConfig};
 use crate::stats::{self, Interval};
 use crate::store::{self, write_atomic, write_csv, ExperimentDir, StoreError};
 use crate::sweep::RunResult;
-use plots::{LineChart, Series};
+use charts::{LineChart, Series};
 use polars::prelude::*;
 use scores::RunScores;
 use std::path::PathBuf;
@@ -28,7 +28,7 @@ pub enum ReportError {
     #[error("building tables: {0}")]
     Polars(#[from] PolarsError),
     #[error(transparent)]
-    Plot(#[from] plots::PlotError),
+    Plot(#[from] charts::PlotError),
 }
 
 /// What [`write_report`] produced.
@@ -512,7 +512,7 @@ pub fn write_run_chart(
         hlines: vec![],
         y_range: None,
     };
-    Ok(plots::line_chart(&chart, &run_chart_stem(exp, dir, r))?)
+    Ok(charts::line_chart(&chart, &run_chart_stem(exp, dir, r))?)
 }
 
 fn charts(
@@ -563,7 +563,7 @@ fn charts(
         } else {
             format!("figure_8_8_{}", point.slug)
         };
-        files.extend(plots::line_chart(&chart, &dir.file(&name))?);
+        files.extend(charts::line_chart(&chart, &dir.file(&name))?);
     }
     files.extend(comparison_charts(exp, results, scores, dir)?);
     for view in per_env::views(exp, results, scores) {
@@ -613,7 +613,7 @@ fn comparison_charts(
         hlines: solved_line(exp),
         y_range: None,
     };
-    files.extend(plots::line_chart(&chart, &dir.file("learning_curves"))?);
+    files.extend(charts::line_chart(&chart, &dir.file("learning_curves"))?);
     files.extend(comparison::charts(exp, results, scores, dir)?);
     files.extend(step_curves::charts(exp, results, dir)?);
     Ok(files)
