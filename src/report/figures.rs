@@ -49,6 +49,15 @@ pub fn write_run_chart(
     Ok(charts::line_chart(&chart, &run_chart_stem(exp, dir, r))?)
 }
 
+/// [`write_run_chart`] as the sweep's hook after each stored run
+/// ([`crate::sweep::SweepOptions::after_run`]): the run's own chart is part of what a run
+/// stores, so reports need not draw thousands of them.
+pub fn run_chart_hook(exp: &Experiment, dir: &ExperimentDir, r: &RunResult) -> anyhow::Result<()> {
+    write_run_chart(exp, dir, r)
+        .map(drop)
+        .map_err(|e| anyhow::anyhow!("no chart: {e}"))
+}
+
 /// Every chart of the report: the runs' own where missing, Figure 8-8 per grid point, and the
 /// comparison charts of the experiment and of each environment (`by-env/<env>/`).
 pub(super) fn write_charts(

@@ -24,7 +24,7 @@ use polars::prelude::*;
 use scores::RunScores;
 use std::path::PathBuf;
 
-pub use figures::write_run_chart;
+pub use figures::{run_chart_hook, write_run_chart};
 pub use tables::{run_scores_frame, runs_frame, summary_frame};
 
 #[derive(Debug, thiserror::Error)]
