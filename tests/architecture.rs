@@ -1,10 +1,12 @@
 //! The crate graph is the architecture: each library crate under `crates/` may depend only on
 //! what its crate doc allows. Read from `cargo metadata` (the resolved graph with default
 //! features, normal dependencies only), so a forbidden dependency arriving through another
-//! crate fails here too.
+//! crate fails here too. Inside the harness, the sweep, the store and the config sit below the
+//! report: a source scan checks they never name it.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Crate → packages that must not be in its normal dependency tree, and why.
@@ -117,4 +119,52 @@ fn the_harness_sits_on_top_of_every_library_crate() {
     for krate in ["dqn-agent", "dqn-envs", "dqn-nn", "dqn-stats"] {
         assert!(deps.contains(krate), "dqn-sweep uses {krate}");
     }
+}
+
+/// Modules of the harness (under `src/`) below the report: what they need from it is passed in
+/// (the sweep's `SweepOptions::after_run` hook draws each run's chart).
+const BELOW_THE_REPORT: &[&str] = &["sweep", "store", "config"];
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a source folder") {
+        let path = entry.expect("a folder entry").path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn the_sweep_store_and_config_do_not_use_the_report() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut uses = Vec::new();
+    for module in BELOW_THE_REPORT {
+        let files = rust_files(&src.join(module));
+        assert!(
+            !files.is_empty(),
+            "src/{module}/ holds the module's sources"
+        );
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("a source file");
+            for (i, line) in text.lines().enumerate() {
+                if ["crate::report", "super::report", "dqn_sweep::report"]
+                    .iter()
+                    .any(|p| line.contains(p))
+                {
+                    uses.push(format!("{}:{}: {}", file.display(), i + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        uses.is_empty(),
+        "src/{{{}}} must not use the report (pass what they need in, as \
+         SweepOptions::after_run does for the run charts):\n{}",
+        BELOW_THE_REPORT.join(","),
+        uses.join("\n")
+    );
 }

@@ -108,7 +108,7 @@ fn bless_then_check_is_identical_and_blessing_is_byte_stable() {
             threads: Some(1),
             progress: Progress::Quiet,
             reuse: true,
-            shard: None,
+            ..Default::default()
         },
     )
     .unwrap();

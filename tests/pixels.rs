@@ -17,7 +17,7 @@ fn opts(results: &Path) -> SweepOptions {
         threads: Some(2),
         progress: Progress::Quiet,
         reuse: false,
-        shard: None,
+        ..Default::default()
     }
 }
 

@@ -3,8 +3,10 @@
 
 use dqn_sweep::config::Experiment;
 use dqn_sweep::run_experiment;
-use dqn_sweep::sweep::{Progress, SweepOptions};
+use dqn_sweep::store::ExperimentDir;
+use dqn_sweep::sweep::{run_sweep, Progress, RunResult, SweepOptions};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod common;
 use common::assert_same_outputs;
@@ -19,7 +21,9 @@ fn opts(results: &Path, threads: usize) -> SweepOptions {
         threads: Some(threads),
         progress: Progress::Quiet,
         reuse: true,
-        shard: None,
+        // As the command line does: each run's own chart drawn as soon as it is stored.
+        after_run: Some(dqn_sweep::report::run_chart_hook),
+        ..Default::default()
     }
 }
 
@@ -72,6 +76,33 @@ fn a_resumed_sweep_reuses_finished_runs_and_matches_a_fresh_one() {
     );
     run_experiment(&exp, &opts(resumed.path(), 2)).unwrap();
     assert_same_outputs(fresh.path(), resumed.path());
+}
+
+/// The hook after each run sees every run the sweep trains and none it reuses, and a hook
+/// that fails leaves the run finished (the command line's chart writer is such a hook).
+#[test]
+fn the_after_run_hook_sees_each_trained_run_and_cannot_fail_it() {
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    fn failing(_: &Experiment, _: &ExperimentDir, r: &RunResult) -> anyhow::Result<()> {
+        assert!(r.ok() && !r.reused);
+        CALLS.fetch_add(1, Ordering::Relaxed);
+        anyhow::bail!("no chart: the disk is full")
+    }
+    let exp = load("experiments/smoke.toml");
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = SweepOptions {
+        after_run: Some(failing),
+        ..opts(tmp.path(), 2)
+    };
+    let results = run_sweep(&exp, &opts).unwrap();
+    assert!(results.iter().all(|r| r.ok() && !r.reused));
+    assert_eq!(CALLS.load(Ordering::Relaxed), results.len());
+    let run = tmp.path().join("smoke/runs/variant-dqn/seed-0");
+    assert!(run.join("run.json").is_file() && !run.join("reward.png").exists());
+
+    let again = run_sweep(&exp, &opts).unwrap();
+    assert!(again.iter().all(|r| r.reused));
+    assert_eq!(CALLS.load(Ordering::Relaxed), results.len());
 }
 
 #[test]

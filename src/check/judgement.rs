@@ -10,7 +10,7 @@ use super::{
     CHART_SMOOTHING, DETECTION_POWER, MIN_RUNS_TO_TEST,
 };
 use crate::config::{Experiment, GridPoint};
-use crate::report::plots::{LineChart, Series};
+use crate::report::charts::{LineChart, Series};
 use crate::report::{curve_band, label_seed, solved_line};
 use crate::stats::{self, Interval};
 use crate::store::RunStatus;

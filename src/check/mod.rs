@@ -21,7 +21,7 @@ pub use exact::{Changed, Difference, FirstOf, Quantity};
 pub use judgement::judge;
 
 use crate::config::{Exact, Experiment};
-use crate::report::plots::{self, LineChart, PlotError};
+use crate::report::charts::{self, LineChart, PlotError};
 use crate::stats::Interval;
 use crate::store::{write_atomic, ExperimentDir, StoreError};
 use crate::sweep::RunResult;
@@ -271,7 +271,7 @@ impl CheckReport {
         let md = dir.file("check.md");
         write_atomic(&md, self.markdown.as_bytes())?;
         let mut files = vec![md];
-        files.extend(plots::line_chart(&self.chart, &dir.file("check_curves"))?);
+        files.extend(charts::line_chart(&self.chart, &dir.file("check_curves"))?);
         self.files = files.clone();
         Ok(files)
     }

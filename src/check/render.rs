@@ -5,19 +5,11 @@ use super::{
     CheckOptions, CheckReport, ExactLevel, MetricCheck, Outcome, DETECTION_POWER, MIN_RUNS_TO_TEST,
 };
 use crate::config::Experiment;
+pub(super) use crate::report::fmt_interval as interval;
 use crate::report::fmt_num;
 use crate::stats::Interval;
 use std::fmt::Write as _;
 use std::path::Path;
-/// `point [lo, hi]` at `decimals` decimals.
-pub(super) fn interval(i: &Interval, decimals: usize) -> String {
-    format!(
-        "{} [{}, {}]",
-        fmt_num(i.point, decimals),
-        fmt_num(i.lo, decimals),
-        fmt_num(i.hi, decimals)
-    )
-}
 
 /// `+point [+lo, +hi]` to one decimal, `–` where not finite.
 pub(super) fn signed(i: &Interval) -> String {

@@ -111,6 +111,8 @@ impl SweepArgs {
             },
             reuse,
             shard: None,
+            // Every command that trains draws each run's own chart as soon as it is stored.
+            after_run: Some(crate::report::run_chart_hook),
         }
     }
 }

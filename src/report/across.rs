@@ -5,14 +5,14 @@
 //! environment), `across_envs_profile.*` (performance profiles of all runs) and
 //! `across_envs_sample_efficiency.*` (IQM of normalised training return against env steps).
 
+use super::charts::{self, LineChart, Series};
 use super::normalize::{self, Normalizer};
 use super::per_env::{env_ids, without_env};
-use super::plots::{self, LineChart, Series};
 use super::scores::RunScores;
 use super::step_curves::binned_returns;
-use super::{fmt_num, label_seed, ReportError};
+use super::{fmt_interval, fmt_num, label_seed, ReportError};
 use crate::config::{point_label, Experiment};
-use crate::stats::{self, Interval};
+use crate::stats;
 use crate::store::{write_atomic, ExperimentDir};
 use crate::sweep::RunResult;
 use std::path::PathBuf;
@@ -137,15 +137,6 @@ pub fn report(
     Ok(files)
 }
 
-fn interval(i: Interval, decimals: usize) -> String {
-    format!(
-        "{} [{}, {}]",
-        fmt_num(i.point, decimals),
-        fmt_num(i.lo, decimals),
-        fmt_num(i.hi, decimals)
-    )
-}
-
 fn markdown(exp: &Experiment, algs: &[Algorithm], norms: &[Normalizer]) -> String {
     let rc = &exp.report;
     let ids = env_ids(exp);
@@ -204,8 +195,8 @@ fn row(a: &Algorithm, exp: &Experiment) -> String {
         .enumerate()
         .map(|(e, x)| {
             let seed = label_seed(&format!("{}|env{e}", a.label));
-            interval(
-                stats::bootstrap_ci(&[x], &stats::iqm, rc.resamples, rc.confidence, seed),
+            fmt_interval(
+                &stats::bootstrap_ci(&[x], &stats::iqm, rc.resamples, rc.confidence, seed),
                 2,
             )
         })
@@ -218,10 +209,10 @@ fn row(a: &Algorithm, exp: &Experiment) -> String {
             .map(|x| x.len().to_string())
             .collect::<Vec<_>>()
             .join(" + "),
-        interval(ci("iqm", &stats::iqm), 2),
-        interval(ci("median", &stats::median), 2),
-        interval(ci("mean", &stats::mean), 2),
-        interval(ci("gap", &gap), 2),
+        fmt_interval(&ci("iqm", &stats::iqm), 2),
+        fmt_interval(&ci("median", &stats::median), 2),
+        fmt_interval(&ci("mean", &stats::mean), 2),
+        fmt_interval(&ci("gap", &gap), 2),
         per_env.join(" | ")
     )
 }
@@ -259,7 +250,7 @@ fn profile_chart(
             }
         })
         .collect();
-    Ok(plots::line_chart(
+    Ok(charts::line_chart(
         &LineChart {
             title: format!("{}: performance profile across environments", exp.name),
             x_label: "Normalised final return τ (random 0, reference 1)".into(),
@@ -318,7 +309,7 @@ fn sample_efficiency_chart(
             }
         })
         .collect();
-    Ok(plots::line_chart(
+    Ok(charts::line_chart(
         &LineChart {
             title: format!("{}: sample efficiency across environments", exp.name),
             x_label: "Environment steps".into(),

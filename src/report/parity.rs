@@ -5,7 +5,7 @@
 //! parity, an interval wholly outside that band differs, anything else is inconclusive. Both
 //! learning curves go on one chart; both code bases' frames per second into the table.
 
-use super::plots::{self, LineChart, Series};
+use super::charts::{self, LineChart, Series};
 use crate::stats::{self, Interval};
 use crate::store::{read_csv, write_atomic, StoreError};
 use polars::prelude::{DataFrame, DataType, PolarsError};
@@ -24,7 +24,7 @@ pub enum ParityError {
     #[error("{path}: {message}")]
     Data { path: PathBuf, message: String },
     #[error(transparent)]
-    Plot(#[from] plots::PlotError),
+    Plot(#[from] charts::PlotError),
 }
 
 /// One run of either side: its seed, every finished episode as (env steps at its end,
@@ -306,7 +306,7 @@ fn chart(
         hlines: Vec::new(),
         y_range: None,
     };
-    Ok(plots::line_chart(&chart, stem)?)
+    Ok(charts::line_chart(&chart, stem)?)
 }
 
 fn fmt_fps(f: Option<f64>) -> String {

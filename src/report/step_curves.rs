@@ -2,7 +2,7 @@
 //! returns binned by env steps, and the periodic evaluation curve (`train.eval_interval`),
 //! each as the mean across seeds with an interquartile band.
 
-use super::plots::{self, LineChart, Series};
+use super::charts::{self, LineChart, Series};
 use super::ReportError;
 use crate::config::Experiment;
 use crate::stats;
@@ -24,7 +24,7 @@ pub fn charts(
     let budget = exp.points.iter().filter_map(|p| p.train.steps).max();
     if let Some(budget) = budget {
         let series = per_point(exp, results, |r| binned_returns(r, budget));
-        files.extend(plots::line_chart(
+        files.extend(charts::line_chart(
             &LineChart {
                 title: format!("{}: training return by env steps", exp.name),
                 x_label: "Environment steps".into(),
@@ -46,7 +46,7 @@ pub fn charts(
             )
         });
         let eps = exp.points.first().map_or(0.0, |p| p.train.eval_epsilon);
-        files.extend(plots::line_chart(
+        files.extend(charts::line_chart(
             &LineChart {
                 title: format!("{}: evaluation return (ε = {eps})", exp.name),
                 x_label: "Environment steps".into(),

@@ -36,6 +36,11 @@ pub enum Progress {
     Quiet,
 }
 
+/// Called after each run the sweep trained and stored successfully, with the run's experiment
+/// folder (the command line draws the run's own chart with it). An error is said and the run
+/// is still finished.
+pub type RunHook = fn(&Experiment, &ExperimentDir, &RunResult) -> anyhow::Result<()>;
+
 #[derive(Debug, Clone)]
 pub struct SweepOptions {
     /// The results root; the experiment goes to `<results>/<name>/`.
@@ -47,6 +52,23 @@ pub struct SweepOptions {
     pub reuse: bool,
     /// Run only this shard's share of the grid (see [`shard`]).
     pub shard: Option<Shard>,
+    /// What to do after each run trained and stored successfully (see [`RunHook`]).
+    pub after_run: Option<RunHook>,
+}
+
+impl Default for SweepOptions {
+    /// The command line's defaults (results under `results/`, one worker per core, progress
+    /// shown, finished runs reused, the whole grid), with nothing after each run.
+    fn default() -> Self {
+        SweepOptions {
+            results: PathBuf::from("results"),
+            threads: None,
+            progress: Progress::Auto,
+            reuse: true,
+            shard: None,
+            after_run: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +171,7 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
         dir: &dir,
         reuse: opts.reuse,
         report: &report,
+        after_run: opts.after_run,
         other_builds: Default::default(),
     };
     // First every run nobody else holds; then wait for the ones another process was on.
@@ -216,6 +239,7 @@ struct RunContext<'a> {
     dir: &'a ExperimentDir,
     reuse: bool,
     report: &'a Reporter,
+    after_run: Option<RunHook>,
     /// Stored runs found from other builds (and trained again), by build id.
     other_builds: std::sync::Mutex<std::collections::BTreeMap<String, usize>>,
 }
@@ -295,14 +319,11 @@ impl RunContext<'_> {
             run,
             reused: false,
         };
-        if result.ok() {
-            // The run's own chart is part of what a run stores (so reports need not draw
-            // thousands of them); a run that cannot be drawn is still a finished run.
-            if let Err(e) = crate::report::write_run_chart(self.exp, self.dir, &result) {
-                self.report.say(
-                    &format!("note: {label} seed {}: no chart: {e}", cfg.seed),
-                    true,
-                );
+        if let Some(hook) = self.after_run.filter(|_| result.ok()) {
+            // A run the hook fails on is still a finished run.
+            if let Err(e) = hook(self.exp, self.dir, &result) {
+                self.report
+                    .say(&format!("note: {label} seed {}: {e}", cfg.seed), true);
             }
         }
         let run = &result.run;

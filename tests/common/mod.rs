@@ -95,10 +95,9 @@ pub fn assert_same_outputs(a: &Path, b: &Path) {
 pub fn train_afresh(exp: &Experiment, results: &Path) -> Vec<dqn_sweep::sweep::RunResult> {
     let opts = SweepOptions {
         results: results.to_owned(),
-        threads: None,
         progress: Progress::Quiet,
         reuse: false,
-        shard: None,
+        ..Default::default()
     };
     run_sweep(exp, &opts).expect("the sweep runs")
 }
