@@ -4,8 +4,9 @@
 //! update period, periodic evaluation). [`train`] holds the one dispatch from an env config to
 //! a monomorphised network.
 //!
-//! Every random draw comes from streams derived from the run's full config and seed
-//! ([`run_seed`]), so a run is bit-identical wherever and whenever it is executed.
+//! Every random draw comes from streams derived from the run's seed and config ([`seeds`]:
+//! with paired streams, the default, from the env config and seed only, so every variant at
+//! one seed shares them), so a run is bit-identical wherever and whenever it is executed.
 //!
 //! - [`seeds`]: the run's seeds and streams; `episode_loop`: the loop, generic over the
 //!   environment and the network; `measure`: evaluations and Q measurements.
