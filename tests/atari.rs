@@ -157,3 +157,38 @@ fn emulators_load_on_many_threads_at_once() {
         }
     });
 }
+
+/// The minimal action counts configs are validated with (known without the emulator) are
+/// ALE's, for every bundled game but Defender, whose ROM ALE 0.6.0 never finishes loading.
+#[test]
+fn every_games_action_count_is_the_emulators() {
+    for name in dqn_sweep::env::atari::GAMES {
+        let game = AtariGame::from_name(name).unwrap();
+        let Some(table) = game.minimal_actions() else {
+            assert_eq!(*name, "Defender");
+            continue;
+        };
+        let (path, _dir) = rom_file(game, None).unwrap();
+        let emu = Emulator::load(&path, 0, 0.0).unwrap();
+        assert_eq!(emu.minimal_actions().len(), table, "{name}");
+    }
+}
+
+/// A game whose action count has no compiled network is rejected before anything runs, naming
+/// the file, the key and what is compiled.
+#[test]
+fn a_game_without_a_compiled_network_is_rejected_by_validation() {
+    use dqn_sweep::config::Experiment;
+    let text = "name = \"x\"\n[env]\nid = \"ALE/Asteroids\"\n[train]\nsteps = 1000\n";
+    let err = Experiment::parse(text, std::path::Path::new("asteroids.toml"))
+        .unwrap_err()
+        .to_string();
+    for part in ["asteroids.toml", "env.id", "14 actions", "[3, 4, 6, 9, 18]"] {
+        assert!(err.contains(part), "{part:?} not in {err:?}");
+    }
+    let text = text.replace("Asteroids", "Defender");
+    let err = Experiment::parse(&text, std::path::Path::new("defender.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("never finishes loading"), "{err}");
+}

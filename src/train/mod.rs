@@ -153,9 +153,7 @@ fn learned_reward(agent: &crate::config::AgentConfig, reward: f64) -> f32 {
     }
 }
 
-/// Action counts the Atari dispatch compiles the Nature CNN for (the minimal action sets of
-/// the common benchmark games: Freeway 3, Breakout 4, Pong 6, Ms. Pac-Man 9, Seaquest 18).
-pub const ATARI_ACTIONS: [usize; 5] = [3, 4, 6, 9, 18];
+pub use crate::compiled::ATARI_ACTIONS;
 
 /// The Nature CNN for the game's minimal action set, on 1 or 4 stacked 84×84 frames.
 #[cfg(feature = "atari")]
