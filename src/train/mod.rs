@@ -232,6 +232,35 @@ mod tests {
         assert!((four - one).abs() < 1.0, "stack 4: {four}, stack 1: {one}");
     }
 
+    /// Every MLP input size validation accepts (`compiled::MLP_INPUTS`) has an arm in `train`'s
+    /// dispatch, plain and dueling: the two lists are kept in step by hand.
+    #[test]
+    fn every_compiled_mlp_input_size_trains() {
+        use crate::env::Observe;
+        let mut sizes = Vec::new();
+        for observe in [Observe::Full, Observe::Positions] {
+            for stack in 1..=4 {
+                for dueling in [false, true] {
+                    let mut cfg = RunConfig::default();
+                    (cfg.env.observe, cfg.env.frame_stack) = (observe, stack);
+                    cfg.agent.variant.dueling = dueling;
+                    if crate::compiled::check_supported(&cfg.env, &cfg.agent).is_err() {
+                        continue;
+                    }
+                    cfg.train.episodes = Some(1);
+                    cfg.train.eval_episodes = 0;
+                    cfg.train.q_probe_interval = 0;
+                    cfg.train.probe_states = 0;
+                    super::train(&cfg, &|_| {}).expect("one episode trains");
+                    sizes.push(cfg.env.observe_len());
+                }
+            }
+        }
+        sizes.sort_unstable();
+        sizes.dedup();
+        assert_eq!(sizes, crate::compiled::MLP_INPUTS);
+    }
+
     #[test]
     fn one_core_per_run_stops_gemm_from_splitting_any_product() {
         super::one_core_per_run();
