@@ -158,17 +158,11 @@ impl DistributionChart {
             .map_err(draw_err)?;
 
         let y_fmt = move |v: &f64| fmt_tick(*v, y_dec, false);
-        cc.configure_mesh()
+        house_mesh!(cc.configure_mesh())
             .disable_x_mesh()
             .x_labels(0)
             .y_desc(self.y_label.as_str())
-            .axis_desc_style((FONT_FAMILY, AXIS_LABEL_SIZE))
-            .label_style((FONT_FAMILY, TICK_SIZE))
-            .y_labels(8)
             .y_label_formatter(&y_fmt)
-            .bold_line_style(GRID_COLOR.stroke_width(1))
-            .light_line_style(TRANSPARENT)
-            .axis_style(BLACK.mix(0.8).stroke_width(1))
             .draw()
             .map_err(draw_err)?;
         Ok(cc)
@@ -219,16 +213,7 @@ fn fit_label_lines(
         if i == 0 || i + 1 >= chars.len() || !is_sep(c) {
             continue;
         }
-        let head: String = chars[..=i]
-            .iter()
-            .collect::<String>()
-            .trim_end()
-            .to_string();
-        let tail: String = chars[i + 1..]
-            .iter()
-            .collect::<String>()
-            .trim_start()
-            .to_string();
+        let (head, tail) = split_after(&chars, i);
         if head.is_empty() || tail.is_empty() {
             continue;
         }
@@ -240,16 +225,7 @@ fn fit_label_lines(
         }
     }
     if let Some((_, i)) = best {
-        let head: String = chars[..=i]
-            .iter()
-            .collect::<String>()
-            .trim_end()
-            .to_string();
-        let tail: String = chars[i + 1..]
-            .iter()
-            .collect::<String>()
-            .trim_start()
-            .to_string();
+        let (head, tail) = split_after(&chars, i);
         return Ok(vec![head, tail]);
     }
     // Middle ellipsis on two lines' worth of text: first line is the head,
@@ -269,6 +245,14 @@ fn fit_label_lines(
         }
     }
     Ok(vec!["…".to_string()])
+}
+
+/// A label's characters split after `chars[i]`: the head without trailing, the tail without
+/// leading whitespace.
+fn split_after(chars: &[char], i: usize) -> (String, String) {
+    let head: String = chars[..=i].iter().collect();
+    let tail: String = chars[i + 1..].iter().collect();
+    (head.trim_end().to_owned(), tail.trim_start().to_owned())
 }
 
 impl Render for DistributionChart {

@@ -106,18 +106,12 @@ impl LineChart {
 
         let x_fmt = move |v: &f64| fmt_tick(*v, x_dec, x_int);
         let y_fmt = move |v: &f64| fmt_tick(*v, y_dec, false);
-        cc.configure_mesh()
+        house_mesh!(cc.configure_mesh())
             .x_desc(self.x_label.as_str())
             .y_desc(self.y_label.as_str())
-            .axis_desc_style((FONT_FAMILY, AXIS_LABEL_SIZE))
-            .label_style((FONT_FAMILY, TICK_SIZE))
             .x_labels(10)
-            .y_labels(8)
             .x_label_formatter(&x_fmt)
             .y_label_formatter(&y_fmt)
-            .bold_line_style(GRID_COLOR.stroke_width(1))
-            .light_line_style(TRANSPARENT)
-            .axis_style(BLACK.mix(0.8).stroke_width(1))
             .draw()
             .map_err(draw_err)?;
         Ok(cc)

@@ -18,6 +18,20 @@
 //! (registered with plotters under the family name `"sans-serif"`), so no
 //! system font is required.
 
+/// The house style of a chart's mesh on a `configure_mesh()` builder: fonts, 8 y labels, the
+/// light grid without minor lines, the axes. Each chart kind adds its own labels.
+macro_rules! house_mesh {
+    ($mesh:expr) => {
+        $mesh
+            .axis_desc_style((FONT_FAMILY, AXIS_LABEL_SIZE))
+            .label_style((FONT_FAMILY, TICK_SIZE))
+            .y_labels(8)
+            .bold_line_style(GRID_COLOR.stroke_width(1))
+            .light_line_style(TRANSPARENT)
+            .axis_style(BLACK.mix(0.8).stroke_width(1))
+    };
+}
+
 mod axes;
 mod distribution;
 mod legend;
