@@ -5,7 +5,7 @@
 
 use super::charts::{self, Distribution, DistributionChart, LineChart, Series};
 use super::scores::RunScores;
-use super::{curve_band, label_seed, per_env, solved_line, step_curves, ReportError};
+use super::{curve_band, label_seed, solved_line, step_curves, ReportError, ReportModel};
 use crate::config::Experiment;
 use crate::stats;
 use crate::store::ExperimentDir;
@@ -61,17 +61,16 @@ pub fn run_chart_hook(exp: &Experiment, dir: &ExperimentDir, r: &RunResult) -> a
 /// Every chart of the report: the runs' own where missing, Figure 8-8 per grid point, and the
 /// comparison charts of the experiment and of each environment (`by-env/<env>/`).
 pub(super) fn write_charts(
-    exp: &Experiment,
-    results: &[RunResult],
-    scores: &[RunScores],
+    model: &ReportModel,
     dir: &ExperimentDir,
 ) -> Result<Vec<PathBuf>, ReportError> {
+    let (exp, results, scores) = (model.exp, model.results, &model.scores);
     let mut files = missing_run_charts(exp, results, dir)?;
     for p in 0..exp.points.len() {
         files.extend(figure_8_8(exp, results, p, dir)?);
     }
     files.extend(comparison_charts(exp, results, scores, dir)?);
-    for view in per_env::views(exp, results, scores) {
+    for view in &model.views {
         let sub = ExperimentDir {
             root: dir.root.join("by-env").join(&view.slug),
         };

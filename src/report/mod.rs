@@ -7,6 +7,7 @@ pub mod charts;
 pub mod comparison;
 pub mod export;
 pub mod figures;
+pub mod model;
 pub mod normalize;
 pub mod parity;
 pub mod per_env;
@@ -20,8 +21,8 @@ use crate::stats;
 use crate::store::{write_atomic, write_csv, ExperimentDir, StoreError};
 use crate::sweep::RunResult;
 use charts::Series;
+pub use model::ReportModel;
 use polars::prelude::*;
-use scores::RunScores;
 use std::path::PathBuf;
 
 pub use figures::{run_chart_hook, write_run_chart};
@@ -53,61 +54,47 @@ pub fn label_seed(label: &str) -> u64 {
     })
 }
 
-/// Write every table and chart of the experiment into `<results>/<name>/`.
+/// Write every table and chart of the experiment into `<results>/<name>/`: the model is
+/// computed once ([`ReportModel::build`]), then each file is written as a view of it.
 pub fn write_report(
     exp: &Experiment,
     results: &[RunResult],
     dir: &ExperimentDir,
 ) -> Result<Report, ReportError> {
-    let scores: Vec<RunScores> = results
-        .iter()
-        .map(|r| RunScores::of(r, &exp.report))
-        .collect();
-    let norms = normalize::normalizers(exp);
+    let model = ReportModel::build(exp, results)?;
     let mut files = Vec::new();
-
-    let (per_run, summary) = write_tables(exp, results, &scores, &norms, dir, &mut files)?;
-    let md = summary::markdown(exp, &scores, &norms, &summary)?;
-    write_file(dir, "summary.md", md.as_bytes(), &mut files)?;
-    let doc = serde_json::to_vec_pretty(&export::scores_json(exp, &scores))
-        .expect("a JSON value serialises");
-    write_file(dir, "scores.json", &doc, &mut files)?;
-
-    files.extend(across::report(exp, results, &scores, &norms, dir)?);
-    if let Some(text) = comparison::comparison_markdown(exp, &per_run)? {
-        write_file(dir, "comparison.md", text.as_bytes(), &mut files)?;
-    }
-
-    files.extend(figures::write_charts(exp, results, &scores, dir)?);
-    Ok(Report {
-        dir: dir.root.clone(),
-        summary_markdown: md,
-        failed_runs: scores.iter().filter(|s| !s.ok).count(),
-        files,
-    })
-}
-
-/// `runs.csv`, `run_scores.csv` and `summary.csv`; returns the per-run and summary tables.
-fn write_tables(
-    exp: &Experiment,
-    results: &[RunResult],
-    scores: &[RunScores],
-    norms: &[normalize::Normalizer],
-    dir: &ExperimentDir,
-    files: &mut Vec<PathBuf>,
-) -> Result<(DataFrame, DataFrame), ReportError> {
-    let mut write = |name: &str, df: &mut DataFrame| -> Result<(), ReportError> {
+    let mut csv = |name: &str, df: &mut DataFrame| -> Result<(), ReportError> {
         let path = dir.file(name);
         write_csv(&path, df)?;
         files.push(path);
         Ok(())
     };
-    write("runs.csv", &mut runs_frame(exp, results)?)?;
-    let mut per_run = run_scores_frame(exp, scores, norms)?;
-    write("run_scores.csv", &mut per_run)?;
-    let mut summary = summary_frame(&per_run, &exp.report)?;
-    write("summary.csv", &mut summary)?;
-    Ok((per_run, summary))
+    csv("runs.csv", &mut runs_frame(exp, results)?)?;
+    csv("run_scores.csv", &mut model.per_run.clone())?;
+    csv("summary.csv", &mut model.summary.clone())?;
+    let md = summary::markdown(&model)?;
+    write_file(dir, "summary.md", md.as_bytes(), &mut files)?;
+    let doc = serde_json::to_vec_pretty(&export::scores_json(exp, &model.scores))
+        .expect("a JSON value serialises");
+    write_file(dir, "scores.json", &doc, &mut files)?;
+    if let Some(agg) = &model.across {
+        files.extend(across::write(exp, agg, dir)?);
+    }
+    if let Some(table) = &model.comparison {
+        write_file(
+            dir,
+            "comparison.md",
+            table.markdown().as_bytes(),
+            &mut files,
+        )?;
+    }
+    files.extend(figures::write_charts(&model, dir)?);
+    Ok(Report {
+        dir: dir.root.clone(),
+        summary_markdown: md,
+        failed_runs: model.scores.iter().filter(|s| !s.ok).count(),
+        files,
+    })
 }
 
 /// Write `bytes` to the experiment's file `name` and list it.
@@ -142,35 +129,56 @@ pub fn fmt_interval(i: &crate::stats::Interval, decimals: usize) -> String {
     )
 }
 
+/// A table of formatted cells (a header and rows): the form the Markdown and HTML views share.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextTable {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl TextTable {
+    /// A DataFrame's cells formatted by [`fmt_cell`].
+    pub fn of_frame(df: &DataFrame) -> TextTable {
+        TextTable {
+            header: df
+                .get_column_names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            rows: (0..df.height())
+                .map(|i| df.columns().iter().map(|c| fmt_cell(c.get(i))).collect())
+                .collect(),
+        }
+    }
+
+    /// As a GitHub Markdown table.
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "| {} |\n|{}\n",
+            self.header.join(" | "),
+            "---|".repeat(self.header.len())
+        );
+        for r in &self.rows {
+            out.push_str(&format!("| {} |\n", r.join(" | ")));
+        }
+        out
+    }
+}
+
+/// One table cell: floats to 1 decimal (3 for small magnitudes), NaN as "–".
+fn fmt_cell(v: PolarsResult<AnyValue>) -> String {
+    match v {
+        Ok(AnyValue::Float64(v)) => fmt_num(v, if v.abs() < 10.0 && v != 0.0 { 3 } else { 1 }),
+        Ok(AnyValue::String(s)) => s.to_owned(),
+        Ok(AnyValue::StringOwned(s)) => s.to_string(),
+        Ok(v) => v.to_string(),
+        Err(_) => "?".into(),
+    }
+}
+
 /// A DataFrame as a GitHub Markdown table (floats to 1 decimal, 3 for small magnitudes).
 pub fn markdown_table(df: &DataFrame) -> PolarsResult<String> {
-    let names: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut out = format!(
-        "| {} |\n|{}\n",
-        names.join(" | "),
-        "---|".repeat(names.len())
-    );
-    for i in 0..df.height() {
-        let cells: Vec<String> = df
-            .columns()
-            .iter()
-            .map(|c| match c.get(i) {
-                Ok(AnyValue::Float64(v)) => {
-                    fmt_num(v, if v.abs() < 10.0 && v != 0.0 { 3 } else { 1 })
-                }
-                Ok(AnyValue::String(s)) => s.to_owned(),
-                Ok(AnyValue::StringOwned(s)) => s.to_string(),
-                Ok(v) => v.to_string(),
-                Err(_) => "?".into(),
-            })
-            .collect();
-        out.push_str(&format!("| {} |\n", cells.join(" | ")));
-    }
-    Ok(out)
+    Ok(TextTable::of_frame(df).markdown())
 }
 
 /// The dashed "solved" reference line of charts (from the first grid point's environment).

@@ -2,17 +2,13 @@
 
 use super::normalize::Normalizer;
 use super::scores::{self, RunScores};
-use super::{across, fmt_num, markdown_table};
+use super::{across, fmt_num, markdown_table, ReportModel};
 use crate::config::Experiment;
 use polars::prelude::*;
 
 /// `summary.md` from the summary table (`summary.csv`) and the runs' scores.
-pub(super) fn markdown(
-    exp: &Experiment,
-    scores: &[RunScores],
-    norms: &[Normalizer],
-    summary: &DataFrame,
-) -> PolarsResult<String> {
+pub(super) fn markdown(model: &ReportModel) -> PolarsResult<String> {
+    let (exp, norms, summary) = (model.exp, &model.norms, &model.summary);
     let mut md = format!("# {} — summary\n\n", exp.name);
     if !exp.description.is_empty() {
         md.push_str(&format!("{}\n\n", exp.description));
@@ -22,12 +18,12 @@ pub(super) fn markdown(
     if let Some(note) = across::missing_references(exp, norms) {
         md.push_str(&format!("\n{note}\n"));
     }
-    md.push_str(&failed_runs(exp, scores));
+    md.push_str(&failed_runs(exp, &model.scores));
     Ok(md)
 }
 
 /// The paragraph above the table: the grid, and what final, IQM, solved and normalized mean.
-fn columns(exp: &Experiment, norms: &[Normalizer]) -> String {
+pub(super) fn columns(exp: &Experiment, norms: &[Normalizer]) -> String {
     let rc = &exp.report;
     format!(
         "{} grid point(s) × {} seed(s); final = mean return of the last {} episodes; \
