@@ -5,7 +5,7 @@
 //! environment), `across_envs_profile.*` (performance profiles of all runs) and
 //! `across_envs_sample_efficiency.*` (IQM of normalised training return against env steps).
 
-use super::charts::{self, LineChart, Series};
+use super::charts::{Figure, LineChart, Series};
 use super::normalize::{self, Normalizer};
 use super::per_env::{env_ids, without_env};
 use super::scores::RunScores;
@@ -194,9 +194,17 @@ pub fn write(
     let path = dir.file("across_envs.md");
     write_atomic(&path, markdown(exp, agg).as_bytes())?;
     let mut files = vec![path];
-    files.extend(profile_chart(exp, &agg.algs, dir)?);
-    files.extend(sample_efficiency_chart(exp, &agg.algs, dir)?);
+    for f in figures(exp, agg) {
+        files.extend(f.write(&dir.root)?);
+    }
     Ok(files)
+}
+
+/// The performance profile and, with a step budget, the sample-efficiency curves.
+pub fn figures(exp: &Experiment, agg: &Aggregates) -> Vec<Figure> {
+    let mut figures = vec![profile_chart(exp, &agg.algs)];
+    figures.extend(sample_efficiency_chart(exp, &agg.algs));
+    figures
 }
 
 /// What the aggregates are (one paragraph), for `across_envs.md` and the HTML page.
@@ -261,11 +269,7 @@ fn row(a: &Algorithm, exp: &Experiment) -> Vec<String> {
 
 /// Performance profiles over every run of every environment: the share of runs whose
 /// normalised final return exceeds τ, with stratified bootstrap bands.
-fn profile_chart(
-    exp: &Experiment,
-    algs: &[Algorithm],
-    dir: &ExperimentDir,
-) -> Result<Vec<PathBuf>, ReportError> {
+fn profile_chart(exp: &Experiment, algs: &[Algorithm]) -> Figure {
     let rc = &exp.report;
     let best = algs
         .iter()
@@ -292,8 +296,9 @@ fn profile_chart(
             }
         })
         .collect();
-    Ok(charts::line_chart(
-        &LineChart {
+    Figure::line(
+        "across_envs_profile",
+        LineChart {
             title: format!("{}: performance profile across environments", exp.name),
             x_label: "Normalised final return τ (random 0, reference 1)".into(),
             y_label: format!(
@@ -304,21 +309,14 @@ fn profile_chart(
             hlines: vec![],
             y_range: Some((0.0, 1.0)),
         },
-        &dir.file("across_envs_profile"),
-    )?)
+    )
 }
 
 /// rliable's sample-efficiency curves: at each env-step bin, the IQM over all runs of the
 /// normalised mean training return, with a stratified bootstrap band. Step budgets only.
-fn sample_efficiency_chart(
-    exp: &Experiment,
-    algs: &[Algorithm],
-    dir: &ExperimentDir,
-) -> Result<Vec<PathBuf>, ReportError> {
+fn sample_efficiency_chart(exp: &Experiment, algs: &[Algorithm]) -> Option<Figure> {
     let rc = &exp.report;
-    let Some(budget) = exp.points.iter().filter_map(|p| p.train.steps).max() else {
-        return Ok(Vec::new());
-    };
+    let budget = exp.points.iter().filter_map(|p| p.train.steps).max()?;
     let bins = algs
         .iter()
         .flat_map(|a| a.curves.iter().flatten())
@@ -351,8 +349,9 @@ fn sample_efficiency_chart(
             }
         })
         .collect();
-    Ok(charts::line_chart(
-        &LineChart {
+    Some(Figure::line(
+        "across_envs_sample_efficiency",
+        LineChart {
             title: format!("{}: sample efficiency across environments", exp.name),
             x_label: "Environment steps".into(),
             y_label: format!(
@@ -363,6 +362,5 @@ fn sample_efficiency_chart(
             hlines: vec![(1.0, "reference".into())],
             y_range: None,
         },
-        &dir.file("across_envs_sample_efficiency"),
-    )?)
+    ))
 }

@@ -3,7 +3,7 @@
 //! (learning curves, Q over-estimation, final-return distribution, performance profile, step
 //! and evaluation curves), for the whole experiment and for each environment.
 
-use super::charts::{self, Distribution, DistributionChart, LineChart, Series};
+use super::charts::{self, Distribution, DistributionChart, Figure, LineChart, Series};
 use super::scores::RunScores;
 use super::{curve_band, label_seed, solved_line, step_curves, ReportError, ReportModel};
 use crate::config::Experiment;
@@ -67,19 +67,16 @@ pub(super) fn write_charts(
     let (exp, results, scores) = (model.exp, model.results, &model.scores);
     let mut files = missing_run_charts(exp, results, dir)?;
     for p in 0..exp.points.len() {
-        files.extend(figure_8_8(exp, results, p, dir)?);
+        files.extend(figure_8_8(exp, results, p).write(&dir.root)?);
     }
-    files.extend(comparison_charts(exp, results, scores, dir)?);
+    for f in comparison_figures(exp, results, scores) {
+        files.extend(f.write(&dir.root)?);
+    }
     for view in &model.views {
-        let sub = ExperimentDir {
-            root: dir.root.join("by-env").join(&view.slug),
-        };
-        files.extend(comparison_charts(
-            &view.exp,
-            &view.results,
-            &view.scores,
-            &sub,
-        )?);
+        let sub = dir.root.join("by-env").join(&view.slug);
+        for f in comparison_figures(&view.exp, &view.results, &view.scores) {
+            files.extend(f.write(&sub)?);
+        }
     }
     Ok(files)
 }
@@ -104,12 +101,7 @@ fn missing_run_charts(
 }
 
 /// Figure 8-8 of grid point `p`: every seed's total reward per episode.
-fn figure_8_8(
-    exp: &Experiment,
-    results: &[RunResult],
-    p: usize,
-    dir: &ExperimentDir,
-) -> Result<Vec<PathBuf>, ReportError> {
+pub fn figure_8_8(exp: &Experiment, results: &[RunResult], p: usize) -> Figure {
     let point = &exp.points[p];
     let series: Vec<Series> = results
         .iter()
@@ -138,24 +130,25 @@ fn figure_8_8(
     } else {
         format!("figure_8_8_{}", point.slug)
     };
-    Ok(charts::line_chart(&chart, &dir.file(&name))?)
+    Figure::line(&name, chart)
 }
 
 /// The charts that compare grid points: learning curves by episode, Q over-estimation,
 /// final-return distribution, performance profile, then learning curves by env step and
 /// evaluation curves.
-fn comparison_charts(
+pub fn comparison_figures(
     exp: &Experiment,
     results: &[RunResult],
     scores: &[RunScores],
-    dir: &ExperimentDir,
-) -> Result<Vec<PathBuf>, ReportError> {
-    let mut files = learning_curves(exp, scores, dir)?;
-    files.extend(q_overestimation(exp, results, dir)?);
-    files.extend(final_return_distribution(exp, scores, dir)?);
-    files.extend(performance_profile(exp, scores, dir)?);
-    files.extend(step_curves::charts(exp, results, dir)?);
-    Ok(files)
+) -> Vec<Figure> {
+    let mut figures = vec![
+        learning_curves(exp, scores),
+        q_overestimation(exp, results),
+        final_return_distribution(exp, scores),
+        performance_profile(exp, scores),
+    ];
+    figures.extend(step_curves::figures(exp, results));
+    figures
 }
 
 /// The successful runs of grid point `p`.
@@ -173,11 +166,7 @@ fn finite(scores: &[&RunScores], f: fn(&RunScores) -> f64) -> Vec<f64> {
 }
 
 /// Learning curves: one line per grid point, mean across seeds with an IQR band.
-fn learning_curves(
-    exp: &Experiment,
-    scores: &[RunScores],
-    dir: &ExperimentDir,
-) -> Result<Vec<PathBuf>, ReportError> {
+fn learning_curves(exp: &Experiment, scores: &[RunScores]) -> Figure {
     let series: Vec<Series> = (0..exp.points.len())
         .filter_map(|p| {
             let runs = ok_runs(scores, p);
@@ -199,15 +188,11 @@ fn learning_curves(
         hlines: solved_line(exp),
         y_range: None,
     };
-    Ok(charts::line_chart(&chart, &dir.file("learning_curves"))?)
+    Figure::line("learning_curves", chart)
 }
 
 /// Q overestimation over training: mean across seeds of (Q − G) at each probe episode.
-fn q_overestimation(
-    exp: &Experiment,
-    results: &[RunResult],
-    dir: &ExperimentDir,
-) -> Result<Vec<PathBuf>, ReportError> {
+fn q_overestimation(exp: &Experiment, results: &[RunResult]) -> Figure {
     let mut over_series = Vec::new();
     for p in 0..exp.points.len() {
         let curves: Vec<(Vec<f64>, Vec<f64>)> = results
@@ -229,8 +214,9 @@ fn q_overestimation(
             over_series.push(s);
         }
     }
-    Ok(charts::line_chart(
-        &LineChart {
+    Figure::line(
+        "q_overestimation",
+        LineChart {
             title: format!("{}: Q over-estimation of the greedy policy", exp.name),
             x_label: "Episode".into(),
             y_label: "Predicted Q − actual return (mean; IQR)".into(),
@@ -238,16 +224,11 @@ fn q_overestimation(
             hlines: vec![(0.0, "no bias".into())],
             y_range: None,
         },
-        &dir.file("q_overestimation"),
-    )?)
+    )
 }
 
 /// Final-return distribution with the IQM and its bootstrap interval.
-fn final_return_distribution(
-    exp: &Experiment,
-    scores: &[RunScores],
-    dir: &ExperimentDir,
-) -> Result<Vec<PathBuf>, ReportError> {
+fn final_return_distribution(exp: &Experiment, scores: &[RunScores]) -> Figure {
     let rc = &exp.report;
     let groups: Vec<Distribution> = (0..exp.points.len())
         .map(|p| {
@@ -266,8 +247,9 @@ fn final_return_distribution(
             }
         })
         .collect();
-    Ok(charts::distribution_chart_ext(
-        &DistributionChart {
+    Figure::distribution(
+        "final_return_distribution",
+        DistributionChart {
             title: format!("{}: final return per run", exp.name),
             y_label: format!("Mean return, last {} episodes", rc.final_window),
             groups,
@@ -275,17 +257,12 @@ fn final_return_distribution(
             hlines: solved_line(exp),
             y_range: None,
         },
-        &dir.file("final_return_distribution"),
-    )?)
+    )
 }
 
 /// Performance profiles (Agarwal et al. 2021): fraction of runs with final return > τ.
 /// Up to the env's largest return, or the best final return seen (unbounded envs).
-fn performance_profile(
-    exp: &Experiment,
-    scores: &[RunScores],
-    dir: &ExperimentDir,
-) -> Result<Vec<PathBuf>, ReportError> {
+fn performance_profile(exp: &Experiment, scores: &[RunScores]) -> Figure {
     let rc = &exp.report;
     let best = scores
         .iter()
@@ -319,8 +296,9 @@ fn performance_profile(
             }
         })
         .collect();
-    Ok(charts::line_chart(
-        &LineChart {
+    Figure::line(
+        "performance_profile",
+        LineChart {
             title: format!("{}: performance profile", exp.name),
             x_label: format!("Final return τ (mean of last {} episodes)", rc.final_window),
             y_label: format!("Fraction of runs > τ ({:.0}% CI)", rc.confidence * 100.0),
@@ -328,6 +306,5 @@ fn performance_profile(
             hlines: vec![],
             y_range: Some((0.0, 1.0)),
         },
-        &dir.file("performance_profile"),
-    )?)
+    )
 }

@@ -2,30 +2,24 @@
 //! returns binned by env steps, and the periodic evaluation curve (`train.eval_interval`),
 //! each as the mean across seeds with an interquartile band.
 
-use super::charts::{self, LineChart, Series};
-use super::ReportError;
+use super::charts::{Figure, LineChart, Series};
 use crate::config::Experiment;
 use crate::stats;
-use crate::store::ExperimentDir;
 use crate::sweep::RunResult;
-use std::path::PathBuf;
 
 /// Bins of the training-return curve.
 const BINS: usize = 50;
 
 /// `learning_curves_steps.*` (when runs have a step budget) and `eval_curves.*` (when they
 /// evaluate periodically).
-pub fn charts(
-    exp: &Experiment,
-    results: &[RunResult],
-    dir: &ExperimentDir,
-) -> Result<Vec<PathBuf>, ReportError> {
-    let mut files = Vec::new();
+pub fn figures(exp: &Experiment, results: &[RunResult]) -> Vec<Figure> {
+    let mut figures = Vec::new();
     let budget = exp.points.iter().filter_map(|p| p.train.steps).max();
     if let Some(budget) = budget {
         let series = per_point(exp, results, |r| binned_returns(r, budget));
-        files.extend(charts::line_chart(
-            &LineChart {
+        figures.push(Figure::line(
+            "learning_curves_steps",
+            LineChart {
                 title: format!("{}: training return by env steps", exp.name),
                 x_label: "Environment steps".into(),
                 y_label: format!("Episode return ({BINS} bins; mean, IQR band)"),
@@ -33,8 +27,7 @@ pub fn charts(
                 hlines: super::solved_line(exp),
                 y_range: None,
             },
-            &dir.file("learning_curves_steps"),
-        )?);
+        ));
     }
     let evaluating = results.iter().any(|r| !r.run.info.evaluations.is_empty());
     if evaluating {
@@ -46,8 +39,9 @@ pub fn charts(
             )
         });
         let eps = exp.points.first().map_or(0.0, |p| p.train.eval_epsilon);
-        files.extend(charts::line_chart(
-            &LineChart {
+        figures.push(Figure::line(
+            "eval_curves",
+            LineChart {
                 title: format!("{}: evaluation return (ε = {eps})", exp.name),
                 x_label: "Environment steps".into(),
                 y_label: "Mean evaluation return (mean across seeds, IQR band)".into(),
@@ -55,10 +49,9 @@ pub fn charts(
                 hlines: super::solved_line(exp),
                 y_range: None,
             },
-            &dir.file("eval_curves"),
-        )?);
+        ));
     }
-    Ok(files)
+    figures
 }
 
 /// One series per grid point: each run's `(x, y)` curve, then mean and IQR across runs at

@@ -13,7 +13,7 @@ use super::axes::{draw_no_data, fmt_tick, tick_decimals, Extent, Frame};
 use super::legend::{legend_entry, place_legend, Span};
 use super::polyline::{draw_hlines, label_hlines};
 use super::{
-    draw_err, palette_color, Chart, Distribution, DistributionChart, PlotError, Render, Target,
+    draw_err, palette_color, Distribution, DistributionChart, Plot, PlotError, Render, Target,
     AXIS_LABEL_SIZE, CHART_SIZE, FONT_FAMILY, GRID_COLOR, NEUTRAL_COLOR, TICK_SIZE, TITLE_SIZE,
 };
 
@@ -143,7 +143,7 @@ impl DistributionChart {
         root: &'a DrawingArea<DB, Shift>,
         frame: &Frame,
         tick_labels: &[Vec<String>],
-    ) -> Result<Chart<'a, DB>, PlotError> {
+    ) -> Result<Plot<'a, DB>, PlotError> {
         let ((x0, x1), (y0, y1)) = (frame.x, frame.y);
         let y_dec = tick_decimals(y0, y1);
         let max_lines = tick_labels.iter().map(Vec::len).max().unwrap_or(1).max(1);
@@ -172,7 +172,7 @@ impl DistributionChart {
     /// without groups.
     fn legend<'a, DB: DrawingBackend + 'a>(
         &self,
-        cc: &mut Chart<'a, DB>,
+        cc: &mut Plot<'a, DB>,
         frame: &Frame,
         spans: &mut Vec<Span>,
     ) -> Result<(), PlotError> {
@@ -285,7 +285,7 @@ impl Render for DistributionChart {
 /// Group labels and tick marks under the x axis (drawn in pixel space).
 fn draw_group_labels<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    cc: &Chart<'_, DB>,
+    cc: &Plot<'_, DB>,
     tick_labels: &[Vec<String>],
     y0: f64,
 ) -> Result<(), PlotError> {
@@ -311,7 +311,7 @@ fn draw_group_labels<DB: DrawingBackend>(
 /// Group `i`: its box, strip of runs, median and interval marker; their extents go to
 /// `spans`.
 fn draw_group<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     i: usize,
     g: &Distribution,
     frame: &Frame,
@@ -345,7 +345,7 @@ fn draw_group<'a, DB: DrawingBackend + 'a>(
 
 /// Box: IQR rectangle, whiskers with caps.
 fn draw_box<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     b: &BoxStats,
     bx: f64,
     color: RGBColor,
@@ -382,7 +382,7 @@ fn draw_box<'a, DB: DrawingBackend + 'a>(
 
 /// Strip: one jittered point per run within the y range.
 fn draw_strip<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     values: &[f64],
     bx: f64,
     color: RGBColor,
@@ -406,7 +406,7 @@ fn draw_strip<'a, DB: DrawingBackend + 'a>(
 
 /// Interval marker at `ix`: error bar with caps and a point.
 fn draw_interval<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     (lo, p, hi): (f64, f64, f64),
     ix: f64,
     color: RGBColor,
@@ -445,7 +445,7 @@ fn draw_interval<'a, DB: DrawingBackend + 'a>(
 
 /// Legend entries for the strip and the box; returns their labels.
 fn box_legend<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
 ) -> Result<[String; 2], PlotError> {
     let runs = "individual runs";
     let boxes = "median, quartiles, 1.5·IQR whiskers";
@@ -465,7 +465,7 @@ fn box_legend<'a, DB: DrawingBackend + 'a>(
 
 /// The legend entry for the interval marker.
 fn interval_legend<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     text: &str,
 ) -> Result<(), PlotError> {
     legend_entry(cc, text, |(x, y)| {

@@ -3,7 +3,7 @@
 use plotters::element::IntoDynElement;
 use plotters::prelude::*;
 
-use super::{draw_err, Chart, PlotError, FONT_FAMILY, LEGEND_SIZE};
+use super::{draw_err, Plot, PlotError, FONT_FAMILY, LEGEND_SIZE};
 
 /// A vertical extent of drawn data `(x, y_lo, y_hi)` in data coordinates; the legend goes
 /// where it covers the fewest.
@@ -12,7 +12,7 @@ pub(super) type Span = (f64, f64, f64);
 /// A legend entry drawn by `glyph` beside `label` (an empty series that carries only the
 /// legend).
 pub(super) fn legend_entry<'a, DB, E, F>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     label: impl Into<String>,
     glyph: F,
 ) -> Result<(), PlotError>
@@ -31,7 +31,7 @@ where
 /// Draws the legend of `labels` (nothing when there are none) in the corner of the
 /// plotting area that overlaps the fewest `spans`.
 pub(super) fn place_legend<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     labels: &[&str],
     spans: &[Span],
     x_range: (f64, f64),

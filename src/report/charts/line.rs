@@ -16,7 +16,7 @@ use super::polyline::{
     label_hlines, MAX_LINE_POINTS,
 };
 use super::{
-    draw_err, palette_color, Chart, LineChart, PlotError, Render, Series, Target, AXIS_LABEL_SIZE,
+    draw_err, palette_color, LineChart, Plot, PlotError, Render, Series, Target, AXIS_LABEL_SIZE,
     FONT_FAMILY, GRID_COLOR, TICK_SIZE, TITLE_SIZE,
 };
 
@@ -89,7 +89,7 @@ impl LineChart {
         &self,
         root: &'a DrawingArea<DB, Shift>,
         frame: &Frame,
-    ) -> Result<Chart<'a, DB>, PlotError> {
+    ) -> Result<Plot<'a, DB>, PlotError> {
         let ((x0, x1), (y0, y1)) = (frame.x, frame.y);
         let x_int = self.x_is_integer();
         let x_dec = tick_decimals(x0, x1);
@@ -121,7 +121,7 @@ impl LineChart {
     /// `spans` for the placement).
     fn legend<'a, DB: DrawingBackend + 'a>(
         &self,
-        cc: &mut Chart<'a, DB>,
+        cc: &mut Plot<'a, DB>,
         frame: &Frame,
         spans: &mut Vec<Span>,
     ) -> Result<(), PlotError> {
@@ -195,7 +195,7 @@ fn band_runs(s: &Series, frame: &Frame) -> Vec<Vec<(f64, f64, f64)>> {
 
 /// The series' band: one shaded polygon per run of at least two finite points.
 fn draw_band<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     s: &Series,
     color: RGBColor,
     frame: &Frame,
@@ -219,7 +219,7 @@ fn draw_band<'a, DB: DrawingBackend + 'a>(
 /// The series' line: each finite run decimated, clipped to a fixed y range, drawn (a lone
 /// point as a dot); the segments' extents go to `spans`.
 fn draw_line<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     s: &Series,
     color: RGBColor,
     frame: &Frame,
@@ -265,7 +265,7 @@ fn band_spans(s: &Series, spans: &mut Vec<Span>) {
 
 /// The series' legend entry (none without a label): its line over its band colour.
 fn series_legend_entry<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     s: &Series,
     color: RGBColor,
 ) -> Result<(), PlotError> {

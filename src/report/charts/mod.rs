@@ -233,6 +233,80 @@ pub fn distribution_chart_ext(
     write_both(chart, stem)
 }
 
+/// A chart of either kind, with the name of the file it is written under (`<name>.png` and
+/// `<name>.svg`): the report's figures are built as these, then written to files or rendered
+/// into a page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// File stem relative to the experiment folder, e.g. `learning_curves`.
+    pub name: String,
+    pub chart: Chart,
+}
+
+/// The two chart kinds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chart {
+    Line(LineChart),
+    Distribution(DistributionChart),
+}
+
+impl Figure {
+    pub fn line(name: &str, chart: LineChart) -> Figure {
+        Figure {
+            name: name.to_owned(),
+            chart: Chart::Line(chart),
+        }
+    }
+
+    pub fn distribution(name: &str, chart: DistributionChart) -> Figure {
+        Figure {
+            name: name.to_owned(),
+            chart: Chart::Distribution(chart),
+        }
+    }
+
+    /// Writes `<dir>/<name>.png` and `.svg`; returns both paths (PNG first).
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+        let stem = dir.join(&self.name);
+        match &self.chart {
+            Chart::Line(c) => write_both(c, &stem),
+            Chart::Distribution(c) => write_both(c, &stem),
+        }
+    }
+
+    /// The SVG document, rendered in memory (the same bytes as the `.svg` file).
+    pub fn svg(&self) -> Result<String, PlotError> {
+        ensure_font()?;
+        match &self.chart {
+            Chart::Line(c) => svg_text(c),
+            Chart::Distribution(c) => svg_text(c),
+        }
+    }
+
+    pub fn title(&self) -> &str {
+        match &self.chart {
+            Chart::Line(c) => &c.title,
+            Chart::Distribution(c) => &c.title,
+        }
+    }
+
+    /// Each series' (or group's) colour as `#RRGGBB` and its label, in drawing order.
+    pub fn legend(&self) -> Vec<(String, String)> {
+        let labels: Vec<&str> = match &self.chart {
+            Chart::Line(c) => c.series.iter().map(|s| s.label.as_str()).collect(),
+            Chart::Distribution(c) => c.groups.iter().map(|g| g.label.as_str()).collect(),
+        };
+        labels
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let RGBColor(r, g, b) = palette_color(i);
+                (format!("#{r:02X}{g:02X}{b:02X}"), l.to_owned())
+            })
+            .collect()
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Drawing and output (PNG + SVG, atomic writes)
 // ---------------------------------------------------------------------------
@@ -255,7 +329,7 @@ trait Render {
 }
 
 /// The plotting area of a chart with data coordinates on both axes.
-type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 fn with_suffix(stem: &Path, suffix: &str) -> PathBuf {
     let mut s: OsString = stem.as_os_str().to_owned();

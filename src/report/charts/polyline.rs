@@ -4,7 +4,7 @@
 use plotters::prelude::*;
 
 use super::legend::{legend_entry, Span};
-use super::{draw_err, Chart, PlotError, Target, REF_LINE_COLOR};
+use super::{draw_err, Plot, PlotError, Target, REF_LINE_COLOR};
 
 /// Splits `(x, y)` pairs into maximal runs of finite points.
 pub(super) fn finite_runs(points: impl Iterator<Item = (f64, f64)>) -> Vec<Vec<(f64, f64)>> {
@@ -145,7 +145,7 @@ pub(super) fn clip_polyline_y(run: &[(f64, f64)], lo: f64, hi: f64) -> Vec<Vec<(
 /// wide-line rasteriser joins segments with unbounded inner miters, which
 /// shows up as thin spikes at sharp V-shaped turns of noisy curves.
 pub(super) fn draw_polyline<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     points: Vec<(f64, f64)>,
     style: ShapeStyle,
     target: Target,
@@ -173,7 +173,7 @@ fn hline_visible(v: f64, y_range: (f64, f64)) -> bool {
 
 /// Draws the dashed reference lines (no labels).
 pub(super) fn draw_hlines<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     hlines: &[(f64, String)],
     x_range: (f64, f64),
     y_range: (f64, f64),
@@ -196,7 +196,7 @@ pub(super) fn draw_hlines<'a, DB: DrawingBackend + 'a>(
 /// Adds legend entries for the visible, labelled reference lines and records
 /// their extent for legend placement. Returns the labels added.
 pub(super) fn label_hlines<'a, DB: DrawingBackend + 'a>(
-    cc: &mut Chart<'a, DB>,
+    cc: &mut Plot<'a, DB>,
     hlines: &[(f64, String)],
     x_range: (f64, f64),
     y_range: (f64, f64),
