@@ -1,11 +1,13 @@
 //! Fingerprints what determines a run's results at build time: the training code (training,
 //! agents, environments, configs, the per-episode record) and the dependency versions
-//! (`Cargo.lock`), so that finished runs are reused only by the same code and dependencies.
+//! of the training path (its part of `Cargo.lock`), so that finished runs are reused only by the same code and dependencies.
 
 use std::path::{Path, PathBuf};
 
 #[path = "src/fingerprint/fnv.rs"]
 mod fnv;
+#[path = "src/fingerprint/lockfile.rs"]
+mod lockfile;
 
 const TRAINING_CODE: [&str; 8] = [
     "src/train",
@@ -51,10 +53,11 @@ fn main() {
         code = fnv::fnv1a(code, &std::fs::read(f).expect("readable source file"));
     }
     println!("cargo:rustc-env=DQN_SWEEP_TRAINING_CODE={code:016x}");
-    // The resolved dependency versions; a build without a lock file (as a dependency) says so.
+    // The resolved versions of the training path's dependencies (`lockfile.rs`); a build
+    // without a lock file (as a dependency) says so.
     println!("cargo:rerun-if-changed=Cargo.lock");
-    let lock = match std::fs::read("Cargo.lock") {
-        Ok(bytes) => format!("{:016x}", fnv::fnv1a(fnv::FNV_START, &bytes)),
+    let lock = match std::fs::read_to_string("Cargo.lock") {
+        Ok(text) => format!("{:016x}", lockfile::training_lock_hash(&text)),
         Err(_) => "no-lock-file".to_owned(),
     };
     println!("cargo:rustc-env=DQN_SWEEP_CARGO_LOCK={lock}");
