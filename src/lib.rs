@@ -16,7 +16,7 @@
 //! - [`launch`]: SLURM array scripts and Kubernetes Indexed Job manifests for a sweep;
 //! - [`stats`]: aggregate statistics with bootstrap intervals (rliable-style), the
 //!   `dqn-stats` crate (`crates/stats`);
-//! - [`report`]: polars tables, Markdown reports and plotters charts;
+//! - [`report`]: polars tables, Markdown reports, plotters charts and the HTML pages;
 //! - [`check`]: baselines (`sweep bless`) and the learning-curve regression gate (`sweep check`);
 //! - [`power`]: how many seeds a comparison needs (`sweep power`);
 //! - [`bench`]: throughput figures (`sweep bench`);
@@ -83,6 +83,7 @@ pub fn report_experiment(
     results_root: &std::path::Path,
     partial: bool,
 ) -> Result<StoredReport, ReportOnlyError> {
+    let started = std::time::Instant::now();
     let dir = ExperimentDir::new(results_root, &exp.name);
     let (found, missing) = load_finished(exp, &dir);
     if !missing.is_empty() && (!partial || found.is_empty()) {
@@ -102,7 +103,7 @@ pub fn report_experiment(
             None => other_builds.push((id, b.differences(&this).join(", "), 1)),
         }
     }
-    let report = write_report_locked(exp, &found, &dir)?;
+    let report = write_report_locked(exp, &found, &dir, started)?;
     Ok(StoredReport {
         report,
         missing,
@@ -116,10 +117,11 @@ fn write_report_locked(
     exp: &Experiment,
     results: &[sweep::RunResult],
     dir: &ExperimentDir,
+    started: std::time::Instant,
 ) -> Result<report::Report, report::ReportError> {
     let _lock = store::lock::DirLock::claim(&dir.root).map_err(report::ReportError::from)?;
     store::lock::remove_stale_temp_files_below(&dir.root, "runs")?;
-    report::write_report(exp, results, dir)
+    report::write_report(exp, results, dir, started)
 }
 
 /// The experiment's finished runs on disk, and the (grid point label, seed) of those missing.
@@ -199,7 +201,8 @@ pub fn power_report(
 
 /// Run every run of the experiment (reusing finished ones if asked), then write its reports.
 pub fn run_experiment(exp: &Experiment, opts: &SweepOptions) -> Result<report::Report, Error> {
+    let started = std::time::Instant::now();
     let results = run_sweep(exp, opts)?;
     let dir = ExperimentDir::new(&opts.results, &exp.name);
-    Ok(write_report_locked(exp, &results, &dir)?)
+    Ok(write_report_locked(exp, &results, &dir, started)?)
 }

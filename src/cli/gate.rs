@@ -75,6 +75,7 @@ pub fn check(args: &CheckArgs) -> Result<Status> {
         baseline.display(),
         gate.file.experiment.display()
     );
+    let started = std::time::Instant::now();
     let (exp, results) = sweep_for_gate(exp, gate, false)?;
     let defaults = CheckOptions::for_experiment(&exp);
     let opts = CheckOptions {
@@ -86,7 +87,9 @@ pub fn check(args: &CheckArgs) -> Result<Status> {
         ..defaults
     };
     let mut report = check::check(&exp, &results, &baseline_dir, &opts)?;
-    report.write(&ExperimentDir::new(&gate.sweep.out, &exp.name))?;
+    let dir = ExperimentDir::new(&gate.sweep.out, &exp.name);
+    report.write(&dir)?;
+    crate::report::write_pages(&exp, &results, &dir, started)?;
     println!("{}", report.terminal);
     // In CI, the Markdown report becomes the job summary.
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {

@@ -99,9 +99,7 @@ pub fn training_lock_hash(lock: &str) -> u64 {
         .map(|(p, _)| format!("{} {} {}\n", p.name, p.version, p.checksum))
         .collect();
     lines.sort();
-    lines
-        .iter()
-        .fold(super::fnv::FNV_START, |h, l| {
-            super::fnv::fnv1a(h, l.as_bytes())
-        })
+    lines.iter().fold(super::fnv::FNV_START, |h, l| {
+        super::fnv::fnv1a(h, l.as_bytes())
+    })
 }

@@ -1,19 +1,21 @@
-//! Everything written after the runs: polars tables (`runs.csv`, `run_scores.csv`,
-//! `summary.csv`; [`tables`]), Markdown (`summary.md`, `comparison.md`), `scores.json` for
-//! rliable and plotters charts ([`figures`], drawn with [`charts`]).
+//! Everything written after the runs, as views of one [`ReportModel`]: polars tables
+//! (`runs.csv`, `run_scores.csv`, `summary.csv`; [`tables`]), Markdown (`summary.md`,
+//! `comparison.md`), `scores.json` for rliable, plotters charts ([`figures`], drawn with
+//! [`charts`]) and the HTML pages (`index.html`, `points/`; [`html`]).
 
 pub mod across;
 pub mod charts;
 pub mod comparison;
 pub mod export;
 pub mod figures;
+pub mod html;
 pub mod model;
 pub mod normalize;
 pub mod parity;
 pub mod per_env;
 pub mod scores;
 pub mod step_curves;
-mod summary;
+pub(crate) mod summary;
 pub mod tables;
 
 use crate::config::Experiment;
@@ -24,6 +26,7 @@ use charts::Series;
 pub use model::ReportModel;
 use polars::prelude::*;
 use std::path::PathBuf;
+use std::time::Instant;
 
 pub use figures::{run_chart_hook, write_run_chart};
 pub use tables::{run_scores_frame, runs_frame, summary_frame};
@@ -36,6 +39,8 @@ pub enum ReportError {
     Polars(#[from] PolarsError),
     #[error(transparent)]
     Plot(#[from] charts::PlotError),
+    #[error("rendering the page {0}")]
+    Page(String),
 }
 
 /// What [`write_report`] produced.
@@ -56,10 +61,12 @@ pub fn label_seed(label: &str) -> u64 {
 
 /// Write every table and chart of the experiment into `<results>/<name>/`: the model is
 /// computed once ([`ReportModel::build`]), then each file is written as a view of it.
+/// `started` is when the command began (the page says how long it took).
 pub fn write_report(
     exp: &Experiment,
     results: &[RunResult],
     dir: &ExperimentDir,
+    started: Instant,
 ) -> Result<Report, ReportError> {
     let model = ReportModel::build(exp, results)?;
     let mut files = Vec::new();
@@ -89,12 +96,26 @@ pub fn write_report(
         )?;
     }
     files.extend(figures::write_charts(&model, dir)?);
+    let provenance = html::Provenance::new(started, results);
+    files.extend(html::write_pages(&model, dir, &provenance)?);
     Ok(Report {
         dir: dir.root.clone(),
         summary_markdown: md,
         failed_runs: model.scores.iter().filter(|s| !s.ok).count(),
         files,
     })
+}
+
+/// The HTML pages alone, for a folder that holds no tables (`sweep check`'s: the pages show
+/// its `check.md`).
+pub fn write_pages(
+    exp: &Experiment,
+    results: &[RunResult],
+    dir: &ExperimentDir,
+    started: Instant,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let model = ReportModel::build(exp, results)?;
+    html::write_pages(&model, dir, &html::Provenance::new(started, results))
 }
 
 /// Write `bytes` to the experiment's file `name` and list it.
@@ -149,6 +170,28 @@ impl TextTable {
                 .map(|i| df.columns().iter().map(|c| fmt_cell(c.get(i))).collect())
                 .collect(),
         }
+    }
+
+    /// The table without `columns`, and the first column with them (e.g. a grid point's
+    /// name with its timing columns).
+    pub fn split_off(&self, columns: &[&str]) -> (TextTable, TextTable) {
+        let moved = |i: usize, h: &String| i > 0 && columns.contains(&h.as_str());
+        let pick = |split: bool| -> Vec<usize> {
+            let idx = self.header.iter().enumerate();
+            idx.filter(|&(i, h)| moved(i, h) == split || (i == 0 && split))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let take = |cols: &[usize]| TextTable {
+            header: cols.iter().map(|&i| self.header[i].clone()).collect(),
+            rows: self
+                .rows
+                .iter()
+                .map(|r| cols.iter().map(|&i| r[i].clone()).collect())
+                .collect(),
+        };
+        let (kept, moved) = (pick(false), pick(true));
+        (take(&kept), take(&moved))
     }
 
     /// As a GitHub Markdown table.

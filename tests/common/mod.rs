@@ -68,6 +68,10 @@ pub fn deterministic_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         } else if name == "summary.md" {
             // Holds the timing columns too; summary.csv covers its numbers.
             continue;
+        } else if name.ends_with(".html") {
+            // The pages keep what changes from run to run (build, command, wall time, speed)
+            // in one marked block.
+            without_volatile_block(&std::fs::read_to_string(&p).unwrap()).into_bytes()
         } else if name.ends_with(".md") {
             let text = std::fs::read_to_string(&p).unwrap();
             let kept: Vec<&str> = text.lines().filter(|l| !l.contains("per second")).collect();
@@ -78,6 +82,15 @@ pub fn deterministic_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         out.insert(p.strip_prefix(dir).unwrap().to_owned(), bytes);
     }
     out
+}
+
+/// An HTML page without its `<!-- volatile:begin … -->` … `<!-- volatile:end -->` block
+/// (asserting it has exactly one).
+pub fn without_volatile_block(html: &str) -> String {
+    let begin = html.find("<!-- volatile:begin").expect("a volatile block");
+    let end = html.find("<!-- volatile:end -->").expect("its end") + "<!-- volatile:end -->".len();
+    assert_eq!(html.matches("<!-- volatile:begin").count(), 1, "one volatile block");
+    format!("{}{}", &html[..begin], &html[end..])
 }
 
 /// The two result trees hold the same files with the same deterministic contents.
