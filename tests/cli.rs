@@ -268,6 +268,12 @@ fn check_command_fails_on_a_deliberately_broken_agent() {
     let md = std::fs::read_to_string(out.join("regression/check.md")).unwrap();
     assert!(md.contains("regressed"), "{md}");
     assert!(out.join("regression/check_curves.png").is_file());
+    // The experiment's page shows the check's verdict.
+    let page = std::fs::read_to_string(out.join("regression/index.html")).unwrap();
+    assert!(
+        page.contains("id=\"check\"") && page.contains("regressed"),
+        "the page shows the check"
+    );
 }
 
 #[test]

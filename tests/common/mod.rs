@@ -89,7 +89,11 @@ pub fn deterministic_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 pub fn without_volatile_block(html: &str) -> String {
     let begin = html.find("<!-- volatile:begin").expect("a volatile block");
     let end = html.find("<!-- volatile:end -->").expect("its end") + "<!-- volatile:end -->".len();
-    assert_eq!(html.matches("<!-- volatile:begin").count(), 1, "one volatile block");
+    assert_eq!(
+        html.matches("<!-- volatile:begin").count(),
+        1,
+        "one volatile block"
+    );
     format!("{}{}", &html[..begin], &html[end..])
 }
 

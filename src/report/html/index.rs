@@ -95,8 +95,8 @@ impl IndexPage {
             description: exp.description.clone(),
             grid: grid(model),
             summary_note: spans(&summary::columns(exp, &model.norms)),
-            summary: HtmlTable::of(&summary, &slug_of),
-            speed: HtmlTable::of(&speed, &slug_of),
+            summary: HtmlTable::of(&summary, slug_of),
+            speed: HtmlTable::of(&speed, slug_of),
             notes: across::missing_references(exp, &model.norms)
                 .into_iter()
                 .collect(),
@@ -114,7 +114,7 @@ impl IndexPage {
             toggle,
             envs,
             check: check_html(dir),
-            problems: problems(model),
+            problems: problems(model, dir),
             elapsed: fmt_duration(provenance.elapsed_s),
             compute: fmt_duration(provenance.compute_s),
             provenance: provenance.clone(),
@@ -251,7 +251,7 @@ fn check_html(dir: &ExperimentDir) -> Option<String> {
 }
 
 /// Every failed run with its reason, and every run of the grid without a result.
-fn problems(model: &ReportModel) -> Vec<Problem> {
+fn problems(model: &ReportModel, dir: &ExperimentDir) -> Vec<Problem> {
     let exp = model.exp;
     let mut out: Vec<Problem> = model
         .scores
@@ -268,7 +268,7 @@ fn problems(model: &ReportModel) -> Vec<Problem> {
         point: exp.points[p].label.clone(),
         href: point_href(model, p),
         seed,
-        status: super::NOT_FINISHED.to_owned(),
+        status: super::missing_status(dir, &exp.points[p].slug, seed),
     }));
     out
 }

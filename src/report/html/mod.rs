@@ -12,7 +12,7 @@ mod point;
 
 use super::charts::Figure;
 use super::{ReportError, ReportModel, TextTable};
-use crate::store::{write_atomic, ExperimentDir};
+use crate::store::{write_atomic, ExperimentDir, RunInfo, RunStatus};
 use crate::sweep::RunResult;
 use askama::Template;
 use inline::Span;
@@ -31,8 +31,20 @@ pub const MAX_LINES: usize = 20;
 /// the pages show them only in their volatile block.
 pub const TIMING_COLUMNS: [&str; 2] = ["wall_s_mean", "steps_per_s_mean"];
 
-/// The status of a run of the grid with no result.
-pub const NOT_FINISHED: &str = "not finished (interrupted, or not run yet)";
+/// Why a run of the grid has no result in the report, from what its folder holds: failed
+/// (`sweep report` loads finished runs only), interrupted, or not run yet.
+pub fn missing_status(dir: &ExperimentDir, slug: &str, seed: u64) -> String {
+    let run = dir.run_dir(slug, seed);
+    let info: Option<RunInfo> = std::fs::read(run.join("run.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    match info.map(|i| i.status) {
+        Some(RunStatus::Failed { reason }) => format!("failed: {reason}"),
+        Some(RunStatus::Ok) => "not finished: stored for another config, or incomplete".into(),
+        None if run.is_dir() => "not finished: interrupted (no run.json)".into(),
+        None => "not finished: not run yet".into(),
+    }
+}
 
 /// How the pages were produced: the part of a page that changes with every build and run,
 /// kept in one marked block (`<!-- volatile:begin -->` … `<!-- volatile:end -->`).
@@ -155,7 +167,7 @@ pub fn write_pages(
 ) -> Result<Vec<PathBuf>, ReportError> {
     let mut files = Vec::new();
     for p in 0..model.exp.points.len() {
-        let page = point::PointPage::build(model, p, provenance)?;
+        let page = point::PointPage::build(model, p, dir, provenance)?;
         let path = dir.root.join(point_href(model, p));
         write_page(&path, &page)?;
         files.push(path);

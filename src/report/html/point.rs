@@ -3,11 +3,12 @@
 //! point's config. Above [`MAX_LINES`] runs the charts summarise (mean and IQR band).
 
 use super::index::axis_charts;
-use super::{fmt_duration, ChartView, HtmlCell, HtmlTable, Provenance, MAX_LINES, NOT_FINISHED};
+use super::{fmt_duration, missing_status, ChartView, HtmlCell, HtmlTable, Provenance, MAX_LINES};
 use super::{SCRIPT, STYLE};
 use crate::report::charts::{Figure, LineChart, Series};
 use crate::report::scores::RunScores;
 use crate::report::{curve_band, fmt_num, solved_line, ReportError, ReportModel};
+use crate::store::ExperimentDir;
 use crate::sweep::RunResult;
 use askama::Template;
 
@@ -33,6 +34,7 @@ impl PointPage {
     pub(super) fn build(
         model: &ReportModel,
         p: usize,
+        dir: &ExperimentDir,
         provenance: &Provenance,
     ) -> Result<PointPage, ReportError> {
         let exp = model.exp;
@@ -43,23 +45,17 @@ impl PointPage {
             .filter(|(r, _)| r.ok())
             .map(|(r, _)| *r)
             .collect();
-        let missing: Vec<u64> = model
+        let missing: Vec<(u64, String)> = model
             .missing
             .iter()
             .filter(|(q, _)| *q == p)
-            .map(|&(_, s)| s)
+            .map(|&(_, s)| (s, missing_status(dir, &point.slug, s)))
             .collect();
         let (charts, toggle) = axis_charts(&figures(model, p, &ok))?;
         Ok(PointPage {
             experiment: exp.name.clone(),
             label: point.label.clone(),
-            counts: format!(
-                "{} run(s): {} ok, {} failed, {} not finished",
-                runs.len() + missing.len(),
-                ok.len(),
-                runs.len() - ok.len(),
-                missing.len()
-            ),
+            counts: counts(runs.len(), ok.len(), &missing),
             runs: run_table(&runs, &missing),
             timing: timing_table(&runs),
             charts,
@@ -73,8 +69,22 @@ impl PointPage {
     }
 }
 
+/// How many runs the grid point has, and how they ended.
+fn counts(with_result: usize, ok: usize, missing: &[(u64, String)]) -> String {
+    let failed = missing
+        .iter()
+        .filter(|(_, s)| s.starts_with("failed"))
+        .count();
+    format!(
+        "{} run(s): {ok} ok, {} failed, {} not finished",
+        with_result + missing.len(),
+        with_result - ok + failed,
+        missing.len() - failed
+    )
+}
+
 /// One row per run of the grid point, by seed: status, scores, size, time.
-fn run_table(runs: &[(&RunResult, &RunScores)], missing: &[u64]) -> HtmlTable {
+fn run_table(runs: &[(&RunResult, &RunScores)], missing: &[(u64, String)]) -> HtmlTable {
     let header = [
         "seed",
         "status",
@@ -103,11 +113,9 @@ fn run_table(runs: &[(&RunResult, &RunScores)], missing: &[u64]) -> HtmlTable {
             (s.seed, cells.iter().map(|c| HtmlCell::text(c)).collect())
         })
         .collect();
-    rows.extend(missing.iter().map(|&seed| {
-        let mut cells = vec![
-            HtmlCell::text(&seed.to_string()),
-            HtmlCell::text(NOT_FINISHED),
-        ];
+    rows.extend(missing.iter().map(|(seed, status)| {
+        let seed = *seed;
+        let mut cells = vec![HtmlCell::text(&seed.to_string()), HtmlCell::text(status)];
         cells.extend((2..header.len()).map(|_| HtmlCell::text("–")));
         (seed, cells)
     }));
