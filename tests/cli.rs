@@ -451,3 +451,45 @@ fn bench_repeats_report_a_median_and_range_per_row() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--repeat"));
 }
+
+/// With the `parquet` feature, each table has a Parquet copy with the CSV's rows and typed
+/// columns.
+#[cfg(feature = "parquet")]
+#[test]
+fn parquet_copies_hold_the_tables_with_typed_columns() {
+    use polars::prelude::*;
+    let tmp = tempfile::tempdir().unwrap();
+    let o = sweep(&[
+        "experiments/smoke.toml",
+        "--out",
+        tmp.path().to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = tmp.path().join("smoke");
+    for table in ["runs", "run_scores", "summary"] {
+        let file = std::fs::File::open(dir.join(format!("{table}.parquet"))).unwrap();
+        let parquet = ParquetReader::new(file).finish().unwrap();
+        let csv = dqn_sweep::store::read_csv(&dir.join(format!("{table}.csv"))).unwrap();
+        assert_eq!(parquet.shape(), csv.shape(), "{table}");
+        assert_eq!(
+            parquet.get_column_names(),
+            csv.get_column_names(),
+            "{table}"
+        );
+    }
+    let file = std::fs::File::open(dir.join("run_scores.parquet")).unwrap();
+    let scores = ParquetReader::new(file).finish().unwrap();
+    assert_eq!(scores.column("seed").unwrap().dtype(), &DataType::UInt64);
+    assert_eq!(scores.column("ok").unwrap().dtype(), &DataType::Boolean);
+    assert_eq!(
+        scores.column("grid_point").unwrap().dtype(),
+        &DataType::String
+    );
+    let csv = dqn_sweep::store::read_csv(&dir.join("run_scores.csv")).unwrap();
+    let (a, b) = (
+        scores.column("final_return").unwrap(),
+        csv.column("final_return").unwrap(),
+    );
+    assert!(a.equals_missing(b), "the same numbers, bit for bit");
+}

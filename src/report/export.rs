@@ -1,3 +1,6 @@
+//! Exports for other tools: `scores.json` (below) and, with the `parquet` feature, the tables
+//! as Parquet ([`parquet_bytes`]).
+//!
 //! `scores.json`: every run's final return in the shape rliable's `get_interval_estimates`
 //! takes — `{algorithm: runs × tasks}` — so users can plot with rliable directly:
 //!
@@ -58,4 +61,15 @@ pub fn scores_json(exp: &Experiment, scores: &[RunScores]) -> Value {
         "seeds": exp.seeds,
         "scores": by_alg,
     })
+}
+
+/// A table as Parquet (feature `parquet`), written beside its CSV by the report: typed columns
+/// for `pd.read_parquet` and `pl.read_parquet`.
+#[cfg(feature = "parquet")]
+pub fn parquet_bytes(
+    df: &mut polars::prelude::DataFrame,
+) -> polars::prelude::PolarsResult<Vec<u8>> {
+    let mut buf = Vec::new();
+    polars::prelude::ParquetWriter::new(&mut buf).finish(df)?;
+    Ok(buf)
 }

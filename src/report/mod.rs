@@ -73,6 +73,12 @@ pub fn write_report(
     let mut csv = |name: &str, df: &mut DataFrame| -> Result<(), ReportError> {
         let path = dir.file(name);
         write_csv(&path, df)?;
+        #[cfg(feature = "parquet")]
+        {
+            let parquet = path.with_extension("parquet");
+            write_atomic(&parquet, &export::parquet_bytes(df)?)?;
+            files.push(parquet);
+        }
         files.push(path);
         Ok(())
     };
