@@ -2,7 +2,8 @@
 //! Chromium (Debian's `chromium`, driven over the DevTools protocol by `headless_chrome`).
 //! Checks the rendered DOM (tables, every chart's SVG drawn, links to the grid-point pages
 //! resolving), that clicking a column header sorts its table, that hovering a line names its
-//! series, and that a full-page screenshot is not blank.
+//! series, that the episode / env-step toggle swaps the learning curves, and that a full-page
+//! screenshot is not blank.
 //!
 //! Run with `cargo test --release --features browser-test --test browser` (`.ci/run` installs
 //! Chromium first); `CHROME=/path/to/chrome` picks another browser, and
@@ -185,6 +186,38 @@ fn the_smoke_report_renders_sorts_and_links_in_a_real_browser() {
         .join("points")
         .join(point["back"].as_str().unwrap())
         .is_file());
+    the_axis_toggle_switches_the_learning_curves(&tab);
+}
+
+/// A grid point's page has its returns by episode and by env step: one shows at a time, and
+/// the toggle swaps them.
+fn the_axis_toggle_switches_the_learning_curves(tab: &Arc<Tab>) {
+    let shown = || {
+        eval(
+            tab,
+            r##"["episode", "steps"].map(a => getComputedStyle(
+                document.querySelector(`figure[data-axis="${a}"]`)).display !== "none")"##,
+        )
+    };
+    assert_eq!(
+        shown(),
+        serde_json::json!([true, false]),
+        "by episode at first"
+    );
+    tab.find_element("button[data-axis-choice='steps']")
+        .expect("the toggle")
+        .click()
+        .expect("clicks");
+    assert_eq!(
+        shown(),
+        serde_json::json!([false, true]),
+        "by env step after"
+    );
+    tab.find_element("button[data-axis-choice='episode']")
+        .unwrap()
+        .click()
+        .unwrap();
+    assert_eq!(shown(), serde_json::json!([true, false]), "and back");
 }
 
 /// Clicking the summary's `final_mean` header sorts its rows ascending, a second click

@@ -129,8 +129,8 @@ impl IndexPage {
 pub(super) fn axis_charts(
     figures: &[crate::report::charts::Figure],
 ) -> Result<(Vec<ChartView>, bool), ReportError> {
-    let has = |n: &str| figures.iter().any(|f| f.name.ends_with(n));
-    let toggle = has("curves_episodes") && has("curves_steps")
+    let has = |n: &str| figures.iter().any(|f| f.name == n);
+    let toggle = has("returns_episodes") && has("returns_steps")
         || has("learning_curves") && has("learning_curves_steps");
     let charts = figures
         .iter()

@@ -1,6 +1,7 @@
 //! `points/<grid point>.html`: one grid point's runs: their learning curves (by episode and by
 //! env step), evaluations, Q estimates against Monte-Carlo returns, each run's status, and the
-//! point's config. Above [`MAX_LINES`] runs the charts summarise (mean and IQR band).
+//! point's config. Above [`MAX_LINES`] runs the charts summarise (mean and IQR band) and the
+//! run table is folded.
 
 use super::index::axis_charts;
 use super::{fmt_duration, missing_status, ChartView, HtmlCell, HtmlTable, Provenance, MAX_LINES};
@@ -19,6 +20,8 @@ pub(super) struct PointPage {
     label: String,
     counts: String,
     runs: HtmlTable,
+    /// Above [`MAX_LINES`] runs the run table is folded (the charts summarise them).
+    fold_runs: bool,
     /// Each run's wall time and speed (in the volatile block).
     timing: HtmlTable,
     charts: Vec<ChartView>,
@@ -56,6 +59,7 @@ impl PointPage {
             experiment: exp.name.clone(),
             label: point.label.clone(),
             counts: counts(runs.len(), ok.len(), &missing),
+            fold_runs: runs.len() + missing.len() > MAX_LINES,
             runs: run_table(&runs, &missing),
             timing: timing_table(&runs),
             charts,
