@@ -237,3 +237,43 @@ fn variants_at_one_seed_share_their_random_numbers() {
         assert!(steps.iter().any(|s| *s != steps[0]), "{first:?} {steps:?}");
     }
 }
+
+/// Multi-step returns through the whole training loop, on state vectors and on stacked pixels
+/// with prioritized replay: `agent.n_step = 1` trains exactly as the default does (the same
+/// config, ids and curves), `n_step = 3` trains to other curves.
+#[test]
+fn n_step_returns_train_and_one_step_is_the_default() {
+    use dqn_sweep::config::Override;
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in ["experiments/smoke.toml", "experiments/minatar-smoke.toml"] {
+        let set = |extra: &[&str]| -> Experiment {
+            let mut sets = vec!["seeds=1", "agent.variant=\"per\""];
+            sets.extend_from_slice(extra);
+            let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+            Experiment::load_with(&repo.join(file), &overrides).expect("the overrides apply")
+        };
+        let returns = |exp: &Experiment| -> Vec<Vec<f64>> {
+            let tmp = tempfile::tempdir().unwrap();
+            run_sweep(exp, &opts(tmp.path(), 1))
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    assert!(r.ok(), "{file}: {:?}", r.run.info.status);
+                    r.run.episodes.iter().map(|e| e.ret).collect()
+                })
+                .collect()
+        };
+        let default = set(&[]);
+        let windows = set(&["agent.n_step=[1, 3]"]);
+        assert_eq!(windows.points[0].run(0), default.points[0].run(0), "{file}");
+        let (plain, both) = (returns(&default), returns(&windows));
+        assert_eq!(
+            both[0], plain[0],
+            "{file}: n_step = 1 is the default, bit for bit"
+        );
+        assert_ne!(
+            both[1], plain[0],
+            "{file}: n_step = 3 learns from other targets"
+        );
+    }
+}

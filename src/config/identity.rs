@@ -153,6 +153,7 @@ mod tests {
                 "adam_beta1",
                 "adam_beta2",
                 "adam_eps",
+                "n_step",
                 "mlp_hidden"
             ]
         );

@@ -218,6 +218,7 @@ pub const KEYS: &[Key] = &[
     key(Agent, "loss", Choice(enum_variants::<LossKind>), is("\"mse\""), "the TD loss: the chapter's MSE, or the DQN paper's Huber"),
     key(Agent, "huber_delta", POSITIVE, is("1.0"), "Huber loss: its threshold"),
     key(Agent, "bootstrap_mask", Choice(enum_variants::<BootstrapMask>), is("\"done\""), "what stops bootstrapping: terminated or truncated (the chapter), or terminated only"),
+    key(Agent, "n_step", text("integer 1–100"), is("1"), "multi-step returns: n discounted rewards, then bootstrap n steps on (Rainbow: 3)"),
     key(Agent, "init", Choice(enum_variants::<WeightInit>), is("\"dezero\""), "initial weights: DeZero's Linear (the chapter), or dfdx's and PyTorch's uniform"),
     key(Agent, "mlp_hidden", Choice(enum_variants::<MlpHidden>), is("\"128x128\""), "the MLP's widths: the chapter's, or CleanRL's (CartPole, not dueling)"),
     key(Agent, "per_alpha", text("float ≥ 0"), is("0.6"), "PER: priority exponent α (Schaul et al. 2015, proportional)"),

@@ -236,6 +236,8 @@ fn new_keys_are_validated_with_file_and_key() {
         ),
         ("[agent]\nadam_beta2 = 1.0\n", "agent.adam_beta2", "[0, 1)"),
         ("[agent]\nadam_eps = 0\n", "agent.adam_eps", "positive"),
+        ("[agent]\nn_step = 0\n", "agent.n_step", "1 to 100"),
+        ("[agent]\nn_step = 101\n", "agent.n_step", "1 to 100"),
         ("[train]\nsteps = 0\n", "train.steps", "at least 1"),
         (
             "[train]\neval_epsilon = 2.0\n",
@@ -286,6 +288,14 @@ fn optimizer_spellings_name_their_frameworks_and_keep_old_ids() {
         .contains("\"adam_eps\":0.0003125"));
     let back: RunConfig = serde_json::from_str(&default).unwrap();
     assert_eq!(back.agent.adam_beta2, 0.999);
+    // So is n_step: 1 (the default) keeps every existing run's id.
+    assert!(!default.contains("n_step"), "{default}");
+    let one = parse("[agent]\nn_step = 1\n").unwrap().points[0].run(0);
+    assert_eq!(serde_json::to_string(&one).unwrap(), default);
+    let three = parse("[agent]\nn_step = 3\n").unwrap().points[0].run(0);
+    assert!(serde_json::to_string(&three)
+        .unwrap()
+        .contains("\"n_step\":3"));
 }
 
 #[test]

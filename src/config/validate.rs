@@ -307,8 +307,14 @@ fn validate_optimizer(a: &AgentConfig) -> Result<(), Problem> {
     if !(a.adam_eps > 0.0 && a.adam_eps.is_finite()) {
         return err("adam_eps", "expected a small positive number");
     }
+    if !(1..=MAX_N_STEP).contains(&a.n_step) {
+        return err("n_step", "expected an integer from 1 to 100");
+    }
     Ok(())
 }
+
+/// The longest n-step window accepted (Rainbow uses 3; 100 is far past any published use).
+const MAX_N_STEP: u32 = 100;
 
 pub(crate) fn validate_report(r: &ReportConfig) -> Result<(), Problem> {
     if r.resamples < 100 {

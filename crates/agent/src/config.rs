@@ -273,6 +273,10 @@ pub struct AgentConfig {
     pub loss: LossKind,
     pub huber_delta: f64,
     pub bootstrap_mask: BootstrapMask,
+    /// Multi-step returns (Rainbow; Sutton 1988): each target sums `n_step` discounted rewards
+    /// and bootstraps `n_step` steps on (fewer where the episode ended). 1: one-step targets.
+    #[serde(skip_serializing_if = "is_one_step")]
+    pub n_step: u32,
     pub init: WeightInit,
     /// The MLP's hidden widths (CartPole): `"128x128"` (the chapter) or `"120x84"` (CleanRL).
     #[serde(skip_serializing_if = "MlpHidden::is_default")]
@@ -315,6 +319,7 @@ impl Default for AgentConfig {
             loss: LossKind::Mse,
             huber_delta: 1.0,
             bootstrap_mask: BootstrapMask::Done,
+            n_step: 1,
             init: WeightInit::Dezero,
             mlp_hidden: MlpHidden::W128x128,
             per_alpha: 0.6,
@@ -331,6 +336,9 @@ const ADAM_BETA1: f64 = 0.9;
 const ADAM_BETA2: f64 = 0.999;
 const ADAM_EPS: f64 = 1e-8;
 
+fn is_one_step(n: &u32) -> bool {
+    *n == 1
+}
 fn is_adam_beta1(b: &f64) -> bool {
     *b == ADAM_BETA1
 }

@@ -141,7 +141,8 @@ where
             frame_len,
             frames,
             cfg.variant.per.then_some(per),
-        );
+        )
+        .with_n_step(cfg.n_step as usize, cfg.gamma);
         Ok(DqnAgent {
             grads: Some(qnet.try_alloc_grads().map_err(tensor_err)?),
             optimizer: D::optimizer(&qnet, optimizer_rule(cfg))?,
@@ -200,11 +201,13 @@ where
 
     /// One gradient step on a replayed minibatch; `None` until the buffer holds a batch.
     ///
-    /// With `m = terminated` (or `terminated | truncated`, the chapter's default):
+    /// With `m = terminated` (or `terminated | truncated`, the chapter's default), and a
+    /// transition spanning `k` steps (1; with `n_step`, `n` or fewer at an episode's end) with
+    /// `r = Σⱼ γʲ rⱼ` and `s'` the state `k` steps on:
     ///
     /// ```text
     /// a*  = argmax_a Q_θ⁻(s', a)            (DQN)      or argmax_a Q_θ(s', a)   (Double DQN)
-    /// y   = r + γ (1 − m) Q_θ⁻(s', a*)                  (no gradient through y)
+    /// y   = r + γᵏ (1 − m) Q_θ⁻(s', a*)                 (no gradient through y)
     /// δ   = y − Q_θ(s, a)
     /// L   = 1/B Σ w_i ℓ(δ_i)                ℓ = δ² (MSE) or Huber;  w = 1, or PER's IS weights
     /// PER: p_i ← (|δ_i| + ε)^α
@@ -229,7 +232,10 @@ where
             TargetRule::Max => None,
             TargetRule::Double => Some(self.qnet.forward(next_states).as_vec()),
         };
-        let gamma = self.cfg.gamma as f32;
+        let discount = |span: u16| match span {
+            1 => self.cfg.gamma as f32,
+            k => self.cfg.gamma.powi(i32::from(k)) as f32,
+        };
         let targets: Vec<f32> = batch
             .items
             .iter()
@@ -241,6 +247,7 @@ where
                     BootstrapMask::Terminated => t.terminated,
                 };
                 let online = next_q_online.as_deref().map(|q| &q[row.clone()]);
+                let gamma = discount(t.span);
                 td_target(t.reward, gamma, cut, &next_q_target[row.clone()], online)
             })
             .collect();

@@ -10,23 +10,40 @@
 //! Transitions live in the same uniform ([`ReplayBuffer`]) or prioritized
 //! ([`PrioritizedReplay`]) rings as before, so sampling draws the same slots; frames that no
 //! live transition needs any more are released.
+//!
+//! With n-step returns ([`FrameReplay::with_n_step`]) a stored transition spans `m` env steps:
+//! its reward is `Σₖ₌₀..ₘ₋₁ γᵏ rₜ₊ₖ` and its next state ends `m` frames after its state, with
+//! `m = n`, or less where the episode ended inside the window (the end's `terminated` /
+//! `truncated` then belong to every window that reaches it). The last `n` steps wait in a small
+//! window until their return is known; a window never spans two episodes.
 
 use super::prioritized::{PerConfig, PerError, PrioritizedReplay};
 use super::uniform::ReplayBuffer;
 use dqn_envs::ObsElem;
 use rand::Rng;
 
-/// One stored transition: frame ids plus `(a, r, terminated, truncated)`.
+/// One stored transition: frame ids plus `(a, r, terminated, truncated)` and its span.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameTransition {
-    /// Id of the newest frame of the state `s`; `s'` ends at `frame + 1`.
+    /// Id of the newest frame of the state `s`; `s'` ends at `frame + span`.
     pub frame: u64,
     /// Id of the first frame of the episode (stack padding).
     pub episode_start: u64,
     pub action: u32,
+    /// The reward, or with n-step returns the discounted sum over the span.
     pub reward: f32,
     pub terminated: bool,
     pub truncated: bool,
+    /// Env steps from `s` to `s'`: 1, or up to `n` with n-step returns.
+    pub span: u16,
+}
+
+/// A step waiting in the n-step window: its state's newest frame, action and reward.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    frame: u64,
+    action: u32,
+    reward: f32,
 }
 
 /// Frames by id in a ring that grows when live transitions still need its oldest frame.
@@ -143,6 +160,11 @@ pub struct FrameReplay<E> {
     /// Id of the current episode's first frame, and of the newest frame pushed.
     episode_start: u64,
     newest: Option<u64>,
+    /// Steps per stored transition (1: one-step targets) and the discount of their sum.
+    n_step: usize,
+    gamma: f64,
+    /// The current episode's last steps whose n-step return is not known yet.
+    window: std::collections::VecDeque<Pending>,
 }
 
 impl<E: ObsElem> FrameReplay<E> {
@@ -160,21 +182,42 @@ impl<E: ObsElem> FrameReplay<E> {
             stack: stack.max(1),
             episode_start: 0,
             newest: None,
+            n_step: 1,
+            gamma: 1.0,
+            window: std::collections::VecDeque::new(),
         }
+    }
+
+    /// Store n-step transitions (`n ≥ 1`; 1 is the default), their rewards discounted by
+    /// `gamma`.
+    pub fn with_n_step(mut self, n: usize, gamma: f64) -> Self {
+        assert!(
+            (1..=u16::MAX as usize).contains(&n),
+            "n-step must be 1..=65535"
+        );
+        self.n_step = n;
+        self.gamma = gamma;
+        // The window's frames are live too.
+        self.frames.capacity += n;
+        self
     }
 
     fn newest_frame<'a>(&self, obs: &'a [E]) -> &'a [E] {
         &obs[obs.len() - self.frames.frame_len..]
     }
 
-    /// Start an episode with its first observation.
+    /// Start an episode with its first observation (steps of an episode that ended without
+    /// `terminated` or `truncated` are dropped from the window: no window spans two).
     pub fn begin_episode(&mut self, obs: &[E]) {
+        self.window.clear();
         let id = self.frames.push(self.newest_frame(obs));
         self.episode_start = id;
         self.newest = Some(id);
     }
 
-    /// Store the transition from the last observation to `next_obs`.
+    /// Store the transition from the last observation to `next_obs`. With n-step returns the
+    /// step waits in the window; what leaves it (the oldest step once `n` are there, every step
+    /// at the episode's end) is stored.
     pub fn push(
         &mut self,
         action: usize,
@@ -186,14 +229,46 @@ impl<E: ObsElem> FrameReplay<E> {
         let frame = self.newest.expect("begin_episode before push");
         let next = self.frames.push(self.newest_frame(next_obs));
         self.newest = Some(next);
-        let t = FrameTransition {
+        self.window.push_back(Pending {
             frame,
-            episode_start: self.episode_start,
             action: action as u32,
+            reward,
+        });
+        if terminated || truncated {
+            while !self.window.is_empty() {
+                self.store_oldest(next, terminated, truncated);
+            }
+        } else if self.window.len() == self.n_step {
+            self.store_oldest(next, false, false);
+        }
+    }
+
+    /// Store the window's oldest step as a transition whose next state ends at frame `next`.
+    fn store_oldest(&mut self, next: u64, terminated: bool, truncated: bool) {
+        let span = self.window.len();
+        let first = self.window[0];
+        let reward = if span == 1 {
+            first.reward
+        } else {
+            // Σₖ γᵏ rₜ₊ₖ by Horner's rule in f64, stored as f32.
+            let discounted = self
+                .window
+                .iter()
+                .rev()
+                .fold(0.0, |acc, p| f64::from(p.reward) + self.gamma * acc);
+            discounted as f32
+        };
+        self.window.pop_front();
+        let t = FrameTransition {
+            frame: first.frame,
+            episode_start: self.episode_start,
+            action: first.action,
             reward,
             terminated,
             truncated,
+            span: span as u16,
         };
+        debug_assert_eq!(first.frame + span as u64, next);
         let oldest = match &mut self.ring {
             Ring::Uniform(b) => {
                 b.push(t);
@@ -218,7 +293,7 @@ impl<E: ObsElem> FrameReplay<E> {
 
     /// Write the state (`next = false`) or next state of `t`, oldest frame first.
     pub fn write_observation(&self, t: &FrameTransition, next: bool, out: &mut [E]) {
-        let newest = t.frame + u64::from(next);
+        let newest = t.frame + if next { u64::from(t.span) } else { 0 };
         let n = self.frames.frame_len;
         for (j, chunk) in out.chunks_exact_mut(n).enumerate() {
             let back = (self.stack - 1 - j) as u64;
@@ -340,6 +415,147 @@ mod tests {
             replay.frames_stored() <= 5 + 3 + k,
             "{}",
             replay.frames_stored()
+        );
+    }
+
+    /// What an n-step window should store: `(reward, span, terminated, truncated, s, s')`.
+    type Expected = (f32, u16, bool, bool, Vec<u8>, Vec<u8>);
+
+    /// Every stored transition, oldest first, as [`Expected`].
+    fn stored(replay: &FrameReplay<u8>, k: usize) -> Vec<Expected> {
+        let items: Vec<FrameTransition> = match &replay.ring {
+            Ring::Uniform(b) => b.iter_oldest_first().copied().collect(),
+            Ring::Prioritized(b) => (0..b.len()).filter_map(|i| b.get(i).copied()).collect(),
+        };
+        items
+            .iter()
+            .map(|t| {
+                let (mut s, mut s2) = (vec![0u8; k], vec![0u8; k]);
+                replay.write_observation(t, false, &mut s);
+                replay.write_observation(t, true, &mut s2);
+                (t.reward, t.span, t.terminated, t.truncated, s, s2)
+            })
+            .collect()
+    }
+
+    /// An episode's rewards and how it ends: `Some((terminated, truncated))`, or `None`: cut
+    /// off, the next `begin_episode` following.
+    type Episode<'a> = (&'a [f32], Option<(bool, bool)>);
+
+    /// [`Episode`]s of one-value frames (each frame a new value) pushed into `replay`.
+    fn play(replay: &mut FrameReplay<u8>, k: usize, episodes: &[Episode]) {
+        let mut value = 0u8;
+        for (rewards, end) in episodes {
+            let mut history = vec![value];
+            replay.begin_episode(&stacked(&history, k));
+            for (i, &r) in rewards.iter().enumerate() {
+                value += 1;
+                history.push(value);
+                let (term, trunc) = match end {
+                    Some(flags) if i + 1 == rewards.len() => *flags,
+                    _ => (false, false),
+                };
+                replay.push(i, r, &stacked(&history, k), term, trunc);
+            }
+            value += 1;
+        }
+    }
+
+    /// n = 3, γ = 0.5, worked by hand: full windows sum three rewards and bootstrap three
+    /// steps on; at a terminal or a truncation every window still open is stored with fewer
+    /// steps and the end's flag; an episode cut off without either leaves its open windows
+    /// unstored; nothing spans two episodes. Uniform and prioritized rings, stacks of 1 and 2
+    /// (rebuilt at the window's end), and a ring small enough to wrap.
+    #[test]
+    fn n_step_windows_worked_by_hand_in_every_replay_kind() {
+        let per = PerConfig {
+            alpha: 0.6,
+            beta_start: 0.4,
+            beta_end: 1.0,
+            eps: 1e-6,
+        };
+        let episodes: [Episode; 4] = [
+            (&[1.0, 2.0, 4.0, 8.0, 16.0], Some((true, false))),
+            (&[1.0, 1.0], Some((false, true))),
+            (&[1.0, 1.0, 1.0, 1.0], None),
+            (&[5.0], Some((true, false))),
+        ];
+        // (episode, first step, reward, span, terminated, truncated); frames count up from 0
+        // with one extra per episode start, so episode e's step i has state frame base[e] + i.
+        let base = [0u8, 6, 9, 14];
+        let by_hand: [(usize, u8, f32, u16, bool, bool); 8] = [
+            (0, 0, 1.0 + 0.5 * 2.0 + 0.25 * 4.0, 3, false, false),
+            (0, 1, 2.0 + 0.5 * 4.0 + 0.25 * 8.0, 3, false, false),
+            (0, 2, 4.0 + 0.5 * 8.0 + 0.25 * 16.0, 3, true, false),
+            (0, 3, 8.0 + 0.5 * 16.0, 2, true, false),
+            (0, 4, 16.0, 1, true, false),
+            (1, 0, 1.0 + 0.5, 2, false, true),
+            (1, 1, 1.0, 1, false, true),
+            // Episode 2 (cut off): its first two windows filled; steps 2 and 3 were dropped.
+            (2, 0, 1.0 + 0.5 + 0.25, 3, false, false),
+        ];
+        for k in [1usize, 2] {
+            let frames = |e: usize, i: u8| -> Vec<u8> {
+                // The stack ending at episode e's frame i, padded with its first frame.
+                (0..k as u8)
+                    .map(|j| base[e] + i.saturating_sub(k as u8 - 1 - j))
+                    .collect()
+            };
+            let mut expected: Vec<Expected> = by_hand
+                .iter()
+                .map(|&(e, i, r, span, term, trunc)| {
+                    (
+                        r,
+                        span,
+                        term,
+                        trunc,
+                        frames(e, i),
+                        frames(e, i + span as u8),
+                    )
+                })
+                .collect();
+            expected.insert(
+                8,
+                (
+                    1.0 + 0.5 + 0.25,
+                    3,
+                    false,
+                    false,
+                    frames(2, 1),
+                    frames(2, 4),
+                ),
+            );
+            expected.push((5.0, 1, true, false, frames(3, 0), frames(3, 1)));
+            for ring in [None, Some(per)] {
+                let mut all = FrameReplay::<u8>::new(100, 1, k, ring).with_n_step(3, 0.5);
+                play(&mut all, k, &episodes);
+                assert_eq!(
+                    stored(&all, k),
+                    expected,
+                    "k = {k}, per = {}",
+                    ring.is_some()
+                );
+            }
+            // A ring of 4 keeps the last 4, each rebuilt from frames still stored.
+            let mut small = FrameReplay::<u8>::new(4, 1, k, None).with_n_step(3, 0.5);
+            play(&mut small, k, &episodes);
+            assert_eq!(stored(&small, k), expected[expected.len() - 4..], "k = {k}");
+        }
+    }
+
+    /// With n = 1 the window stores each step at once, as without it.
+    #[test]
+    fn one_step_windows_are_plain_transitions() {
+        let episodes: [Episode; 2] = [(&[1.0, 2.0, 3.0], Some((true, false))), (&[4.0, 5.0], None)];
+        let mut plain = FrameReplay::<u8>::new(10, 1, 2, None);
+        let mut one = FrameReplay::<u8>::new(10, 1, 2, None).with_n_step(1, 0.5);
+        play(&mut plain, 2, &episodes);
+        play(&mut one, 2, &episodes);
+        assert_eq!(stored(&plain, 2), stored(&one, 2));
+        assert_eq!(
+            stored(&plain, 2).len(),
+            5,
+            "a cut-off episode keeps its one-step transitions"
         );
     }
 
