@@ -37,6 +37,12 @@ pub fn check_supported(env: &EnvConfig, agent: &AgentConfig) -> Result<(), Strin
                 ))
             }
         }
+        EnvId::Acrobot | EnvId::MountainCar if env.frame_stack == 1 => Ok(()),
+        EnvId::Acrobot | EnvId::MountainCar => Err(format!(
+            "{}: frame_stack must be 1 (its state vector is Markov; the 3-action MLP is compiled for {} inputs)",
+            env.id,
+            env.observe_len() / env.frame_stack
+        )),
         EnvId::MinAtar(_) if env.frame_stack == 1 => Ok(()),
         EnvId::MinAtar(_) => Err(format!(
             "{}: frame_stack must be 1 (MinAtar states already carry motion trails)",
@@ -70,6 +76,9 @@ pub const ATARI_ACTIONS: [usize; 5] = [3, 4, 6, 9, 18];
 /// Input sizes of the compiled MLPs (CartPole full or positions-only, stacked 1–4 deep).
 pub const MLP_INPUTS: [usize; 6] = [2, 4, 6, 8, 12, 16];
 
+/// Input sizes of the compiled 3-action MLPs: MountainCar's 2 and Acrobot's 6, unstacked.
+pub const MLP3_INPUTS: [usize; 2] = [2, 6];
+
 impl EnvConfig {
     /// Scalars in one (stacked) observation.
     /// (What the compiled networks take as input: kept here, beside the list of compiled
@@ -78,6 +87,8 @@ impl EnvConfig {
         let frame = match (self.id, self.observe) {
             (EnvId::CartPole(_), env::Observe::Full) => 4,
             (EnvId::CartPole(_), env::Observe::Positions) => 2,
+            (EnvId::Acrobot, _) => 6,
+            (EnvId::MountainCar, _) => 2,
             (EnvId::MinAtar(g), _) => g.channels() * 100,
             (EnvId::Atari(_), _) => self.screen_size * self.screen_size,
         };

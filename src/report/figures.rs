@@ -261,7 +261,8 @@ fn final_return_distribution(exp: &Experiment, scores: &[RunScores]) -> Figure {
 }
 
 /// Performance profiles (Agarwal et al. 2021): fraction of runs with final return > τ.
-/// Up to the env's largest return, or the best final return seen (unbounded envs).
+/// Over the env's range of returns (CartPole 0 to the limit, Acrobot and MountainCar −limit
+/// to 0), or from 0 to the best final return seen (unbounded envs).
 fn performance_profile(exp: &Experiment, scores: &[RunScores]) -> Figure {
     let rc = &exp.report;
     let best = scores
@@ -269,12 +270,12 @@ fn performance_profile(exp: &Experiment, scores: &[RunScores]) -> Figure {
         .map(|s| s.final_return)
         .filter(|x| x.is_finite())
         .fold(1.0, f64::max);
-    let max = exp
+    let (lo, hi) = exp
         .points
         .first()
-        .and_then(|p| p.env.id.max_return())
-        .unwrap_or(best);
-    let taus = stats::linspace(0.0, max, 101);
+        .and_then(|p| p.env.id.return_bounds())
+        .unwrap_or((0.0, best));
+    let taus = stats::linspace(lo, hi, 101);
     let profiles: Vec<Series> = (0..exp.points.len())
         .map(|p| {
             let values = finite(&ok_runs(scores, p), |s| s.final_return);

@@ -59,7 +59,10 @@ pub fn run_scores_frame(
         let env = &exp.points[s.point].env;
         match normalize::find(norms, &env.id.to_string()) {
             Some(n) => n.apply(s.final_return),
-            None => stats::normalize(s.final_return, 0.0, env.id.max_return().unwrap_or(f64::NAN)),
+            None => {
+                let (lo, hi) = env.id.return_bounds().unwrap_or((0.0, f64::NAN));
+                stats::normalize(s.final_return, lo, hi)
+            }
         }
     };
     df!(

@@ -12,7 +12,7 @@ use crate::agent::networks::HIDDEN;
 use crate::config::RunConfig;
 use crate::env::EnvId;
 
-/// Multiply-adds of one MinAtar or CartPole env step, relative to the networks' (rough,
+/// Multiply-adds of one classic-control (CartPole, Acrobot, MountainCar), MinAtar or Atari env step, relative to the networks' (rough,
 /// measured orders of magnitude; only ratios between runs matter for sharding).
 const ENV_STEP: [(&str, u64); 3] = [
     ("CartPole", 200),
@@ -52,7 +52,7 @@ pub fn work(cfg: &RunConfig) -> Work {
     let a = &cfg.agent;
     let forward = forward_macs(cfg);
     let env_step = match cfg.env.id {
-        EnvId::CartPole(_) => ENV_STEP[0].1,
+        EnvId::CartPole(_) | EnvId::Acrobot | EnvId::MountainCar => ENV_STEP[0].1,
         EnvId::MinAtar(_) => ENV_STEP[1].1,
         EnvId::Atari(_) => ENV_STEP[2].1 * u64::from(cfg.env.frame_skip.max(1)),
     };
@@ -78,7 +78,7 @@ pub fn memory_bytes(cfg: &RunConfig) -> u64 {
     let obs = cfg.env.observe_len() as u64;
     let per_transition = match cfg.env.id {
         // f32 observation and next observation.
-        EnvId::CartPole(_) => 2 * 4 * obs,
+        EnvId::CartPole(_) | EnvId::Acrobot | EnvId::MountainCar => 2 * 4 * obs,
         // u8 frames stored once (a stack shares frames with its neighbours).
         EnvId::MinAtar(_) | EnvId::Atari(_) => obs / cfg.env.frame_stack.max(1) as u64,
     };
@@ -91,6 +91,7 @@ fn forward_macs(cfg: &RunConfig) -> u64 {
     let dueling = cfg.agent.variant.dueling;
     let (trunk, actions) = match cfg.env.id {
         EnvId::CartPole(_) => (cfg.env.observe_len() as u64 * h, 2),
+        EnvId::Acrobot | EnvId::MountainCar => (cfg.env.observe_len() as u64 * h, 3),
         EnvId::MinAtar(g) => {
             // conv 16 × 3×3 over 10×10 (same padding), then the 1600-wide flatten.
             let conv = 100 * 16 * 9 * g.channels() as u64 * cfg.env.frame_stack as u64;
@@ -104,7 +105,7 @@ fn forward_macs(cfg: &RunConfig) -> u64 {
         }
     };
     let hidden_in = match cfg.env.id {
-        EnvId::CartPole(_) => h,
+        EnvId::CartPole(_) | EnvId::Acrobot | EnvId::MountainCar => h,
         EnvId::MinAtar(_) => 1600,
         // The Nature CNN's 512-wide layer, counted as 3136 × 512 = 12.25 × (1024 × 128).
         EnvId::Atari(_) => 3136 * 4,

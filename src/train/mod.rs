@@ -87,6 +87,19 @@ pub fn train(
             }
         };
     }
+    // The classic-control tasks with three actions (Acrobot: 6 inputs, MountainCar: 2).
+    macro_rules! mlp3 {
+        ($d:ty; $($n:literal)*) => {
+            match cfg.env.observe_len() {
+                $($n => if dueling {
+                    Loop::<DuelingQNet<$n, 3>, f32, $n, 3, $d>::run(cfg, on_progress)
+                } else {
+                    Loop::<QNetMlp<$n, 3>, f32, $n, 3, $d>::run(cfg, on_progress)
+                },)*
+                n => unreachable!("checked: {n}"),
+            }
+        };
+    }
     macro_rules! minatar {
         ($d:ty; $($c:literal)*) => {
             match cfg.env.observe_len() / 100 {
@@ -101,6 +114,7 @@ pub fn train(
     }
     match cfg.env.id {
         EnvId::CartPole(_) => on_device!(cfg, mlp!(2 4 6 8 12 16)),
+        EnvId::Acrobot | EnvId::MountainCar => on_device!(cfg, mlp3!(2 6)),
         EnvId::MinAtar(_) => on_device!(cfg, minatar!(4 6 7 10)),
         EnvId::Atari(_) => train_atari(cfg, on_progress),
     }
@@ -259,6 +273,38 @@ mod tests {
         sizes.sort_unstable();
         sizes.dedup();
         assert_eq!(sizes, crate::compiled::MLP_INPUTS);
+    }
+
+    /// The same for the 3-action MLPs (`compiled::MLP3_INPUTS`): Acrobot's and MountainCar's
+    /// observations, plain and dueling, train; stacked ones are rejected by validation.
+    #[test]
+    fn every_compiled_three_action_mlp_trains() {
+        use crate::env::EnvId;
+        let mut sizes = Vec::new();
+        for id in [EnvId::Acrobot, EnvId::MountainCar] {
+            for stack in 1..=2 {
+                for dueling in [false, true] {
+                    let mut cfg = RunConfig::default();
+                    (cfg.env.id, cfg.env.frame_stack) = (id, stack);
+                    cfg.agent.variant.dueling = dueling;
+                    if crate::compiled::check_supported(&cfg.env, &cfg.agent).is_err() {
+                        assert_eq!(stack, 2, "{id} unstacked is compiled");
+                        continue;
+                    }
+                    cfg.train.steps = Some(300);
+                    cfg.train.episodes = None;
+                    cfg.train.eval_episodes = 0;
+                    cfg.train.q_probe_interval = 0;
+                    cfg.train.probe_states = 0;
+                    let out = super::train(&cfg, &|_| {}).expect("trains");
+                    assert_eq!(out.env_steps, 300);
+                    sizes.push(cfg.env.observe_len());
+                }
+            }
+        }
+        sizes.sort_unstable();
+        sizes.dedup();
+        assert_eq!(sizes, crate::compiled::MLP3_INPUTS);
     }
 
     #[test]

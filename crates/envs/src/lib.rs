@@ -2,8 +2,9 @@
 //!
 //! [`Env`] is what the training loop needs: an observation of a fixed [`ObsShape`] written into
 //! a caller's buffer (no allocation per step), a discrete action count, a reset from the run's
-//! RNG, and Gym's `terminated` / `truncated` distinction. Implementations: Gym-exact CartPole
-//! (`f32` state vector), MinAtar (`u8` 0/1 channels) and, with the `atari` feature, ALE with
+//! RNG, and Gym's `terminated` / `truncated` distinction. Implementations: Gym-exact CartPole,
+//! Gymnasium-exact Acrobot and MountainCar (`f32` state vectors), MinAtar (`u8` 0/1 channels)
+//! and, with the `atari` feature, ALE with
 //! Gymnasium's DQN preprocessing (`u8` grayscale frames). Wrappers (frame stacking, hidden
 //! components, time limits) compose on any of them; [`make`] builds the configured stack.
 
@@ -33,12 +34,16 @@ macro_rules! forward_to_inner {
     };
 }
 
+pub mod acrobot;
 pub mod atari;
 pub mod cartpole;
 pub mod minatar;
+pub mod mountain_car;
 pub mod wrappers;
 
+pub use acrobot::Acrobot;
 pub use cartpole::{CartPole, CartPoleVersion};
+pub use mountain_car::MountainCar;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -156,6 +161,10 @@ impl<E: Env + ?Sized> Env for Box<E> {
 pub enum EnvId {
     /// `"CartPole-v0"` (200-step limit) or `"CartPole-v1"` (500).
     CartPole(CartPoleVersion),
+    /// `"Acrobot-v1"` (Gymnasium's; 500-step limit).
+    Acrobot,
+    /// `"MountainCar-v0"` (Gymnasium's; 200-step limit).
+    MountainCar,
     /// `"MinAtar/Breakout"`, `"MinAtar/SpaceInvaders"`, `"MinAtar/Freeway"`,
     /// `"MinAtar/Asterix"`, `"MinAtar/Seaquest"`.
     MinAtar(minatar::Game),
@@ -164,7 +173,7 @@ pub enum EnvId {
 }
 
 impl EnvId {
-    pub const VALID: &'static str = "\"CartPole-v0\", \"CartPole-v1\", \"MinAtar/Breakout\", \"MinAtar/SpaceInvaders\", \"MinAtar/Freeway\", \"MinAtar/Asterix\", \"MinAtar/Seaquest\", \"ALE/<Game>\" (e.g. \"ALE/Pong\"; games bundled with the `ale` crate)";
+    pub const VALID: &'static str = "\"CartPole-v0\", \"CartPole-v1\", \"Acrobot-v1\", \"MountainCar-v0\", \"MinAtar/Breakout\", \"MinAtar/SpaceInvaders\", \"MinAtar/Freeway\", \"MinAtar/Asterix\", \"MinAtar/Seaquest\", \"ALE/<Game>\" (e.g. \"ALE/Pong\"; games bundled with the `ale` crate)";
 
     /// Every MinAtar game, in the order of the MinAtar paper's tables.
     pub const MINATAR: [EnvId; 5] = [
@@ -179,6 +188,8 @@ impl EnvId {
     pub fn reward_threshold(self) -> Option<f64> {
         match self {
             EnvId::CartPole(v) => Some(v.reward_threshold()),
+            EnvId::Acrobot => Some(-100.0),
+            EnvId::MountainCar => Some(-110.0),
             EnvId::MinAtar(_) | EnvId::Atari(_) => None,
         }
     }
@@ -187,13 +198,21 @@ impl EnvId {
     pub fn time_limit(self) -> Option<u32> {
         match self {
             EnvId::CartPole(v) => Some(v.time_limit()),
+            EnvId::Acrobot => Some(acrobot::ACROBOT_TIME_LIMIT),
+            EnvId::MountainCar => Some(mountain_car::MOUNTAIN_CAR_TIME_LIMIT),
             EnvId::MinAtar(_) | EnvId::Atari(_) => None,
         }
     }
 
-    /// The largest return an episode can earn, if bounded (CartPole: one per step).
-    pub fn max_return(self) -> Option<f64> {
-        self.time_limit().map(f64::from)
+    /// The lowest and highest return an episode can earn, if bounded: CartPole one per step
+    /// up to the limit; Acrobot and MountainCar −1 per step, so from −limit up to 0.
+    pub fn return_bounds(self) -> Option<(f64, f64)> {
+        let limit = f64::from(self.time_limit()?);
+        match self {
+            EnvId::CartPole(_) => Some((0.0, limit)),
+            EnvId::Acrobot | EnvId::MountainCar => Some((-limit, 0.0)),
+            EnvId::MinAtar(_) | EnvId::Atari(_) => None,
+        }
     }
 
     /// Camel-case MinAtar names as in `env.id` (`SpaceInvaders`).
@@ -213,6 +232,8 @@ impl fmt::Display for EnvId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EnvId::CartPole(v) => f.write_str(v.id()),
+            EnvId::Acrobot => f.write_str("Acrobot-v1"),
+            EnvId::MountainCar => f.write_str("MountainCar-v0"),
             EnvId::MinAtar(g) => write!(f, "MinAtar/{}", EnvId::minatar_id(*g)),
             EnvId::Atari(g) => write!(f, "{g}"),
         }
@@ -226,6 +247,11 @@ impl FromStr for EnvId {
         for v in [CartPoleVersion::V0, CartPoleVersion::V1] {
             if s == v.id() {
                 return Ok(EnvId::CartPole(v));
+            }
+        }
+        for id in [EnvId::Acrobot, EnvId::MountainCar] {
+            if s == id.to_string() {
+                return Ok(id);
             }
         }
         if let Some(id) = EnvId::MINATAR.iter().find(|id| id.to_string() == s) {
@@ -284,7 +310,7 @@ pub struct EnvSpec {
 
 /// An environment of either observation type, as built from a config.
 pub enum AnyEnv {
-    /// State vectors (CartPole).
+    /// State vectors (CartPole, Acrobot, MountainCar).
     Vector(Box<dyn Env<Elem = f32>>),
     /// Images and channel grids (MinAtar).
     Pixels(Box<dyn Env<Elem = u8>>),
@@ -317,6 +343,20 @@ pub fn make(spec: &EnvSpec, seed: u32) -> AnyEnv {
                 Observe::Positions => Box::new(KeepComponents::new(base, &[0, 2])),
             };
             AnyEnv::Vector(finish(env, spec))
+        }
+        EnvId::Acrobot => {
+            let base = match spec.unlimited {
+                true => Acrobot::without_time_limit(),
+                false => Acrobot::new(),
+            };
+            AnyEnv::Vector(finish(Box::new(base), spec))
+        }
+        EnvId::MountainCar => {
+            let base = match spec.unlimited {
+                true => MountainCar::without_time_limit(),
+                false => MountainCar::new(),
+            };
+            AnyEnv::Vector(finish(Box::new(base), spec))
         }
         EnvId::MinAtar(game) => {
             let env = minatar::MinAtarEnv::new(
