@@ -238,7 +238,7 @@ pub const KEYS: &[Key] = &[
     key(Report, "confidence", text("float in (0, 1)"), is("0.95"), "level of the confidence intervals"),
     key(Report, "final_window", AT_LEAST_1, is("100"), "\"final return\" = mean of the last N episodes"),
     key(Report, "solved_threshold", text("float"), unset("195.0", "Gym's reward_threshold: 195 for v0, 475 for v1"), "average return that counts as solved"),
-    key(Report, "collapse_floor", text("float"), is("100.0"), "a solved run that falls below this has collapsed"),
+    key(Report, "collapse_floor", text("float"), is("100.0"), "a solved run that falls below this has collapsed (defined where it is below the threshold)"),
     key(Report, "baseline_variant", text(super::Variant::VALID), is("\"dqn\""), "the variant the others are compared with"),
     key(Normalize, "reference", text("float"), required("3.43"), "the score that counts as 1 (e.g. a published agent's)"),
     key(Normalize, "source", text("string"), required("\"...\""), "where `reference` comes from (printed with every normalised table)"),

@@ -27,7 +27,8 @@ pub struct RunScores {
     pub episodes_to_threshold_ma20: Option<usize>,
     /// Whether the 20-episode average reached the threshold and later fell below
     /// `collapse_floor`; `Some(false)` for a run that never reached it (the rate is over all
-    /// runs). `None` only when the environment has no threshold.
+    /// runs). `None` when the environment has no threshold, or the floor is not below it
+    /// (Acrobot's −100 under CartPole's floor of 100: no collapse is defined there).
     pub collapsed: Option<bool>,
     /// Whether the 20-episode average ever reached the threshold (`None`: no threshold).
     pub reached_threshold: Option<bool>,
@@ -76,7 +77,7 @@ impl RunScores {
             episodes_to_threshold_ma20: stats::first_reach(&returns, SHORT_WINDOW, thr)
                 .map(|i| i + 1),
             // Over all runs: one that never reached the threshold did not collapse.
-            collapsed: thr.is_finite().then(|| {
+            collapsed: (thr.is_finite() && report.collapse_floor < thr).then(|| {
                 stats::collapsed_after_reaching(&returns, SHORT_WINDOW, thr, report.collapse_floor)
                     .unwrap_or(false)
             }),
