@@ -65,8 +65,8 @@ fn the_classic_control_experiment_covers_three_tasks() {
     assert_eq!(exp.runs().len(), 60);
 }
 
-/// A uniformly random policy rarely swings Acrobot up within its 500 steps (measured here:
-/// below −450 on average over 100 episodes); DQN at 30k steps (ε reaching 0.05 at 15k) ends
+/// A uniformly random policy rarely swings Acrobot up within its 500 steps (the report's
+/// measurement, as `[report.normalize]` takes it: below −450); DQN at 30k steps (ε reaching 0.05 at 15k) ends
 /// every seed above −400 (measured: −139, −287, −288).
 #[test]
 fn dqn_learns_acrobot_in_30k_steps() {
@@ -79,7 +79,8 @@ fn dqn_learns_acrobot_in_30k_steps() {
         "train.eval_interval=0",
         "train.eval_episodes=0",
     ]);
-    let random = random_policy_return(100);
+    // The report's own measurement of the random policy (what `[report.normalize]` uses).
+    let (random, _) = dqn_sweep::report::normalize::random_policy_return(&exp.points[0].env);
     assert!(random < -450.0, "random policy: {random}");
     let f = finals(&exp);
     eprintln!("final returns: {f:?}; random policy {random}");
@@ -87,24 +88,4 @@ fn dqn_learns_acrobot_in_30k_steps() {
         f.iter().all(|&v| v > -400.0),
         "every seed well past random ({random}): {f:?}"
     );
-}
-
-/// Mean return of a uniformly random policy on Acrobot-v1 over `episodes` episodes.
-fn random_policy_return(episodes: u32) -> f64 {
-    use dqn_sweep::env::Acrobot;
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let mut env = Acrobot::new();
-    let mut total = 0.0;
-    for _ in 0..episodes {
-        env.reset(&mut rng);
-        loop {
-            let s = env.step(rng.gen_range(0..3));
-            total += s.reward;
-            if s.terminated || s.truncated {
-                break;
-            }
-        }
-    }
-    total / f64::from(episodes)
 }

@@ -171,14 +171,7 @@ impl Env for Acrobot {
     }
 
     fn step_into(&mut self, action: usize, obs: &mut [f32]) -> Step<()> {
-        let s = self.step(action);
-        obs.copy_from_slice(&s.observation);
-        Step {
-            observation: (),
-            reward: s.reward,
-            terminated: s.terminated,
-            truncated: s.truncated,
-        }
+        self.step(action).write_into(obs)
     }
 
     fn time_limit(&self) -> Option<u32> {

@@ -67,6 +67,20 @@ impl<O> Step<O> {
     }
 }
 
+impl<E: Copy, const N: usize> Step<[E; N]> {
+    /// The observation written into `obs` (what [`Env::step_into`] returns): the step of an
+    /// env whose `step` returns its observation by value.
+    pub fn write_into(self, obs: &mut [E]) -> Step<()> {
+        obs.copy_from_slice(&self.observation);
+        Step {
+            observation: (),
+            reward: self.reward,
+            terminated: self.terminated,
+            truncated: self.truncated,
+        }
+    }
+}
+
 /// The scalar type of observations: `f32` for state vectors, `u8` for pixels and MinAtar's
 /// 0/1 channels (stored compactly in replay, converted to `f32` only for the network).
 pub trait ObsElem: Copy + Default + PartialEq + fmt::Debug + Send + Sync + 'static {

@@ -2,7 +2,7 @@
 
 use super::inline::{spans, Span};
 use super::TIMING_COLUMNS;
-use super::{fmt_duration, point_href, ChartView, HtmlCell, HtmlTable, Provenance};
+use super::{axis_charts, fmt_duration, point_href, ChartView, HtmlCell, HtmlTable, Provenance};
 use super::{SCRIPT, STYLE};
 use crate::report::across;
 use crate::report::figures::comparison_figures;
@@ -122,29 +122,6 @@ impl IndexPage {
             script: SCRIPT,
         })
     }
-}
-
-/// The figures as charts; the learning curves by episode and by env step become the two
-/// sides of the axis toggle when both exist.
-pub(super) fn axis_charts(
-    figures: &[crate::report::charts::Figure],
-) -> Result<(Vec<ChartView>, bool), ReportError> {
-    let has = |n: &str| figures.iter().any(|f| f.name == n);
-    let toggle = has("returns_episodes") && has("returns_steps")
-        || has("learning_curves") && has("learning_curves_steps");
-    let charts = figures
-        .iter()
-        .map(|f| {
-            let axis = match f.name.as_str() {
-                _ if !toggle => "",
-                "learning_curves" | "returns_episodes" => "episode",
-                "learning_curves_steps" | "returns_steps" => "steps",
-                _ => "",
-            };
-            ChartView::of(f, axis)
-        })
-        .collect::<Result<_, _>>()?;
-    Ok((charts, toggle))
 }
 
 /// What varies, the seeds, the budget and the environment(s).

@@ -159,6 +159,27 @@ impl ChartView {
     }
 }
 
+/// The figures as charts; the learning curves by episode and by env step become the two
+/// sides of the axis toggle when both exist.
+fn axis_charts(figures: &[Figure]) -> Result<(Vec<ChartView>, bool), ReportError> {
+    let has = |n: &str| figures.iter().any(|f| f.name == n);
+    let toggle = has("returns_episodes") && has("returns_steps")
+        || has("learning_curves") && has("learning_curves_steps");
+    let charts = figures
+        .iter()
+        .map(|f| {
+            let axis = match f.name.as_str() {
+                _ if !toggle => "",
+                "learning_curves" | "returns_episodes" => "episode",
+                "learning_curves_steps" | "returns_steps" => "steps",
+                _ => "",
+            };
+            ChartView::of(f, axis)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((charts, toggle))
+}
+
 /// Write `index.html` and `points/<grid point>.html` into the experiment's folder.
 pub fn write_pages(
     model: &ReportModel,
@@ -184,16 +205,11 @@ pub fn point_href(model: &ReportModel, p: usize) -> String {
     format!("points/{}.html", model.exp.points[p].slug)
 }
 
+/// Render `page` and write it atomically (`write_atomic` makes the folder).
 fn write_page(path: &std::path::Path, page: &impl Template) -> Result<(), ReportError> {
     let html = page
         .render()
         .map_err(|e| ReportError::Page(format!("{}: {e}", path.display())))?;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| crate::store::StoreError::Io {
-            path: parent.to_owned(),
-            source,
-        })?;
-    }
     Ok(write_atomic(path, html.as_bytes())?)
 }
 

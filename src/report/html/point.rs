@@ -3,8 +3,8 @@
 //! point's config. Above [`MAX_LINES`] runs the charts summarise (mean and IQR band) and the
 //! run table is folded.
 
-use super::index::axis_charts;
-use super::{fmt_duration, missing_status, ChartView, HtmlCell, HtmlTable, Provenance, MAX_LINES};
+use super::{axis_charts, fmt_duration, missing_status, ChartView, HtmlCell, HtmlTable};
+use super::{Provenance, MAX_LINES};
 use super::{SCRIPT, STYLE};
 use crate::report::charts::{Figure, LineChart, Series};
 use crate::report::scores::RunScores;
