@@ -46,6 +46,58 @@ impl<const ACT: usize, T: Tape<f32, D>, D: Device<f32>> Module<(Batch<1, T, D>, 
     }
 }
 
+/// The dueling join for a distributional head (Rainbow: per-atom value and advantage
+/// streams): a value stream `V (B × ATOMS)` and an advantage stream `A (B × ACT·ATOMS)`, laid
+/// out action-major, give the logits
+///
+/// `l(s, a, z) = V(s, z) + (A(s, a, z) − 1/|A| Σ_a' A(s, a', z))`
+///
+/// (`OUT = ACT · ATOMS`, checked when the network is built). The softmax over `z` comes after.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DuelingAtomsHead<const ACT: usize, const ATOMS: usize, const OUT: usize>;
+
+impl<const ACT: usize, const ATOMS: usize, const OUT: usize> DuelingAtomsHead<ACT, ATOMS, OUT> {
+    const SHAPES_OK: () = assert!(OUT == ACT * ATOMS, "OUT must be ACT · ATOMS");
+}
+
+impl<const ACT: usize, const ATOMS: usize, const OUT: usize> ZeroSizedModule
+    for DuelingAtomsHead<ACT, ATOMS, OUT>
+{
+}
+impl<const ACT: usize, const ATOMS: usize, const OUT: usize> NonMutableModule
+    for DuelingAtomsHead<ACT, ATOMS, OUT>
+{
+}
+
+impl<const ACT: usize, const ATOMS: usize, const OUT: usize, T, D>
+    Module<(Batch<ATOMS, T, D>, Batch<OUT, T, D>)> for DuelingAtomsHead<ACT, ATOMS, OUT>
+where
+    T: Tape<f32, D> + Merge<T>,
+    D: Device<f32>,
+{
+    type Output = Batch<OUT, T, D>;
+    type Error = D::Err;
+
+    fn try_forward(
+        &self,
+        (value, advantage): (Batch<ATOMS, T, D>, Batch<OUT, T, D>),
+    ) -> Result<Self::Output, Self::Error> {
+        let () = Self::SHAPES_OK;
+        let b = value.shape().0;
+        let per_action = (b, Const::<ACT>, Const::<ATOMS>);
+        let advantage = advantage.try_reshape_like(&per_action)?;
+        let mean = advantage
+            .retaped::<T>()
+            .try_mean::<(usize, Const<ATOMS>), Axis<1>>()?
+            .try_broadcast_like(&per_action)?;
+        let centred = advantage.try_sub(mean)?;
+        value
+            .try_broadcast_like::<_, Axis<1>>(&per_action)?
+            .try_add(centred)?
+            .try_reshape_like(&(b, Const::<OUT>))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,5 +113,28 @@ mod tests {
         for (q, e) in q.iter().zip(expected) {
             assert!((q - e).abs() < 1e-5, "{q} vs {e}");
         }
+    }
+
+    #[test]
+    fn atoms_head_centres_the_advantage_per_atom() {
+        let dev: Cpu = Default::default();
+        // One state, 2 actions × 3 atoms. V = (1, 2, 3); A(a0) = (1, 0, 4), A(a1) = (3, 2, 0):
+        // per-atom means (2, 1, 2) → logits a0: (0, 1, 5), a1: (2, 3, 1).
+        let v: Batch<3> = dev.tensor_from_vec(vec![1.0, 2.0, 3.0], (1, Const));
+        let a: Batch<6> = dev.tensor_from_vec(vec![1.0, 0.0, 4.0, 3.0, 2.0, 0.0], (1, Const));
+        let l = DuelingAtomsHead::<2, 3, 6>
+            .forward((v.clone(), a.clone()))
+            .as_vec();
+        assert_eq!(l, vec![0.0, 1.0, 5.0, 2.0, 3.0, 1.0]);
+        // The gradient reaches both streams; the summed centred advantages are constant.
+        let g = DuelingAtomsHead::<2, 3, 6>
+            .forward((
+                v.clone().traced(Gradients::leaky()),
+                a.clone().traced(Gradients::leaky()),
+            ))
+            .sum::<Rank0, _>()
+            .backward();
+        assert_eq!(g.get(&v).as_vec(), vec![2.0, 2.0, 2.0]);
+        assert!(g.get(&a).as_vec().iter().all(|x| x.abs() < 1e-6));
     }
 }

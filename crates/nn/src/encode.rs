@@ -129,6 +129,33 @@ pub fn encode_minatar<const C: usize>(obs: &[u8], out: &mut [f32]) -> Result<(),
     Ok(())
 }
 
+/// MinAtar conv output positions with SAME padding (10 × 10).
+pub const MINATAR_SAME_POSITIONS: usize = 100;
+
+/// Encode a MinAtar observation as the 100 im2col patches of a 3×3 stride-1 conv with SAME
+/// padding (flax's default, Revisiting Rainbow's network): the board padded by one zero on
+/// each side, then as [`encode_minatar`]: `out[p·9C + (c·3 + ky)·3 + kx] =
+/// obs[c, oy + ky − 1, ox + kx − 1]` (0 off the board), `p = oy·10 + ox`. `out` holds
+/// `100 · 9 · C` values.
+pub fn encode_minatar_same<const C: usize>(obs: &[u8], out: &mut [f32]) -> Result<(), EncodeError> {
+    const PADDED: usize = MINATAR_SIDE + 2;
+    check_lengths(
+        obs,
+        out,
+        C * MINATAR_SIDE * MINATAR_SIDE,
+        MINATAR_SAME_POSITIONS * 9 * C,
+    )?;
+    let mut padded = vec![0u8; C * PADDED * PADDED];
+    for (c, board) in obs.chunks_exact(MINATAR_SIDE * MINATAR_SIDE).enumerate() {
+        for (y, row) in board.chunks_exact(MINATAR_SIDE).enumerate() {
+            let at = (c * PADDED + y + 1) * PADDED + 1;
+            padded[at..at + MINATAR_SIDE].copy_from_slice(row);
+        }
+    }
+    im2col::<C, PADDED, 3, 1>(&padded, out, f32::from);
+    Ok(())
+}
+
 /// Encode a preprocessed Atari observation (`C × 84 × 84` frames, channel-first, 0..=255) as the
 /// 400 im2col patches of the 8×8 stride-4 conv, scaled by 1/255 (Mnih et al. 2015):
 /// `out[p·64C + (c·8 + ky)·8 + kx] = obs[c, 4·oy + ky, 4·ox + kx] / 255`, `p = oy·20 + ox`.
@@ -142,4 +169,41 @@ pub fn encode_nature<const C: usize>(obs: &[u8], out: &mut [f32]) -> Result<(), 
     )?;
     im2col::<C, NATURE_SIDE, 8, 4>(obs, out, |v| f32::from(v) / 255.0);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_padding_patches_see_zeros_off_the_board() {
+        // One channel, one cell lit at (0, 0) and one at (9, 9).
+        let mut obs = vec![0u8; 100];
+        obs[0] = 1;
+        obs[99] = 1;
+        let mut out = vec![9.0f32; 900];
+        encode_minatar_same::<1>(&obs, &mut out).unwrap();
+        let patch = |p: usize| &out[p * 9..p * 9 + 9];
+        // Position (0, 0): the lit cell is the kernel's centre, its top row and left column are
+        // padding.
+        assert_eq!(patch(0), &[0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+        // Position (1, 1) sees it at the kernel's top-left; (9, 9) sees the other at its centre.
+        assert_eq!(patch(11), &[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(patch(99), &[0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+        assert_eq!(
+            out.iter().sum::<f32>(),
+            8.0,
+            "a corner cell is in 4 patches"
+        );
+        // The VALID encoding's patches are the SAME encoding's inner 8 × 8 positions.
+        let mut valid = vec![0.0f32; 576];
+        let obs: Vec<u8> = (0..100).map(|k| (k * 7 % 3 == 0) as u8).collect();
+        encode_minatar::<1>(&obs, &mut valid).unwrap();
+        encode_minatar_same::<1>(&obs, &mut out).unwrap();
+        for (p, v) in valid.chunks_exact(9).enumerate() {
+            let (oy, ox) = (p / 8, p % 8);
+            let same = (oy + 1) * 10 + ox + 1;
+            assert_eq!(v, &out[same * 9..same * 9 + 9], "position {p}");
+        }
+    }
 }

@@ -43,6 +43,17 @@ impl<const R: usize, const C: usize, E: Dtype> HostWeights<R, C, E> {
         s.values.clone()
     }
 
+    /// A cache that already holds `values`, the contents of `weight` (a layer built around a
+    /// tensor whose values the caller has on the host, so its first product copies nothing).
+    pub fn holding(weight: &Tensor<Rank2<R, C>, E, Cpu>, values: Arc<Vec<E>>) -> Self {
+        HostWeights {
+            snapshot: Mutex::new(Snapshot {
+                pin: Some(StoragePin::new(weight)),
+                values,
+            }),
+        }
+    }
+
     /// Drops the pin (the copy's buffer is kept for the next one): called before the tensor is
     /// written, so that the write finds the storage unshared and needs no copy.
     pub fn clear(&self) {

@@ -58,6 +58,7 @@ mod host_weights;
 mod init;
 mod layers;
 pub mod matmul;
+mod noisy;
 pub mod optim;
 pub mod params;
 mod pinned;
@@ -69,10 +70,14 @@ mod tape;
 #[cfg(test)]
 mod tests;
 
-pub use dueling::DuelingHead;
+pub use dueling::{DuelingAtomsHead, DuelingHead};
 pub use encode::*;
-pub use init::{build, WeightInit};
+pub use init::{build, build_cnn, WeightInit};
 pub use layers::*;
+pub use noisy::{
+    clear_noise, resample_noise, scale_noise, Noisy, NoisyLayer, NoisyLinear, NoisyRelu,
+    NOISY_SIGMA0,
+};
 
 use dfdx::nn::{Module, ModuleMut, TensorCollection};
 use dfdx::shapes::Const;

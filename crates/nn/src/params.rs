@@ -15,9 +15,12 @@ impl TensorVisitor<f32, Cpu> for Params<'_> {
     type D2 = Cpu;
     fn visit<S: Shape>(
         &mut self,
-        _: TensorOptions<S, f32, Cpu>,
+        opts: TensorOptions<S, f32, Cpu>,
         p: &Tensor<S, f32, Cpu>,
     ) -> Result<Option<Tensor<S, f32, Cpu>>, Self::Err> {
+        if !opts.do_gradient_update {
+            return Ok(None); // not a parameter (a noisy layer's noise)
+        }
         self.1.push(match self.0 {
             Some(grads) => grads.get(p).as_vec(),
             None => p.as_vec(),
