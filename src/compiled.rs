@@ -3,12 +3,13 @@
 //! run starts; the training dispatch (`crate::train::train`) instantiates exactly these. A leaf
 //! module, so that configuration does not depend on training.
 
-use crate::config::{AgentConfig, EnvConfig};
+use crate::config::{AgentConfig, EnvConfig, WeightInit};
 use crate::env::{self, EnvId};
 
 /// Whether [`crate::train::train`] has a network for this env and agent; the error says what is
 /// supported.
 pub fn check_supported(env: &EnvConfig, agent: &AgentConfig) -> Result<(), String> {
+    check_components(env, agent)?;
     if !agent.mlp_hidden.is_default() {
         let n = env.observe_len();
         let cartpole = matches!(env.id, EnvId::CartPole(_));
@@ -65,6 +66,50 @@ pub fn check_supported(env: &EnvConfig, agent: &AgentConfig) -> Result<(), Strin
             )),
             Some(_) => Ok(()),
         },
+    }
+}
+
+/// The distributional and noisy networks are compiled for the MinAtar CNN and the 128-128 MLPs
+/// of the unstacked classic-control states (CartPole's 4 inputs, Acrobot's 6, MountainCar's 2),
+/// not the Nature CNN.
+fn check_components(env: &EnvConfig, agent: &AgentConfig) -> Result<(), String> {
+    let minatar = matches!(env.id, EnvId::MinAtar(_));
+    if !agent.minatar_net.is_default() && !minatar {
+        return Err(format!(
+            "minatar_net = \"revisiting-rainbow\" is a MinAtar network, not one for {}",
+            env.id
+        ));
+    }
+    if agent.init == WeightInit::Xavier && matches!(env.id, EnvId::Atari(_)) {
+        return Err(format!(
+            "init = \"xavier\" is compiled for networks with at most one convolution (the MLPs and MinAtar's), not the Nature CNN ({})",
+            env.id
+        ));
+    }
+    let v = agent.variant;
+    if !(v.distributional || v.noisy) {
+        return Ok(());
+    }
+    let what = if v.distributional {
+        "distributional"
+    } else {
+        "noisy"
+    };
+    let n = env.observe_len();
+    match env.id {
+        EnvId::MinAtar(_) => Ok(()),
+        EnvId::Atari(_) => Err(format!(
+            "{what} networks are compiled for the MinAtar CNN and the classic-control MLPs, not the Nature CNN ({})",
+            env.id
+        )),
+        _ if !agent.mlp_hidden.is_default() => Err(format!(
+            "{what} networks are compiled with the 128-128 MLP, not mlp_hidden = \"120x84\""
+        )),
+        EnvId::Acrobot | EnvId::MountainCar => Ok(()),
+        EnvId::CartPole(_) if n == 4 => Ok(()),
+        EnvId::CartPole(_) => Err(format!(
+            "{what} MLPs are compiled for CartPole's unstacked full state (4 inputs), not {n} inputs"
+        )),
     }
 }
 

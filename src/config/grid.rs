@@ -81,7 +81,11 @@ impl Sections {
         }
         let [env, agent, train] = sections;
         let env: EnvConfig = deserialize(env, "env")?;
-        let agent: AgentConfig = deserialize(agent, "agent")?;
+        let n_step_given = agent.contains_key("n_step");
+        let mut agent: AgentConfig = deserialize(agent, "agent")?;
+        agent
+            .resolve(n_step_given)
+            .map_err(|c| Problem::at(format!("agent.{}", c.key), c.message))?;
         let mut train: TrainConfig = deserialize(train, "train")?;
         if train.episodes.is_none() && train.steps.is_none() {
             train.episodes = Some(DEFAULT_EPISODES);

@@ -153,8 +153,18 @@ mod tests {
                 "adam_beta1",
                 "adam_beta2",
                 "adam_eps",
+                "double",
+                "per",
+                "dueling",
+                "distributional",
+                "noisy",
+                "atoms",
+                "v_min",
+                "v_max",
+                "c51_priority",
                 "n_step",
-                "mlp_hidden"
+                "mlp_hidden",
+                "minatar_net"
             ]
         );
     }

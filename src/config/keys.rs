@@ -6,8 +6,8 @@
 
 use super::fields::enum_variants;
 use super::{
-    BootstrapMask, DeviceKind, EpsilonFrom, LossKind, MlpHidden, OptimizerKind, RandomStreams,
-    SyncUnit, WarmupActions, WeightInit,
+    BootstrapMask, C51Priority, DeviceKind, EpsilonFrom, LossKind, MinAtarNet, MlpHidden,
+    OptimizerKind, RandomStreams, SyncUnit, WarmupActions, WeightInit,
 };
 use crate::env::Observe;
 
@@ -192,7 +192,16 @@ pub const KEYS: &[Key] = &[
     key(Env, "terminal_on_life_loss", SWITCH, is("false"), "Atari: a lost life ends the episode for learning"),
     key(Env, "fire_reset", SWITCH, is("false"), "Atari: press FIRE after each reset"),
     key(Env, "rom_path", text("path"), unset("\"roms/pong.bin\"", "the ROM the `ale` crate bundles"), "Atari: a ROM file to load instead"),
-    key(Agent, "variant", text(super::Variant::VALID), is("\"dqn\""), "which of Double DQN, PER and Dueling the agent uses"),
+    key(Agent, "variant", text(super::Variant::VALID), is("\"dqn\""), "which components the agent uses (a shorthand for the keys below)"),
+    key(Agent, "double", SWITCH, unset("true", "as variant says"), "Double DQN's target (adds to variant)"),
+    key(Agent, "per", SWITCH, unset("true", "as variant says"), "prioritized replay (adds to variant)"),
+    key(Agent, "dueling", SWITCH, unset("true", "as variant says"), "dueling network (adds to variant)"),
+    key(Agent, "distributional", SWITCH, unset("true", "as variant says"), "C51 head and loss (adds to variant)"),
+    key(Agent, "noisy", SWITCH, unset("true", "as variant says"), "noisy linear layers, σ₀ 0.5, Fortunato et al.'s init whatever `init` says (adds to variant)"),
+    key(Agent, "atoms", text("51 (compiled)"), is("51"), "C51: atoms of the return support"),
+    key(Agent, "v_min", text("float < v_max"), is("-10.0"), "C51: the support's lower end"),
+    key(Agent, "v_max", text("float > v_min"), is("10.0"), "C51: the support's upper end"),
+    key(Agent, "c51_priority", Choice(enum_variants::<C51Priority>), is("\"kl\""), "C51 with PER: priority from the KL (Rainbow paper) or the cross-entropy (Dopamine)"),
     key(Agent, "gamma", PROBABILITY, is("0.98"), "discount factor"),
     key(Agent, "lr", POSITIVE, is("0.0005"), "learning rate"),
     key(Agent, "optimizer", Choice(enum_variants::<OptimizerKind>), is("\"adam\""), "each spelling as one framework runs it (docs: algorithms.md, Optimizers)"),
@@ -219,7 +228,8 @@ pub const KEYS: &[Key] = &[
     key(Agent, "huber_delta", POSITIVE, is("1.0"), "Huber loss: its threshold"),
     key(Agent, "bootstrap_mask", Choice(enum_variants::<BootstrapMask>), is("\"done\""), "what stops bootstrapping: terminated or truncated (the chapter), or terminated only"),
     key(Agent, "n_step", text("integer 1–100"), is("1"), "multi-step returns: n discounted rewards, then bootstrap n steps on (Rainbow: 3)"),
-    key(Agent, "init", Choice(enum_variants::<WeightInit>), is("\"dezero\""), "initial weights: DeZero's Linear (the chapter), or dfdx's and PyTorch's uniform"),
+    key(Agent, "init", Choice(enum_variants::<WeightInit>), is("\"dezero\""), "initial weights: DeZero's Linear (the chapter), dfdx's and PyTorch's uniform, or Xavier (Revisiting Rainbow)"),
+    key(Agent, "minatar_net", Choice(enum_variants::<MinAtarNet>), is("\"minatar\""), "MinAtar's network: the MinAtar paper's, or Revisiting Rainbow's (SAME conv, no hidden layer)"),
     key(Agent, "mlp_hidden", Choice(enum_variants::<MlpHidden>), is("\"128x128\""), "the MLP's widths: the chapter's, or CleanRL's (CartPole, not dueling)"),
     key(Agent, "per_alpha", text("float ≥ 0"), is("0.6"), "PER: priority exponent α (Schaul et al. 2015, proportional)"),
     key(Agent, "per_beta_start", PROBABILITY, is("0.4"), "PER: importance-sampling exponent β at the start"),

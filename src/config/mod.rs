@@ -23,8 +23,8 @@ mod tests;
 mod validate;
 
 pub use dqn_agent::config::{
-    AgentConfig, BootstrapMask, EpsilonFrom, LossKind, MlpHidden, OptimizerKind, SyncUnit, Variant,
-    WarmupActions, WeightInit,
+    AgentConfig, BootstrapMask, C51Priority, EpsilonFrom, LossKind, MinAtarNet, MlpHidden,
+    OptimizerKind, SyncUnit, Variant, WarmupActions, WeightInit,
 };
 pub use grid::{point_label, slugify};
 pub use overrides::{Override, OverrideError};

@@ -451,3 +451,107 @@ fn every_parse_error_names_the_file() {
         );
     }
 }
+
+#[test]
+fn rainbow_components_are_keys_and_variant_is_their_shorthand() {
+    let agent = |text: &str| parse(text).unwrap().points[0].agent.clone();
+    // "rainbow" turns on all six: five switches and Rainbow's n = 3.
+    let rainbow = agent(
+        "[env]\nid = \"MinAtar/Breakout\"\n[agent]\nvariant = \"rainbow\"\ninit = \"uniform\"\n",
+    );
+    let v = rainbow.variant;
+    assert!(v.double && v.per && v.dueling && v.distributional && v.noisy && !v.multi_step);
+    assert_eq!(rainbow.n_step, 3);
+    assert_eq!(v.to_string(), "double+per+dueling+c51+noisy");
+    // The same agent spelled with keys is the same configuration (one run id).
+    let keys = agent("[env]\nid = \"MinAtar/Breakout\"\n[agent]\ndouble = true\nper = true\ndueling = true\ndistributional = true\nnoisy = true\nn_step = 3\ninit = \"uniform\"\n");
+    assert_eq!(keys, rainbow);
+    // Rainbow less one component; an n other than 3 is Rainbow's own choice to make.
+    let less =
+        agent("[env]\nid = \"MinAtar/Breakout\"\n[agent]\nvariant = \"rainbow-nstep-noisy\"\n");
+    assert_eq!(
+        (less.variant.to_string(), less.n_step),
+        ("double+per+dueling+c51".into(), 1)
+    );
+    assert_eq!(
+        agent("[agent]\nvariant = \"dqn+nstep\"\nn_step = 5\n").n_step,
+        5
+    );
+    assert_eq!(
+        agent("[agent]\nvariant = \"c51\"\n").variant.to_string(),
+        "c51"
+    );
+    // A key adds to the variant; the old spellings keep their meaning and their ids.
+    assert_eq!(
+        agent("[agent]\nvariant = \"double\"\nper = true\n")
+            .variant
+            .to_string(),
+        "double+per"
+    );
+    let old = parse("[agent]\nvariant = \"double+per+dueling\"\n")
+        .unwrap()
+        .points[0]
+        .run(0);
+    let json = serde_json::to_string(&old).unwrap();
+    assert!(
+        json.contains("\"variant\":\"double+per+dueling\""),
+        "{json}"
+    );
+    for key in ["\"double\"", "\"noisy\"", "atoms", "v_min", "c51_priority"] {
+        assert!(!json.contains(key), "{key} in {json}");
+    }
+}
+
+#[test]
+fn contradictions_between_variant_and_keys_name_both() {
+    for (text, key, says) in [
+        (
+            "[agent]\nvariant = \"rainbow\"\nnoisy = false\ninit = \"uniform\"\n",
+            "agent.noisy",
+            "variant = \"rainbow\"",
+        ),
+        (
+            "[agent]\nvariant = \"double+per\"\nper = false\n",
+            "agent.per",
+            "turns `per` on",
+        ),
+        (
+            "[agent]\nvariant = \"rainbow\"\nn_step = 1\ninit = \"uniform\"\n",
+            "agent.n_step",
+            "multi-step",
+        ),
+        (
+            "[agent]\nvariant = \"rainbow-per-per\"\n",
+            "agent.variant",
+            "removes `per` twice",
+        ),
+        (
+            "[agent]\nvariant = \"c51+distributional\"\n",
+            "agent.variant",
+            "names `c51` twice",
+        ),
+        (
+            "[agent]\nvariant = \"rainbow-bogus\"\n",
+            "agent.variant",
+            "unknown component",
+        ),
+        (
+            "[agent]\nvariant = \"c51\"\natoms = 21\n",
+            "agent.atoms",
+            "compiled for 51",
+        ),
+        (
+            "[agent]\nvariant = \"c51\"\nv_min = 5.0\nv_max = 5.0\n",
+            "agent.v_max",
+            "v_min < v_max",
+        ),
+        (
+            "[agent]\nvariant = \"c51\"\n[env]\nid = \"CartPole-v1\"\nframe_stack = 2\n",
+            "env.id",
+            "unstacked full state",
+        ),
+    ] {
+        let e = parse(text).unwrap_err().to_string();
+        assert!(e.contains(key) && e.contains(says), "{text}: {e}");
+    }
+}

@@ -6,7 +6,7 @@
 use super::schema::{CheckKeys, DeviceKind, EnvConfig, ReportConfig, TrainConfig};
 use super::{fields, GridPoint, Problem};
 use crate::env::{EnvId, Observe};
-use dqn_agent::config::{AgentConfig, OptimizerKind};
+use dqn_agent::config::{AgentConfig, OptimizerKind, C51_ATOMS};
 use serde::de::DeserializeOwned;
 
 pub(crate) const MAX_SEEDS: usize = 10_000;
@@ -124,7 +124,36 @@ fn validate_agent(a: &AgentConfig) -> Result<(), Problem> {
     if !(a.huber_delta > 0.0 && a.huber_delta.is_finite()) {
         return err("huber_delta", "expected a positive number");
     }
+    validate_components(a)?;
     validate_per(a)
+}
+
+/// C51's support.
+fn validate_components(a: &AgentConfig) -> Result<(), Problem> {
+    let err = |k: &str, m: String| Err(Problem::at(format!("agent.{k}"), m));
+    if a.atoms != C51_ATOMS {
+        return err(
+            "atoms",
+            format!(
+                "the distributional heads are compiled for {C51_ATOMS} atoms, not {}",
+                a.atoms
+            ),
+        );
+    }
+    if !(a.v_min.is_finite() && a.v_max.is_finite() && a.v_min < a.v_max) {
+        return err(
+            if a.v_min.is_finite() {
+                "v_max"
+            } else {
+                "v_min"
+            },
+            format!(
+                "expected finite v_min < v_max, found [{}, {}]",
+                a.v_min, a.v_max
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn validate_per(a: &AgentConfig) -> Result<(), Problem> {

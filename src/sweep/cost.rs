@@ -57,7 +57,13 @@ pub fn work(cfg: &RunConfig) -> Work {
         EnvId::Atari(_) => ENV_STEP[2].1 * u64::from(cfg.env.frame_skip.max(1)),
     };
     let passes = 4 + u64::from(a.variant.double);
-    let mut update = a.batch_size as u64 * forward * passes;
+    // Noisy layers form their weights (μ + σ ⊙ ε) once per forward pass, whatever the batch.
+    let noise = if a.variant.noisy {
+        dense_weights(cfg)
+    } else {
+        0
+    };
+    let mut update = a.batch_size as u64 * forward * passes + passes * noise;
     if a.variant.per {
         let levels = (a.buffer_size.max(2) as f64).log2().ceil() as u64;
         update += a.batch_size as u64 * levels * SUM_TREE_LEVEL;
@@ -66,7 +72,7 @@ pub fn work(cfg: &RunConfig) -> Work {
     Work {
         steps,
         steps_exact,
-        units: steps * (forward + env_step) + updates * update,
+        units: steps * (forward + noise + env_step) + updates * update,
     }
 }
 
@@ -87,6 +93,18 @@ pub fn memory_bytes(cfg: &RunConfig) -> u64 {
 
 /// Multiply-adds of one forward pass of the run's Q-network on one observation.
 fn forward_macs(cfg: &RunConfig) -> u64 {
+    let (trunk, dense) = layer_macs(cfg);
+    trunk + dense
+}
+
+/// The weights of the run's fully connected layers (those a noisy network perturbs).
+fn dense_weights(cfg: &RunConfig) -> u64 {
+    layer_macs(cfg).1
+}
+
+/// Multiply-adds per observation of the convolutions and of the fully connected layers; a
+/// distributional head has `atoms` outputs per action (and per value stream).
+fn layer_macs(cfg: &RunConfig) -> (u64, u64) {
     let h = HIDDEN as u64;
     let dueling = cfg.agent.variant.dueling;
     let (trunk, actions) = match cfg.env.id {
@@ -110,11 +128,21 @@ fn forward_macs(cfg: &RunConfig) -> u64 {
         // The Nature CNN's 512-wide layer, counted as 3136 × 512 = 12.25 × (1024 × 128).
         EnvId::Atari(_) => 3136 * 4,
     };
-    let stream = hidden_in * h;
-    if dueling {
-        trunk + 2 * stream + h + h * actions
+    let atoms = if cfg.agent.variant.distributional {
+        u64::from(cfg.agent.atoms)
     } else {
-        trunk + stream + h * actions
+        1
+    };
+    let stream = hidden_in * h;
+    let dense = if dueling {
+        2 * stream + h * atoms + h * actions * atoms
+    } else {
+        stream + h * actions * atoms
+    };
+    match cfg.env.id {
+        // The MLP's first layer is its "trunk" above; all of it is fully connected.
+        EnvId::CartPole(_) | EnvId::Acrobot | EnvId::MountainCar => (0, trunk + dense),
+        _ => (trunk, dense),
     }
 }
 
@@ -151,9 +179,15 @@ mod tests {
             c.agent.variant = Variant {
                 double,
                 per,
-                dueling: false,
+                ..Variant::DQN
             };
             assert!(work(&c).units > base);
+        }
+        // C51's 51 outputs per action and noisy layers' weight forming cost more too.
+        for variant in ["c51", "noisy", "rainbow"] {
+            let mut c = pixels.clone();
+            c.agent.variant = variant.parse().unwrap();
+            assert!(work(&c).units > work(&pixels).units, "{variant}");
         }
         let mut late = cart.clone();
         late.agent.learning_starts = 5_000;

@@ -16,11 +16,11 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
-/// The training loop for network kind `N` over observations of `E` on device `D`: the run's
-/// state between episodes.
-pub(super) struct Loop<'c, N, E, const IN: usize, const ACT: usize, D>
+/// The training loop for network kind `N` (with `OUT` outputs) over observations of `E` on
+/// device `D`: the run's state between episodes.
+pub(super) struct Loop<'c, N, E, const IN: usize, const OUT: usize, D>
 where
-    N: QNetOn<D, E, IN, ACT>,
+    N: QNetOn<D, E, IN, OUT>,
     E: ObsElem,
     D: AgentDevice,
 {
@@ -28,7 +28,7 @@ where
     seed: [u8; 32],
     start: Instant,
     env: Box<dyn Env<Elem = E>>,
-    agent: DqnAgent<N, E, IN, ACT, D>,
+    agent: DqnAgent<N, E, IN, OUT, D>,
     reset_rng: ChaCha8Rng,
     policy_rng: ChaCha8Rng,
     replay_rng: ChaCha8Rng,
@@ -50,17 +50,20 @@ struct EpisodeTally {
     cut: bool,
 }
 
-impl<'c, N, E, const IN: usize, const ACT: usize, D> Loop<'c, N, E, IN, ACT, D>
+impl<'c, N, E, const IN: usize, const OUT: usize, D> Loop<'c, N, E, IN, OUT, D>
 where
-    N: QNetOn<D, E, IN, ACT>,
+    N: QNetOn<D, E, IN, OUT>,
     E: ObsElem,
     D: AgentDevice,
 {
+    /// The env's actions (`OUT` network outputs are actions × atoms).
+    const ACTIONS: usize = <DqnAgent<N, E, IN, OUT, D> as QPolicy<E>>::ACTIONS;
+
     pub(super) fn run(
         cfg: &RunConfig,
         on_progress: &(dyn Fn(f64) + Sync),
     ) -> Result<RunOutcome, TrainError> {
-        let mut run = Loop::<N, E, IN, ACT, D>::new(cfg)?;
+        let mut run = Loop::<N, E, IN, OUT, D>::new(cfg)?;
         let t = &cfg.train;
         let max_episodes = t.episodes.unwrap_or(u32::MAX);
         let budget = t.steps.unwrap_or(u64::MAX);
@@ -91,7 +94,7 @@ where
         let env: Box<dyn Env<Elem = E>> = make_env(&spec, seed, Stream::TrainEnvSeed);
         assert_eq!(
             env.num_actions(),
-            ACT,
+            Self::ACTIONS,
             "the dispatch matches the env's actions"
         );
         let frame_len = env.obs_shape().len() / cfg.env.frame_stack;
@@ -140,10 +143,16 @@ where
             let action = if self.total_steps < a.learning_starts
                 && a.warmup_actions == WarmupActions::Uniform
             {
-                self.policy_rng.gen_range(0..ACT)
+                self.policy_rng.gen_range(0..Self::ACTIONS)
             } else {
                 let eps = a.epsilon_at(self.total_steps);
-                self.agent.act(&obs, eps, &mut self.policy_rng)
+                self.agent
+                    .act_exploring(&obs, eps, &mut self.policy_rng)
+                    .map_err(|source| TrainError::Agent {
+                        episode,
+                        step: self.total_steps,
+                        source,
+                    })?
             };
             let step = self.env.step_into(action, &mut next);
             let (term, trunc) = (step.terminated, step.truncated);
@@ -255,7 +264,7 @@ where
             env.reset_into(&mut rng, &mut obs);
             loop {
                 states.extend_from_slice(&obs);
-                let step = env.step_into(rng.gen_range(0..ACT), &mut obs);
+                let step = env.step_into(rng.gen_range(0..Self::ACTIONS), &mut obs);
                 if step.done() || states.len() >= cfg.train.probe_states * n {
                     break;
                 }

@@ -22,6 +22,7 @@ use dfdx::prelude::Cpu;
 use dfdx::tensor::Cuda;
 use rand::RngCore;
 
+mod components;
 mod episode_loop;
 mod measure;
 pub mod seeds;
@@ -70,6 +71,10 @@ pub fn train(
 ) -> Result<RunOutcome, TrainError> {
     if let Err(m) = crate::compiled::check_supported(&cfg.env, &cfg.agent) {
         panic!("unsupported configuration reached training: {m}");
+    }
+    let v = cfg.agent.variant;
+    if v.distributional || v.noisy || !cfg.agent.minatar_net.is_default() {
+        return components::train(cfg, on_progress);
     }
     let dueling = cfg.agent.variant.dueling;
     macro_rules! mlp {

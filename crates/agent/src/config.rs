@@ -10,8 +10,11 @@ pub use dqn_nn::WeightInit;
 
 /// Which improvements over plain DQN a run uses; each switch is independent.
 ///
-/// Written in TOML as `"dqn"` or a `+`-joined set of `double`, `per`, `dueling`
-/// (e.g. `"double+per+dueling"`), in any order.
+/// Written in TOML as `"dqn"` or a `+`-joined set of `double`, `per`, `dueling`, `nstep`,
+/// `c51` (or `distributional`) and `noisy`, in any order; `"rainbow"` is all six (Hessel et
+/// al. 2018) and `"rainbow-per"` (or `"rainbow-per-noisy"`) is Rainbow without the named ones.
+/// `nstep` is a request for multi-step returns that [`AgentConfig::resolve`] turns into
+/// `n_step = 3` (Rainbow's n); a resolved variant never carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct Variant {
     /// Double DQN target (van Hasselt et al. 2015): the online net selects, the target net evaluates.
@@ -20,31 +23,89 @@ pub struct Variant {
     pub per: bool,
     /// Dueling architecture (Wang et al. 2015).
     pub dueling: bool,
+    /// Distributional C51 head and loss (Bellemare et al. 2017).
+    pub distributional: bool,
+    /// Noisy fully connected layers, factorised Gaussian (Fortunato et al. 2018).
+    pub noisy: bool,
+    /// Multi-step returns asked for by the shorthand, before [`AgentConfig::resolve`].
+    pub multi_step: bool,
 }
+
+/// The components in their written order, with their names and the field each sets.
+const COMPONENTS: [(&str, fn(&mut Variant) -> &mut bool); 6] = [
+    ("double", |v| &mut v.double),
+    ("per", |v| &mut v.per),
+    ("dueling", |v| &mut v.dueling),
+    ("nstep", |v| &mut v.multi_step),
+    ("c51", |v| &mut v.distributional),
+    ("noisy", |v| &mut v.noisy),
+];
 
 impl Variant {
     pub const VALID: &'static str =
-        "\"dqn\", \"double\", \"per\", \"dueling\", or a '+'-joined set such as \"double+per+dueling\"";
+        "\"dqn\", \"rainbow\", a '+'-joined set of double, per, dueling, nstep, c51, noisy (e.g. \"double+per+dueling\"), or \"rainbow-<component>\"";
 
     /// Plain DQN (Mnih et al. 2015), the chapter's agent.
     pub const DQN: Variant = Variant {
         double: false,
         per: false,
         dueling: false,
+        distributional: false,
+        noisy: false,
+        multi_step: false,
     };
+
+    /// Rainbow (Hessel et al. 2018): all six components.
+    pub const RAINBOW: Variant = Variant {
+        double: true,
+        per: true,
+        dueling: true,
+        distributional: true,
+        noisy: true,
+        multi_step: true,
+    };
+
+    /// The field a component's name (or alias) sets.
+    fn component(name: &str) -> Option<fn(&mut Variant) -> &mut bool> {
+        let name = match name {
+            "ddqn" => "double",
+            "prioritized" => "per",
+            "distributional" => "c51",
+            "multistep" | "n_step" => "nstep",
+            other => other,
+        };
+        COMPONENTS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
+    }
+
+    /// `"rainbow"` less the components after each `-`.
+    fn rainbow_less(s: &str, part: &str) -> Result<Variant, String> {
+        let mut v = Variant::RAINBOW;
+        for name in part.split('-').skip(1) {
+            let field = Variant::component(name.trim()).ok_or_else(|| {
+                format!(
+                    "unknown component `{name}` in \"{s}\"; valid: {}",
+                    Variant::VALID
+                )
+            })?;
+            if !std::mem::replace(field(&mut v), false) {
+                return Err(format!("variant \"{s}\" removes `{name}` twice"));
+            }
+        }
+        Ok(v)
+    }
 }
 
 impl fmt::Display for Variant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<&str> = [
-            (self.double, "double"),
-            (self.per, "per"),
-            (self.dueling, "dueling"),
-        ]
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, name)| *name)
-        .collect();
+        if *self == Variant::RAINBOW {
+            return f.write_str("rainbow");
+        }
+        let mut v = *self;
+        let parts: Vec<&str> = COMPONENTS
+            .iter()
+            .filter(|(_, field)| *field(&mut v))
+            .map(|(name, _)| *name)
+            .collect();
         if parts.is_empty() {
             f.write_str("dqn")
         } else {
@@ -58,26 +119,30 @@ impl FromStr for Variant {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim().to_ascii_lowercase();
-        if s == "dqn" {
-            return Ok(Variant::DQN);
-        }
         let mut v = Variant::DQN;
-        for part in s.split('+') {
-            let flag = match part.trim() {
-                "double" | "ddqn" => &mut v.double,
-                "per" | "prioritized" => &mut v.per,
-                "dueling" => &mut v.dueling,
-                other => {
-                    return Err(format!(
-                        "unknown variant part `{other}` in \"{s}\"; valid: {}",
-                        Variant::VALID
-                    ))
+        for part in s.split('+').map(str::trim) {
+            let other = match part {
+                "dqn" => continue,
+                p if p == "rainbow" || p.starts_with("rainbow-") => Variant::rainbow_less(&s, p)?,
+                p => {
+                    let field = Variant::component(p).ok_or_else(|| {
+                        format!(
+                            "unknown variant part `{p}` in \"{s}\"; valid: {}",
+                            Variant::VALID
+                        )
+                    })?;
+                    let mut one = Variant::DQN;
+                    *field(&mut one) = true;
+                    one
                 }
             };
-            if *flag {
-                return Err(format!("variant \"{s}\" names `{}` twice", part.trim()));
+            for (name, field) in COMPONENTS {
+                let (mine, theirs) = (*field(&mut v), *field(&mut other.clone()));
+                if mine && theirs {
+                    return Err(format!("variant \"{s}\" names `{name}` twice"));
+                }
+                *field(&mut v) = mine || theirs;
             }
-            *flag = true;
         }
         Ok(v)
     }
@@ -142,6 +207,24 @@ pub enum MlpHidden {
 impl MlpHidden {
     pub fn is_default(&self) -> bool {
         *self == MlpHidden::default()
+    }
+}
+
+/// The MinAtar network.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MinAtarNet {
+    /// Young & Tian 2019 (MinAtar's `examples/dqn.py`): conv 16 3×3 VALID → 1024 → 128 → head.
+    #[default]
+    Minatar,
+    /// Revisiting Rainbow's (Obando-Ceron & Castro 2021): conv 16 3×3 SAME → 1600 → head, no
+    /// hidden layer (use with `init = "xavier"`, theirs).
+    RevisitingRainbow,
+}
+
+impl MinAtarNet {
+    pub fn is_default(&self) -> bool {
+        *self == MinAtarNet::default()
     }
 }
 
@@ -273,6 +356,30 @@ pub struct AgentConfig {
     pub loss: LossKind,
     pub huber_delta: f64,
     pub bootstrap_mask: BootstrapMask,
+    /// The components as keys of their own, read from a file and folded into `variant` by
+    /// [`AgentConfig::resolve`] (never written: a run's identity is its resolved `variant`).
+    #[serde(skip_serializing)]
+    pub double: Option<bool>,
+    #[serde(skip_serializing)]
+    pub per: Option<bool>,
+    #[serde(skip_serializing)]
+    pub dueling: Option<bool>,
+    #[serde(skip_serializing)]
+    pub distributional: Option<bool>,
+    #[serde(skip_serializing)]
+    pub noisy: Option<bool>,
+    /// C51: atoms of the return distribution's support (compiled for 51).
+    #[serde(skip_serializing_if = "is_default_atoms")]
+    pub atoms: u32,
+    /// C51: the support's lower end.
+    #[serde(skip_serializing_if = "is_default_v_min")]
+    pub v_min: f64,
+    /// C51: the support's upper end.
+    #[serde(skip_serializing_if = "is_default_v_max")]
+    pub v_max: f64,
+    /// C51 with PER: what the priority is computed from.
+    #[serde(skip_serializing_if = "C51Priority::is_default")]
+    pub c51_priority: C51Priority,
     /// Multi-step returns (Rainbow; Sutton 1988): each target sums `n_step` discounted rewards
     /// and bootstraps `n_step` steps on (fewer where the episode ended). 1: one-step targets.
     #[serde(skip_serializing_if = "is_one_step")]
@@ -281,6 +388,9 @@ pub struct AgentConfig {
     /// The MLP's hidden widths (CartPole): `"128x128"` (the chapter) or `"120x84"` (CleanRL).
     #[serde(skip_serializing_if = "MlpHidden::is_default")]
     pub mlp_hidden: MlpHidden,
+    /// The MinAtar network: `"minatar"` (the MinAtar paper's) or `"revisiting-rainbow"`.
+    #[serde(skip_serializing_if = "MinAtarNet::is_default")]
+    pub minatar_net: MinAtarNet,
     /// PER priority exponent α.
     pub per_alpha: f64,
     /// PER importance-sampling exponent β, annealed linearly to `per_beta_end` over the run.
@@ -320,8 +430,18 @@ impl Default for AgentConfig {
             huber_delta: 1.0,
             bootstrap_mask: BootstrapMask::Done,
             n_step: 1,
+            double: None,
+            per: None,
+            dueling: None,
+            distributional: None,
+            noisy: None,
+            atoms: C51_ATOMS,
+            v_min: -C51_V_MAX,
+            v_max: C51_V_MAX,
+            c51_priority: C51Priority::Kl,
             init: WeightInit::Dezero,
             mlp_hidden: MlpHidden::W128x128,
+            minatar_net: MinAtarNet::Minatar,
             per_alpha: 0.6,
             per_beta_start: 0.4,
             per_beta_end: 1.0,
@@ -335,6 +455,51 @@ impl Default for AgentConfig {
 const ADAM_BETA1: f64 = 0.9;
 const ADAM_BETA2: f64 = 0.999;
 const ADAM_EPS: f64 = 1e-8;
+
+/// C51's defaults (Bellemare et al. 2017 on Atari; Rainbow's): 51 atoms on [−10, 10].
+pub const C51_ATOMS: u32 = 51;
+const C51_V_MAX: f64 = 10.0;
+/// The n of `variant = "rainbow"` (or `nstep`) when `n_step` is not given: Rainbow's 3.
+pub const RAINBOW_N_STEP: u32 = 3;
+
+fn is_default_atoms(n: &u32) -> bool {
+    *n == C51_ATOMS
+}
+fn is_default_v_min(v: &f64) -> bool {
+    *v == -C51_V_MAX
+}
+fn is_default_v_max(v: &f64) -> bool {
+    *v == C51_V_MAX
+}
+
+/// What a distributional agent's PER priority is made of. Either way the priority is then
+/// `(x + per_eps)^per_alpha` of the named per-sample loss `x`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum C51Priority {
+    /// The KL divergence of the projected target from the prediction, as the Rainbow paper
+    /// defines it (Hessel et al. 2018, eq. 3; with per_alpha ω = 0.5, β 0.4 → 1).
+    #[default]
+    Kl,
+    /// The cross-entropy loss itself (KL plus the target's entropy), as Dopamine and
+    /// Revisiting Rainbow compute it: `√(loss + 1e-10)` is per_alpha 0.5 with per_eps 1e-10,
+    /// and their fixed importance exponent is per_beta_start = per_beta_end = 0.5.
+    CrossEntropy,
+}
+
+impl C51Priority {
+    pub fn is_default(&self) -> bool {
+        *self == C51Priority::default()
+    }
+}
+
+/// A contradiction between `variant` and a component key, found by [`AgentConfig::resolve`]:
+/// the key it concerns and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contradiction {
+    pub key: &'static str,
+    pub message: String,
+}
 
 fn is_one_step(n: &u32) -> bool {
     *n == 1
@@ -350,6 +515,53 @@ fn is_adam_eps(e: &f64) -> bool {
 }
 
 impl AgentConfig {
+    /// Fold the component keys and the shorthand's `nstep` into `variant` and `n_step`:
+    /// a key adds its component; a key set to `false` for a component the variant names is a
+    /// contradiction, as is `n_step = 1` (given, per `n_step_given`) with a variant that asks
+    /// for multi-step returns, which otherwise get Rainbow's n = 3.
+    pub fn resolve(&mut self, n_step_given: bool) -> Result<(), Contradiction> {
+        let written = self.variant;
+        let keys = [
+            ("double", self.double.take(), &mut self.variant.double),
+            ("per", self.per.take(), &mut self.variant.per),
+            ("dueling", self.dueling.take(), &mut self.variant.dueling),
+            (
+                "distributional",
+                self.distributional.take(),
+                &mut self.variant.distributional,
+            ),
+            ("noisy", self.noisy.take(), &mut self.variant.noisy),
+        ];
+        for (key, given, on) in keys {
+            match given {
+                Some(false) if *on => {
+                    return Err(Contradiction {
+                        key,
+                        message: format!(
+                            "agent.variant = \"{written}\" turns `{key}` on, but agent.{key} = false; drop one of the two"
+                        ),
+                    })
+                }
+                Some(true) => *on = true,
+                _ => {}
+            }
+        }
+        if std::mem::take(&mut self.variant.multi_step) {
+            if n_step_given && self.n_step == 1 {
+                return Err(Contradiction {
+                    key: "n_step",
+                    message: format!(
+                        "agent.variant = \"{written}\" asks for multi-step returns, but agent.n_step = 1; drop one of the two"
+                    ),
+                });
+            }
+            if !n_step_given {
+                self.n_step = RAINBOW_N_STEP;
+            }
+        }
+        Ok(())
+    }
+
     /// ε after `step` env steps: constant, or linear from `epsilon_start` to `epsilon` over
     /// `epsilon_decay_steps` steps counted from `learning_starts` (MinAtar's dqn.py schedule)
     /// or from the first step (CleanRL's), as `epsilon_from` says.

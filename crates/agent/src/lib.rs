@@ -12,17 +12,20 @@
 //! reports.
 
 pub mod config;
+pub mod distributional;
 pub mod networks;
 pub mod replay;
 
-use config::{AgentConfig, BootstrapMask, LossKind, OptimizerKind, SyncUnit};
+use config::{AgentConfig, BootstrapMask, C51Priority, LossKind, OptimizerKind, SyncUnit};
 use dfdx::prelude::*;
+use distributional::{entropy, softmax_rows, Support};
 use dqn_envs::ObsElem;
 use dqn_nn::device::AgentDevice;
 use dqn_nn::optim::{self, StepOptimizer};
-use dqn_nn::Batch;
+use dqn_nn::{Batch, Traced};
 use networks::QNetOn;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use replay::{FrameReplay, PerConfig, Sampled};
 use std::marker::PhantomData;
 
@@ -88,10 +91,11 @@ pub fn optimizer_rule(cfg: &AgentConfig) -> optim::Rule {
 }
 
 /// A DQN-family agent with network kind `N` over observations of `E`, network input width
-/// `IN` and `ACT` actions, training on device `D`.
-pub struct DqnAgent<N, E, const IN: usize, const ACT: usize, D = Cpu>
+/// `IN` and `OUT` network outputs (the actions, or actions × atoms for a distributional head),
+/// training on device `D`.
+pub struct DqnAgent<N, E, const IN: usize, const OUT: usize, D = Cpu>
 where
-    N: QNetOn<D, E, IN, ACT>,
+    N: QNetOn<D, E, IN, OUT>,
     E: ObsElem,
     D: AgentDevice,
 {
@@ -106,12 +110,23 @@ where
     per: PerConfig,
     /// Scalars in one (stacked) observation.
     obs_len: usize,
+    /// C51's support (unused with one atom per action).
+    support: Support,
+    /// The noisy layers' stream (drawn from only with `noisy`).
+    noise_rng: ChaCha8Rng,
     kind: PhantomData<N>,
 }
 
-impl<N, E, const IN: usize, const ACT: usize, D> DqnAgent<N, E, IN, ACT, D>
+/// Which of the agent's two networks.
+#[derive(Debug, Clone, Copy)]
+enum Which {
+    Online,
+    Target,
+}
+
+impl<N, E, const IN: usize, const OUT: usize, D> DqnAgent<N, E, IN, OUT, D>
 where
-    N: QNetOn<D, E, IN, ACT>,
+    N: QNetOn<D, E, IN, OUT>,
     E: ObsElem,
     D: AgentDevice,
 {
@@ -125,11 +140,20 @@ where
         frame_len: usize,
         frames: usize,
     ) -> Result<Self, AgentError> {
-        let qnet = dqn_nn::build::<N, _, _>(&dev, cfg.init, init_rng).map_err(tensor_err)?;
+        let build =
+            |rng: &mut _| dqn_nn::build_cnn::<N, _, _>(&dev, cfg.init, rng, N::RECEPTIVE_FIELD);
+        let qnet = build(init_rng).map_err(tensor_err)?;
         // As the chapter: the target net starts as its own random network and first becomes a
         // copy at the first sync (end of episode 0). The DQN paper starts it as a copy (θ⁻ = θ);
         // the two differ only in updates made before that first sync.
-        let qnet_target = dqn_nn::build::<N, _, _>(&dev, cfg.init, init_rng).map_err(tensor_err)?;
+        let qnet_target = build(init_rng).map_err(tensor_err)?;
+        // Noisy layers draw from their own stream, seeded from the weight-init stream after
+        // both networks are built (other variants leave that stream as it was).
+        let noise_rng = if cfg.variant.noisy {
+            ChaCha8Rng::from_rng(&mut *init_rng).map_err(|e| AgentError::Device(e.to_string()))?
+        } else {
+            ChaCha8Rng::seed_from_u64(0)
+        };
         let per = PerConfig {
             alpha: cfg.per_alpha,
             beta_start: cfg.per_beta_start,
@@ -158,6 +182,8 @@ where
             cfg: cfg.clone(),
             per,
             obs_len: frame_len * frames,
+            support: Support::new(cfg.v_min, cfg.v_max, N::ATOMS.max(2)),
+            noise_rng,
             kind: PhantomData,
         })
     }
@@ -200,20 +226,9 @@ where
     }
 
     /// One gradient step on a replayed minibatch; `None` until the buffer holds a batch.
-    ///
-    /// With `m = terminated` (or `terminated | truncated`, the chapter's default), and a
-    /// transition spanning `k` steps (1; with `n_step`, `n` or fewer at an episode's end) with
-    /// `r = Σⱼ γʲ rⱼ` and `s'` the state `k` steps on:
-    ///
-    /// ```text
-    /// a*  = argmax_a Q_θ⁻(s', a)            (DQN)      or argmax_a Q_θ(s', a)   (Double DQN)
-    /// y   = r + γᵏ (1 − m) Q_θ⁻(s', a*)                 (no gradient through y)
-    /// δ   = y − Q_θ(s, a)
-    /// L   = 1/B Σ w_i ℓ(δ_i)                ℓ = δ² (MSE) or Huber;  w = 1, or PER's IS weights
-    /// PER: p_i ← (|δ_i| + ε)^α
-    /// ```
-    ///
-    /// `progress` ∈ [0, 1] is the fraction of training done (anneals PER's β).
+    /// `progress` ∈ [0, 1] is the fraction of training done (anneals PER's β). The step is
+    /// [`Self::q_step`] (Q-values) or [`Self::c51_step`] (a distributional head); PER's
+    /// priorities are then updated from what the step says.
     pub fn update<R: Rng + ?Sized>(
         &mut self,
         progress: f64,
@@ -225,47 +240,157 @@ where
         }
         let batch = self.replay.sample(b, self.per.beta_at(progress), rng);
         let (states, next_states) = self.batch_inputs(&batch);
+        let (loss, priority) = if N::ATOMS == 1 {
+            self.q_step(&batch, states, next_states)?
+        } else {
+            self.c51_step(&batch, states, next_states)?
+        };
+        self.clear_noise(Which::Online)?;
+        if let Some(slots) = &batch.slots {
+            self.replay.update_priorities(slots, &priority)?;
+        }
+        Ok(Some(loss))
+    }
 
+    /// The Q-value update. With `m = terminated` (or `terminated | truncated`, the chapter's
+    /// default), and a transition spanning `k` steps (1; with `n_step`, `n` or fewer at an
+    /// episode's end) with `r = Σⱼ γʲ rⱼ` and `s'` the state `k` steps on:
+    ///
+    /// ```text
+    /// a*  = argmax_a Q_θ⁻(s', a)            (DQN)      or argmax_a Q_θ(s', a)   (Double DQN)
+    /// y   = r + γᵏ (1 − m) Q_θ⁻(s', a*)                 (no gradient through y)
+    /// δ   = y − Q_θ(s, a)
+    /// L   = 1/B Σ w_i ℓ(δ_i)                ℓ = δ² (MSE) or Huber;  w = 1, or PER's IS weights
+    /// PER: p_i ← (|δ_i| + ε)^α
+    /// ```
+    ///
+    /// With noisy layers each of the three forward passes draws its own noise.
+    fn q_step(
+        &mut self,
+        batch: &Sampled,
+        states: Batch<IN, NoneTape, D>,
+        next_states: Batch<IN, NoneTape, D>,
+    ) -> Result<(f32, Vec<f64>), AgentError> {
         // Targets, computed outside the tape.
+        self.draw_noise(Which::Target)?;
         let next_q_target = self.qnet_target.forward(next_states.clone()).as_vec();
         let next_q_online = match self.rule {
             TargetRule::Max => None,
-            TargetRule::Double => Some(self.qnet.forward(next_states).as_vec()),
-        };
-        let discount = |span: u16| match span {
-            1 => self.cfg.gamma as f32,
-            k => self.cfg.gamma.powi(i32::from(k)) as f32,
+            TargetRule::Double => {
+                self.draw_noise(Which::Online)?;
+                Some(self.qnet.forward(next_states).as_vec())
+            }
         };
         let targets: Vec<f32> = batch
             .items
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let row = i * ACT..(i + 1) * ACT;
-                let cut = match self.cfg.bootstrap_mask {
-                    BootstrapMask::Done => t.terminated || t.truncated,
-                    BootstrapMask::Terminated => t.terminated,
-                };
+                let row = i * OUT..(i + 1) * OUT;
                 let online = next_q_online.as_deref().map(|q| &q[row.clone()]);
-                let gamma = discount(t.span);
-                td_target(t.reward, gamma, cut, &next_q_target[row.clone()], online)
+                let gamma = self.discount(t.span);
+                td_target(t.reward, gamma, self.cut(t), &next_q_target[row], online)
             })
             .collect();
 
         // Prediction with the tape, loss, optimizer step.
-        let actions = self.dev.tensor_from_vec(
-            batch.items.iter().map(|t| t.action as usize).collect(),
-            (b,),
-        );
+        let b = batch.items.len();
         let y = self.dev.tensor_from_vec(targets.clone(), (b,));
-        let w = self.dev.tensor_from_vec(batch.weights.clone(), (b,));
+        self.draw_noise(Which::Online)?;
         let grads = self.grads.take().unwrap_or_else(|| self.qnet.alloc_grads());
-        let q = self.qnet.forward_mut(states.traced(grads)).select(actions);
+        let q = self
+            .qnet
+            .forward_mut(states.traced(grads))
+            .select(self.actions(batch));
         let q_now = q.as_vec();
         let per_sample = match self.cfg.loss {
             LossKind::Mse => (q - y).square(),
             LossKind::Huber => q.huber_error(y, self.cfg.huber_delta),
         };
+        let loss = self.optimize(per_sample, batch)?;
+        let td = targets
+            .iter()
+            .zip(&q_now)
+            .map(|(y, q)| f64::from(y - q))
+            .collect();
+        Ok((loss, td))
+    }
+
+    /// The distributional (C51) update, with `z` the support, `p` the softmax over atoms and
+    /// `Q = Σ p z` (Bellemare et al. 2017; Rainbow with `n_step`, Double, PER, noisy):
+    ///
+    /// ```text
+    /// a*  = argmax_a Q_θ⁻(s', a)   or, Double, argmax_a Q_θ(s', a)
+    /// m   = Φ(r + γᵏ (1 − m) z,  p_θ⁻(s', a*))        the clipped projection (distributional.rs)
+    /// L   = 1/B Σ w_i · (−Σ_z m log p_θ(s, a))        cross-entropy
+    /// PER: p_i ← (KL(m ‖ p_θ) + ε)^α   or the cross-entropy itself (`c51_priority`)
+    /// ```
+    fn c51_step(
+        &mut self,
+        batch: &Sampled,
+        states: Batch<IN, NoneTape, D>,
+        next_states: Batch<IN, NoneTape, D>,
+    ) -> Result<(f32, Vec<f64>), AgentError> {
+        let (atoms, actions, b) = (N::ATOMS, OUT / N::ATOMS, batch.items.len());
+        self.draw_noise(Which::Target)?;
+        let mut p_next = self.qnet_target.forward(next_states.clone()).as_vec();
+        softmax_rows(&mut p_next, atoms);
+        let choose = match self.rule {
+            TargetRule::Max => self.support.means(&p_next),
+            TargetRule::Double => {
+                self.draw_noise(Which::Online)?;
+                let mut p = self.qnet.forward(next_states).as_vec();
+                softmax_rows(&mut p, atoms);
+                self.support.means(&p)
+            }
+        };
+        let mut m = Vec::with_capacity(b * atoms);
+        for (i, t) in batch.items.iter().enumerate() {
+            let a_star = argmax(&choose[i * actions..(i + 1) * actions]);
+            let discount = if self.cut(t) {
+                0.0
+            } else {
+                self.discount(t.span)
+            };
+            let next = (i * actions + a_star) * atoms;
+            m.extend(
+                self.support
+                    .project(t.reward, discount, &p_next[next..next + atoms]),
+            );
+        }
+
+        let target = self.dev.tensor_from_vec(m.clone(), (b, atoms));
+        self.draw_noise(Which::Online)?;
+        let grads = self.grads.take().unwrap_or_else(|| self.qnet.alloc_grads());
+        let log_p = self
+            .qnet
+            .forward_mut(states.traced(grads))
+            .reshape_like(&(b, actions, atoms))
+            .select(self.actions(batch))
+            .log_softmax::<Axis<1>>();
+        let cross_entropy = (log_p * target).sum::<(usize,), Axis<1>>().negate();
+        let per_sample_loss = cross_entropy.as_vec();
+        let loss = self.optimize(cross_entropy, batch)?;
+        let priority = per_sample_loss
+            .iter()
+            .zip(m.chunks_exact(atoms))
+            .map(|(ce, m)| match self.cfg.c51_priority {
+                C51Priority::Kl => f64::from((ce - entropy(m)).max(0.0)),
+                C51Priority::CrossEntropy => f64::from(*ce),
+            })
+            .collect();
+        Ok((loss, priority))
+    }
+
+    /// `L = 1/B Σ wᵢ ℓᵢ` (PER's importance weights, or 1) and one optimizer step on it.
+    fn optimize(
+        &mut self,
+        per_sample: Tensor<(usize,), f32, D, Traced<D>>,
+        batch: &Sampled,
+    ) -> Result<f32, AgentError> {
+        let w = self
+            .dev
+            .tensor_from_vec(batch.weights.clone(), (batch.items.len(),));
         let loss = (per_sample * w).mean();
         let loss_value = loss.array();
         if !loss_value.is_finite() {
@@ -274,16 +399,74 @@ where
         let mut grads = loss.backward();
         self.optimizer.step(&mut self.qnet, &mut grads)?; // leaves `grads` zeroed
         self.grads = Some(grads);
+        Ok(loss_value)
+    }
 
-        if let Some(slots) = &batch.slots {
-            let td: Vec<f64> = targets
-                .iter()
-                .zip(&q_now)
-                .map(|(y, q)| f64::from(y - q))
-                .collect();
-            self.replay.update_priorities(slots, &td)?;
+    /// The sampled actions, as an index tensor.
+    fn actions(&self, batch: &Sampled) -> Tensor<(usize,), usize, D> {
+        let a = batch.items.iter().map(|t| t.action as usize).collect();
+        self.dev.tensor_from_vec(a, (batch.items.len(),))
+    }
+
+    /// Whether bootstrapping stops after this transition (`bootstrap_mask`).
+    fn cut(&self, t: &replay::FrameTransition) -> bool {
+        match self.cfg.bootstrap_mask {
+            BootstrapMask::Done => t.terminated || t.truncated,
+            BootstrapMask::Terminated => t.terminated,
         }
-        Ok(Some(loss_value))
+    }
+
+    /// `γᵏ` for a transition spanning `k` steps.
+    fn discount(&self, span: u16) -> f32 {
+        match span {
+            1 => self.cfg.gamma as f32,
+            k => self.cfg.gamma.powi(i32::from(k)) as f32,
+        }
+    }
+
+    /// Fresh noise into a network's noisy layers (nothing without `noisy`).
+    fn draw_noise(&mut self, which: Which) -> Result<(), AgentError> {
+        if !self.cfg.variant.noisy {
+            return Ok(());
+        }
+        let net = match which {
+            Which::Online => &mut self.qnet,
+            Which::Target => &mut self.qnet_target,
+        };
+        dqn_nn::resample_noise(net, &mut self.noise_rng).map_err(tensor_err)
+    }
+
+    /// Back to a network's mean weights (nothing without `noisy`).
+    fn clear_noise(&mut self, which: Which) -> Result<(), AgentError> {
+        if !self.cfg.variant.noisy {
+            return Ok(());
+        }
+        let net = match which {
+            Which::Online => &mut self.qnet,
+            Which::Target => &mut self.qnet_target,
+        };
+        dqn_nn::clear_noise(net).map_err(tensor_err)
+    }
+
+    /// The training policy: ε-greedy as [`QPolicy::act`]; with noisy layers the greedy action
+    /// is taken under a fresh noise sample (Fortunato et al. 2018), then the online network
+    /// returns to its mean weights, which evaluation and the Q probes use.
+    pub fn act_exploring<R: Rng + ?Sized>(
+        &mut self,
+        obs: &[E],
+        epsilon: f64,
+        rng: &mut R,
+    ) -> Result<usize, AgentError> {
+        if !self.cfg.variant.noisy {
+            return Ok(self.act(obs, epsilon, rng));
+        }
+        if rng.gen::<f64>() < epsilon {
+            return Ok(rng.gen_range(0..Self::ACTIONS));
+        }
+        self.draw_noise(Which::Online)?;
+        let q = self.q_values(obs);
+        self.clear_noise(Which::Online)?;
+        Ok(argmax(&q))
     }
 
     /// The network inputs of the sampled states and next states.
@@ -336,18 +519,25 @@ pub trait QPolicy<E> {
     }
 }
 
-impl<N, E, const IN: usize, const ACT: usize, D> QPolicy<E> for DqnAgent<N, E, IN, ACT, D>
+impl<N, E, const IN: usize, const OUT: usize, D> QPolicy<E> for DqnAgent<N, E, IN, OUT, D>
 where
-    N: QNetOn<D, E, IN, ACT>,
+    N: QNetOn<D, E, IN, OUT>,
     E: ObsElem,
     D: AgentDevice,
 {
-    const ACTIONS: usize = ACT;
+    const ACTIONS: usize = OUT / N::ATOMS;
 
+    /// Q-values; for a distributional head, the means of its distributions.
     fn q_values(&self, observations: &[E]) -> Vec<f32> {
-        self.qnet
+        let mut out = self
+            .qnet
             .forward(self.encode(observations.chunks_exact(self.obs_len)))
-            .as_vec()
+            .as_vec();
+        if N::ATOMS == 1 {
+            return out;
+        }
+        softmax_rows(&mut out, N::ATOMS);
+        self.support.means(&out)
     }
 }
 

@@ -120,6 +120,8 @@ macro_rules! conv_net {
         impl<const C: usize, const PATCH: usize, const IN: usize, const ACT: usize>
             QNetKind<u8, IN, ACT> for $name<C, PATCH, IN, ACT>
         {
+            const RECEPTIVE_FIELD: usize = $patch_per_c;
+
             /// [`EncodeObs::try_encode`] for the agent.
             ///
             /// # Panics

@@ -6,6 +6,7 @@
 //! - [`DuelingQNet`]: Wang et al. 2015's dueling architecture with the same depth: a shared
 //!   Linear(128)+ReLU trunk, then a value stream and an advantage stream (each
 //!   Linear(128)+ReLU → Linear), joined by [`DuelingHead`] as `Q = V + (A − mean_a A)`.
+//! - [`components`]: Rainbow's C51 heads and noisy layers on these trunks.
 //! - [`cnn`]: the MinAtar network (Young & Tian 2019) and the Nature DQN network (Mnih et al.
 //!   2015), plain and dueling, one alias per observation channel count.
 //!
@@ -22,6 +23,7 @@
 pub mod cnn;
 #[cfg(test)]
 mod cnn_tests;
+pub mod components;
 
 use dfdx::nn::builders::SplitInto;
 use dfdx::prelude::*;
@@ -70,6 +72,13 @@ pub type LinearDuelingQNet<const OBS: usize, const ACT: usize> = (
 /// for the MLP; im2col patches for a CNN, whose first layer then needs no gradient with respect
 /// to its input). Where it can be built, [`QNetOn`] says.
 pub trait QNetKind<E, const IN: usize, const ACT: usize> {
+    /// Outputs per action: 1 (Q-values), or a distributional head's atoms (then the network's
+    /// `ACT` outputs are `actions × ATOMS` logits, action-major).
+    const ATOMS: usize = 1;
+
+    /// `K²` of the first convolution's patches (1: the network has none), for Xavier's fan-out.
+    const RECEPTIVE_FIELD: usize = 1;
+
     /// Write the `IN` network inputs of one observation (`obs` as the env writes it).
     fn encode(obs: &[E], out: &mut [f32]);
 }
