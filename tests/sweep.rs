@@ -277,3 +277,49 @@ fn n_step_returns_train_and_one_step_is_the_default() {
         );
     }
 }
+
+/// Rainbow's components through the whole loop and the report, on state vectors and on MinAtar
+/// pixels (both MinAtar networks): every component's variant trains, is deterministic on one
+/// and two threads, and gets its own comparison column with its papers' claim ("dqn+nstep" is
+/// not mistaken for the baseline "dqn", although both resolve to the same switches).
+#[test]
+fn rainbow_components_train_and_each_gets_its_comparison_column() {
+    use dqn_sweep::config::Override;
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let variants = "agent.variant=[\"dqn\", \"dqn+nstep\", \"c51\", \"noisy\", \"rainbow\"]";
+    for (file, extra) in [
+        ("experiments/smoke.toml", vec!["env.id=\"CartPole-v1\"", "train.episodes=15"]),
+        ("experiments/minatar-smoke.toml", vec!["train.steps=600"]),
+        (
+            "experiments/minatar-smoke.toml",
+            vec!["train.steps=600", "agent.minatar_net=\"revisiting-rainbow\"", "agent.init=\"xavier\""],
+        ),
+    ] {
+        let mut sets = vec!["seeds=2", variants];
+        sets.extend(extra);
+        let overrides: Vec<Override> = sets.iter().map(|s| s.parse().unwrap()).collect();
+        let exp = Experiment::load_with(&repo.join(file), &overrides).expect("the overrides apply");
+        let curves = |threads| -> Vec<Vec<f64>> {
+            let tmp = tempfile::tempdir().unwrap();
+            run_sweep(&exp, &opts(tmp.path(), threads))
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    assert!(r.ok(), "{file}: {:?}", r.run.info.status);
+                    r.run.episodes.iter().map(|e| e.ret).collect()
+                })
+                .collect()
+        };
+        assert_eq!(curves(1), curves(2), "{file}: one and two threads");
+        let tmp = tempfile::tempdir().unwrap();
+        dqn_sweep::run_experiment(&exp, &opts(tmp.path(), 2)).unwrap();
+        let comparison =
+            std::fs::read_to_string(tmp.path().join(&exp.name).join("comparison.md")).unwrap();
+        for column in ["variant=dqn+nstep |", "variant=c51 |", "variant=noisy |", "variant=rainbow |"] {
+            assert!(comparison.contains(column), "{file}: no column {column}\n{comparison}");
+        }
+        for claim in ["propagate rewards faster", "distribution of returns", "state-dependent noise"] {
+            assert!(comparison.contains(claim), "{file}: {claim}");
+        }
+    }
+}

@@ -44,7 +44,25 @@ const MINATAR: &[LayerShape] = &[
     LayerShape::dense(128, 6),
 ];
 
-fn cases(minatar_optimizer: AgentConfig) -> [Case; 3] {
+/// The MinAtar CNN with a C51 head: 51 logits per action.
+const MINATAR_C51: &[LayerShape] = &[
+    MINATAR[0],
+    LayerShape::dense(1024, 128),
+    LayerShape::dense(128, 6 * 51),
+];
+/// Revisiting Rainbow's MinAtar network: SAME conv (100 positions), 1600 features to the head.
+const REVISITING: &[LayerShape] = &[
+    LayerShape {
+        inputs: 36,
+        outputs: 16,
+        rows_per_sample: 100,
+    },
+    LayerShape::dense(1600, 6),
+];
+/// [`REVISITING`] with a C51 head.
+const REVISITING_C51: &[LayerShape] = &[REVISITING[0], LayerShape::dense(1600, 6 * 51)];
+
+fn cases(minatar_optimizer: AgentConfig) -> [Case; 6] {
     [
         Case {
             name: "chapter DQN, MLP 4-128-128-2, Adam",
@@ -64,8 +82,29 @@ fn cases(minatar_optimizer: AgentConfig) -> [Case; 3] {
             name: "MinAtar CNN, 4 channels, 6 actions, RMSprop as in its update row",
             layers: MINATAR,
             forwards: 1,
-            optimizer: minatar_optimizer,
+            optimizer: minatar_optimizer.clone(),
             weight: 10.0,
+        },
+        Case {
+            name: "C51 on the MinAtar CNN, 6 × 51 logits, RMSprop",
+            layers: MINATAR_C51,
+            forwards: 1,
+            optimizer: minatar_optimizer.clone(),
+            weight: 12.0,
+        },
+        Case {
+            name: "Revisiting Rainbow's MinAtar CNN (SAME conv, 1600 → 6), RMSprop",
+            layers: REVISITING,
+            forwards: 1,
+            optimizer: minatar_optimizer.clone(),
+            weight: 10.0,
+        },
+        Case {
+            name: "C51 on Revisiting Rainbow's MinAtar CNN (1600 → 6 × 51), RMSprop",
+            layers: REVISITING_C51,
+            forwards: 1,
+            optimizer: minatar_optimizer,
+            weight: 40.0,
         },
     ]
 }

@@ -1,10 +1,12 @@
 //! `sweep bench`: throughput and memory of the pieces a sweep spends its time in, measured on this
 //! machine — raw CartPole and MinAtar steps, replay sampling and memory, one agent update per
-//! variant and network (MLP, MinAtar CNN, Nature CNN), and whole
+//! variant and network (MLP, MinAtar CNN, Nature CNN; the Rainbow components' networks in
+//! [`components`]), and whole
 //! training runs per variant; and the ceiling each update's arithmetic sets ([`ceiling`]).
 //! Figures, not assertions: speed is never checked by unit tests.
 
 mod ceiling;
+mod components;
 mod kernels;
 mod pixels;
 mod replay;
@@ -123,6 +125,7 @@ pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
     out.extend(products(n(20_000.0)));
     out.extend(ceiling::ceilings(scale, pixel_agent("dqn")));
     out.extend(pixels(scale));
+    out.extend(components::component_updates(scale));
     #[cfg(feature = "atari")]
     out.extend(atari(scale));
     #[cfg(feature = "cuda")]

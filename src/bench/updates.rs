@@ -39,9 +39,10 @@ where
         DqnAgent::new(dev, &agent_cfg, &mut rng, frame, 1).map_err(|e| e.to_string())?;
     let obs = |rng: &mut ChaCha8Rng| (0..frame).map(|_| value(rng)).collect::<Vec<E>>();
     agent.begin_episode(&obs(&mut rng));
+    let actions = <DqnAgent<N, E, IN, ACT, D> as crate::agent::QPolicy<E>>::ACTIONS;
     for _ in 0..1_000 {
         let next = obs(&mut rng);
-        agent.remember(rng.gen_range(0..ACT), 1.0, &next, false, false);
+        agent.remember(rng.gen_range(0..actions), 1.0, &next, false, false);
     }
     let on = if D::NAME == "cpu" {
         String::new()

@@ -9,7 +9,7 @@
 //! episodes × the time limit, so their work is an upper bound.
 
 use crate::agent::networks::HIDDEN;
-use crate::config::RunConfig;
+use crate::config::{MinAtarNet, RunConfig};
 use crate::env::EnvId;
 
 /// Multiply-adds of one classic-control (CartPole, Acrobot, MountainCar), MinAtar or Atari env step, relative to the networks' (rough,
@@ -134,7 +134,10 @@ fn layer_macs(cfg: &RunConfig) -> (u64, u64) {
         1
     };
     let stream = hidden_in * h;
-    let dense = if dueling {
+    let dense = if cfg.agent.minatar_net == MinAtarNet::RevisitingRainbow {
+        // Revisiting Rainbow's MinAtar net: the 1600 features straight to the head(s).
+        hidden_in * (actions * atoms + if dueling { atoms } else { 0 })
+    } else if dueling {
         2 * stream + h * atoms + h * actions * atoms
     } else {
         stream + h * actions * atoms

@@ -31,8 +31,11 @@ pub struct Variant {
     pub multi_step: bool,
 }
 
+/// The switch of one component in a [`Variant`].
+type Field = fn(&mut Variant) -> &mut bool;
+
 /// The components in their written order, with their names and the field each sets.
-const COMPONENTS: [(&str, fn(&mut Variant) -> &mut bool); 6] = [
+const COMPONENTS: [(&str, Field); 6] = [
     ("double", |v| &mut v.double),
     ("per", |v| &mut v.per),
     ("dueling", |v| &mut v.dueling),
@@ -66,7 +69,7 @@ impl Variant {
     };
 
     /// The field a component's name (or alias) sets.
-    fn component(name: &str) -> Option<fn(&mut Variant) -> &mut bool> {
+    fn component(name: &str) -> Option<Field> {
         let name = match name {
             "ddqn" => "double",
             "prioritized" => "per",

@@ -27,6 +27,9 @@ use rand_distr::uniform::SampleUniform;
 use rand_distr::{StandardNormal, Uniform};
 use std::sync::Arc;
 
+/// A batch of rows of `N` values.
+type Rows<const N: usize, E, D, T> = Tensor<(usize, Const<N>), E, D, T>;
+
 /// σ₀ of factorised noisy layers (Fortunato et al. 2018, §3.2): σ starts at σ₀/√p.
 pub const NOISY_SIGMA0: f64 = 0.5;
 
@@ -170,8 +173,8 @@ impl<const I: usize, const O: usize, const RELU: bool, E: Dtype, D: Storage<E>> 
 #[cfg(any(feature = "cuda", test))]
 pub(crate) fn stock_forward<const I: usize, const O: usize, const RELU: bool, E, D, T>(
     layer: &NoisyLayer<I, O, RELU, E, D>,
-    x: Tensor<(usize, Const<I>), E, D, T>,
-) -> Result<Tensor<(usize, Const<O>), E, D, T>, D::Err>
+    x: Rows<I, E, D, T>,
+) -> Result<Rows<O, E, D, T>, D::Err>
 where
     E: Dtype,
     D: Device<E>,
@@ -208,20 +211,17 @@ where
 /// one backward operation, recorded before the dense layer's, maps `∂L/∂W` and `∂L/∂b` onto
 /// `μ` and `σ` (`∂L/∂μ = ∂L/∂W`, `∂L/∂σ = ∂L/∂W ⊙ ε`). Same arithmetic as [`stock_forward`]
 /// (`ε = εₒεᵢ` first, then `μ + σε`), checked by the tests.
-impl<const I: usize, const O: usize, const RELU: bool, E, T>
-    Module<Tensor<(usize, Const<I>), E, Cpu, T>> for NoisyLayer<I, O, RELU, E, Cpu>
+impl<const I: usize, const O: usize, const RELU: bool, E, T> Module<Rows<I, E, Cpu, T>>
+    for NoisyLayer<I, O, RELU, E, Cpu>
 where
     E: Dtype,
     Cpu: Device<E>,
     T: Tape<E, Cpu>,
 {
-    type Output = Tensor<(usize, Const<O>), E, Cpu, T>;
+    type Output = Rows<O, E, Cpu, T>;
     type Error = CpuError;
 
-    fn try_forward(
-        &self,
-        x: Tensor<(usize, Const<I>), E, Cpu, T>,
-    ) -> Result<Self::Output, CpuError> {
+    fn try_forward(&self, x: Rows<I, E, Cpu, T>) -> Result<Self::Output, CpuError> {
         let (eps_in, eps_out) = (host(&self.noise_in), host(&self.noise_out));
         let (mu, sigma) = (
             self.host_mu.values(&self.weight_mu),

@@ -1,4 +1,5 @@
-//! The chapter's claims about each improvement and the measured metrics they are tested on.
+//! The chapter's claims about each improvement (and, for the rest of Rainbow, the papers'),
+//! and the measured metrics they are tested on.
 
 use crate::config::Variant;
 
@@ -33,18 +34,43 @@ const DUELING: Claim = Claim {
     claimed_effect: "more precise Q approximation, faster learning",
 };
 
-pub(super) fn claims(v: Variant) -> Vec<&'static Claim> {
-    let mut c = Vec::new();
-    if v.double {
-        c.push(&DOUBLE);
-    }
-    if v.per {
-        c.push(&PER);
-    }
-    if v.dueling {
-        c.push(&DUELING);
-    }
-    c
+const MULTI_STEP: Claim = Claim {
+    name: "Multi-step returns",
+    purpose: "propagate rewards faster (Sutton 1988; Hessel et al. 2018)",
+    what_changes: "the target sums n rewards before it bootstraps",
+    math_point: "Σₖ γᵏ rₜ₊ₖ + γⁿ Q(sₜ₊ₙ)",
+    claimed_effect: "faster learning",
+};
+const C51: Claim = Claim {
+    name: "C51",
+    purpose: "learn the distribution of returns, not only its mean (Bellemare et al. 2017)",
+    what_changes: "the head (51 atoms per action) and the loss (cross-entropy to the projected target)",
+    math_point: "Φ T̂Z, KL",
+    claimed_effect: "better final performance",
+};
+const NOISY: Claim = Claim {
+    name: "Noisy networks",
+    purpose: "explore with learned, state-dependent noise (Fortunato et al. 2018)",
+    what_changes: "the fully connected layers' weights",
+    math_point: "W = μ + σ ⊙ ε",
+    claimed_effect: "better exploration, higher final return",
+};
+
+/// The claims of the components a variant adds to its baseline (as written in the grid, so
+/// that `nstep` counts; components both have are not claims of the comparison).
+pub(super) fn claims(variant: Variant, baseline: Variant) -> Vec<&'static Claim> {
+    [
+        (variant.double && !baseline.double, &DOUBLE),
+        (variant.per && !baseline.per, &PER),
+        (variant.dueling && !baseline.dueling, &DUELING),
+        (variant.multi_step && !baseline.multi_step, &MULTI_STEP),
+        (variant.distributional && !baseline.distributional, &C51),
+        (variant.noisy && !baseline.noisy, &NOISY),
+    ]
+    .into_iter()
+    .filter(|(added, _)| *added)
+    .map(|(_, c)| c)
+    .collect()
 }
 
 /// A measured quantity compared between a variant and the baseline.
@@ -66,7 +92,7 @@ pub(super) const METRICS: &[Metric] = &[
         row: "final return (mean of last {final_window} episodes)",
         higher_is_better: true,
         column: "final_return",
-        claimed_by: &[],
+        claimed_by: &["C51", "Noisy networks"],
         needs_positive_baseline: false,
     },
     Metric {
@@ -94,7 +120,7 @@ pub(super) const METRICS: &[Metric] = &[
         row: "area under the learning curve (mean return, all episodes)",
         higher_is_better: true,
         column: "auc",
-        claimed_by: &["PER", "Dueling DQN"],
+        claimed_by: &["PER", "Dueling DQN", "Multi-step returns"],
         needs_positive_baseline: false,
     },
     Metric {

@@ -84,6 +84,18 @@ impl ComparisonTable {
     }
 }
 
+/// A point's variant as its grid value is written, before `nstep` becomes `n_step` (so that
+/// `"dqn+nstep"` is not the baseline `"dqn"`); the resolved variant when it is not swept.
+fn written_variant(exp: &Experiment, p: usize) -> crate::config::Variant {
+    let point = &exp.points[p];
+    point
+        .values
+        .iter()
+        .find(|(k, _)| k == "variant")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(point.agent.variant)
+}
+
 /// The comparison table being built: each variant's grid point against the baseline's.
 struct Table<'a> {
     exp: &'a Experiment,
@@ -106,10 +118,10 @@ impl<'a> Table<'a> {
                 .collect()
         };
         let pairs: Vec<(usize, usize)> = (0..exp.points.len())
-            .filter(|&p| exp.points[p].agent.variant != base)
+            .filter(|&p| written_variant(exp, p) != base)
             .filter_map(|p| {
                 (0..exp.points.len())
-                    .find(|&b| exp.points[b].agent.variant == base && others(b) == others(p))
+                    .find(|&b| written_variant(exp, b) == base && others(b) == others(p))
                     .map(|b| (p, b))
             })
             .collect();
@@ -125,6 +137,11 @@ impl<'a> Table<'a> {
             pairs,
             threshold,
         })
+    }
+
+    /// The claims of what point `p`'s variant adds to the baseline.
+    fn claims(&self, p: usize) -> Vec<&'static Claim> {
+        claims(written_variant(self.exp, p), self.exp.report.baseline_variant)
     }
 
     fn values(&self, p: usize, column: &str) -> PolarsResult<Vec<f64>> {
@@ -198,7 +215,7 @@ impl<'a> Table<'a> {
             self.pairs
                 .iter()
                 .map(|(p, _)| {
-                    let c = claims(self.exp.points[*p].agent.variant);
+                    let c = self.claims(*p);
                     c.iter().map(|c| f(c)).collect::<Vec<_>>().join("; ")
                 })
                 .collect()
@@ -362,7 +379,7 @@ impl<'a> Table<'a> {
                 .iter()
                 .enumerate()
                 .map(|(j, (p, _))| {
-                    claims(self.exp.points[*p].agent.variant)
+                    self.claims(*p)
                         .iter()
                         .map(|c| verdicts(j, c))
                         .collect::<Vec<_>>()
