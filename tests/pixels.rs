@@ -122,8 +122,9 @@ fn dqn_learns_minatar_breakout_far_beyond_the_random_policy() {
 /// Calibrated on the ablation's own Rainbow runs, whose first 20k steps these runs repeat bit for
 /// bit (β is constant there, so a shorter budget changes nothing before it ends): last-100
 /// means at 20k steps of 2.02, 1.99, 1.96, 2.33 and 2.56 on seeds 0–4
-/// (results/rainbow-ablation/runs/id-MinAtar~Breakout_variant-rainbow/seed-*/episodes.csv), so
-/// the threshold keeps a margin of about 0.5 on that side too.
+/// (their `episodes.csv` under results/rainbow-ablation/runs/, which `sweep
+/// experiments/rainbow-ablation.toml` writes and git ignores), so the threshold keeps a margin
+/// of about 0.5 on that side too.
 #[test]
 fn rainbow_learns_minatar_breakout_far_beyond_the_random_policy() {
     const RAINBOW_STEPS: u64 = 20_000;
