@@ -288,11 +288,18 @@ fn rainbow_components_train_and_each_gets_its_comparison_column() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let variants = "agent.variant=[\"dqn\", \"dqn+nstep\", \"c51\", \"noisy\", \"rainbow\"]";
     for (file, extra) in [
-        ("experiments/smoke.toml", vec!["env.id=\"CartPole-v1\"", "train.episodes=15"]),
+        (
+            "experiments/smoke.toml",
+            vec!["env.id=\"CartPole-v1\"", "train.episodes=15"],
+        ),
         ("experiments/minatar-smoke.toml", vec!["train.steps=600"]),
         (
             "experiments/minatar-smoke.toml",
-            vec!["train.steps=600", "agent.minatar_net=\"revisiting-rainbow\"", "agent.init=\"xavier\""],
+            vec![
+                "train.steps=600",
+                "agent.minatar_net=\"revisiting-rainbow\"",
+                "agent.init=\"xavier\"",
+            ],
         ),
     ] {
         let mut sets = vec!["seeds=2", variants];
@@ -315,10 +322,22 @@ fn rainbow_components_train_and_each_gets_its_comparison_column() {
         dqn_sweep::run_experiment(&exp, &opts(tmp.path(), 2)).unwrap();
         let comparison =
             std::fs::read_to_string(tmp.path().join(&exp.name).join("comparison.md")).unwrap();
-        for column in ["variant=dqn+nstep |", "variant=c51 |", "variant=noisy |", "variant=rainbow |"] {
-            assert!(comparison.contains(column), "{file}: no column {column}\n{comparison}");
+        for column in [
+            "variant=dqn+nstep |",
+            "variant=c51 |",
+            "variant=noisy |",
+            "variant=rainbow |",
+        ] {
+            assert!(
+                comparison.contains(column),
+                "{file}: no column {column}\n{comparison}"
+            );
         }
-        for claim in ["propagate rewards faster", "distribution of returns", "state-dependent noise"] {
+        for claim in [
+            "propagate rewards faster",
+            "distribution of returns",
+            "state-dependent noise",
+        ] {
             assert!(comparison.contains(claim), "{file}: {claim}");
         }
     }

@@ -44,7 +44,8 @@ const MULTI_STEP: Claim = Claim {
 const C51: Claim = Claim {
     name: "C51",
     purpose: "learn the distribution of returns, not only its mean (Bellemare et al. 2017)",
-    what_changes: "the head (51 atoms per action) and the loss (cross-entropy to the projected target)",
+    what_changes:
+        "the head (51 atoms per action) and the loss (cross-entropy to the projected target)",
     math_point: "Φ T̂Z, KL",
     claimed_effect: "better final performance",
 };

@@ -141,7 +141,10 @@ impl<'a> Table<'a> {
 
     /// The claims of what point `p`'s variant adds to the baseline.
     fn claims(&self, p: usize) -> Vec<&'static Claim> {
-        claims(written_variant(self.exp, p), self.exp.report.baseline_variant)
+        claims(
+            written_variant(self.exp, p),
+            self.exp.report.baseline_variant,
+        )
     }
 
     fn values(&self, p: usize, column: &str) -> PolarsResult<Vec<f64>> {
