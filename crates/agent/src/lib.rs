@@ -426,18 +426,16 @@ where
 
     /// Fresh noise into a network's noisy layers (nothing without `noisy`).
     fn draw_noise(&mut self, which: Which) -> Result<(), AgentError> {
-        if !self.cfg.variant.noisy {
-            return Ok(());
-        }
-        let net = match which {
-            Which::Online => &mut self.qnet,
-            Which::Target => &mut self.qnet_target,
-        };
-        dqn_nn::resample_noise(net, &mut self.noise_rng).map_err(tensor_err)
+        self.set_noise(which, true)
     }
 
     /// Back to a network's mean weights (nothing without `noisy`).
     fn clear_noise(&mut self, which: Which) -> Result<(), AgentError> {
+        self.set_noise(which, false)
+    }
+
+    /// Draws (`draw`) or zeroes a network's noise; nothing without `noisy`.
+    fn set_noise(&mut self, which: Which, draw: bool) -> Result<(), AgentError> {
         if !self.cfg.variant.noisy {
             return Ok(());
         }
@@ -445,7 +443,11 @@ where
             Which::Online => &mut self.qnet,
             Which::Target => &mut self.qnet_target,
         };
-        dqn_nn::clear_noise(net).map_err(tensor_err)
+        match draw {
+            true => dqn_nn::resample_noise(net, &mut self.noise_rng),
+            false => dqn_nn::clear_noise(net),
+        }
+        .map_err(tensor_err)
     }
 
     /// The training policy: ε-greedy as [`QPolicy::act`]; with noisy layers the greedy action
