@@ -146,6 +146,37 @@ pub trait Env: Send {
     fn lives(&self) -> Option<u32> {
         None
     }
+    /// The env's whole state — everything later resets and steps depend on, its own random
+    /// generator included — for a checkpoint. Envs that cannot save every state return
+    /// [`EnvStateError::Unsupported`] where they cannot (see [`Env::saves_mid_episode`]).
+    fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        Err(EnvStateError::Unsupported(
+            "this environment has no saved state".into(),
+        ))
+    }
+    /// Put back a state written by [`Env::save_state`] of an env built from the same spec and
+    /// seed; after it, this env resets and steps exactly as the saved one would have.
+    fn load_state(&mut self, _state: &[u8]) -> Result<(), EnvStateError> {
+        Err(EnvStateError::Unsupported(
+            "this environment has no saved state".into(),
+        ))
+    }
+    /// Whether [`Env::save_state`] works between any two steps (`false`: only once an episode
+    /// has ended, before the next reset).
+    fn saves_mid_episode(&self) -> bool {
+        true
+    }
+}
+
+/// Why an env's state could not be saved or put back.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvStateError {
+    /// This env (or this moment of it) cannot be saved exactly.
+    #[error("cannot save this environment's state: {0}")]
+    Unsupported(String),
+    /// The bytes are not a state of this env.
+    #[error("not a saved state of this environment: {0}")]
+    Corrupt(String),
 }
 
 impl<E: Env + ?Sized> Env for Box<E> {
@@ -167,6 +198,15 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn lives(&self) -> Option<u32> {
         (**self).lives()
+    }
+    fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        (**self).save_state()
+    }
+    fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+        (**self).load_state(state)
+    }
+    fn saves_mid_episode(&self) -> bool {
+        (**self).saves_mid_episode()
     }
 }
 
