@@ -25,11 +25,14 @@
 pub use dqn_agent as agent;
 pub mod bench;
 pub mod check;
+pub mod checkpoint;
 pub mod cli;
 pub mod compiled;
 pub mod config;
+pub mod fault;
 pub use dqn_envs as env;
 pub mod fingerprint;
+pub mod interrupt;
 pub mod launch;
 pub use dqn_nn as nn;
 pub mod power;

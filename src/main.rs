@@ -111,6 +111,17 @@ fn main() -> ExitCode {
     match result {
         Ok(status) => ExitCode::from(status.exit_code()),
         Err(e) => {
+            let interrupted = e.chain().any(|c| {
+                matches!(
+                    c.downcast_ref::<dqn_sweep::sweep::SweepError>(),
+                    Some(dqn_sweep::sweep::SweepError::Interrupted { .. })
+                )
+            });
+            if interrupted {
+                // Not a failure: the same command resumes (see `interrupt`).
+                eprintln!("{e:#}");
+                return ExitCode::from(dqn_sweep::interrupt::RESUMABLE);
+            }
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }

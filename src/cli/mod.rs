@@ -113,6 +113,8 @@ impl SweepArgs {
             shard: None,
             // Every command that trains draws each run's own chart as soon as it is stored.
             after_run: Some(crate::report::run_chart_hook),
+            // …and stops gracefully on SIGTERM, SIGINT or SIGUSR1.
+            stop: Some(crate::interrupt::install()),
         }
     }
 }

@@ -243,6 +243,8 @@ pub const KEYS: &[Key] = &[
     key(Train, "q_probe_interval", COUNT, is("10"), "every N episodes: greedy rollout, predicted Q vs actual return (0: off)"),
     key(Train, "probe_states", text("integer 0–100000"), is("256"), "held-out states for the mean max-Q (DQN paper, Fig. 2)"),
     key(Train, "random_streams", Choice(enum_variants::<RandomStreams>), is("\"paired\""), "at one seed, every variant draws the same random streams, or each its own"),
+    key(Train, "checkpoint_interval", COUNT, is("0"), "every N env steps: checkpoint the run, to resume it bit for bit (0: not by steps)"),
+    key(Train, "checkpoint_minutes", text("float ≥ 0"), is("10.0"), "checkpoint after this many minutes of training (0: not by time); not part of a run's identity"),
     key(Train, "device", Choice(enum_variants::<DeviceKind>), is("\"cpu\""), "where networks train; \"cuda\": the first NVIDIA GPU (a --features cuda build)"),
     key(Report, "resamples", text("integer ≥ 100"), is("2000"), "bootstrap resamples"),
     key(Report, "confidence", text("float in (0, 1)"), is("0.95"), "level of the confidence intervals"),

@@ -151,7 +151,31 @@ pub struct TrainConfig {
     /// a run's JSON at its default, so CPU runs keep the ids they had before it existed.
     #[serde(skip_serializing_if = "DeviceKind::is_cpu")]
     pub device: DeviceKind,
+    /// Checkpoint every this many env steps (0: not by steps).
+    #[serde(skip_serializing)]
+    pub checkpoint_interval: NotIdentity<u64>,
+    /// Checkpoint after this many minutes of training since the last checkpoint (0: not by
+    /// time). A run shorter than that never writes one, unless it is stopped by a signal.
+    #[serde(skip_serializing)]
+    pub checkpoint_minutes: NotIdentity<f64>,
 }
+
+/// A setting that changes how a run is carried out, not what it computes (checkpoints): left
+/// out of `config.json` and so of the run id, and equal whatever its value, so that changing it
+/// never makes a finished run another config.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NotIdentity<T>(pub T);
+
+impl<T> PartialEq for NotIdentity<T> {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// Minutes between checkpoints by default: short runs never write one, long ones lose at
+/// most this much when killed without warning.
+pub const DEFAULT_CHECKPOINT_MINUTES: f64 = 10.0;
 
 /// The dfdx device a run trains on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +221,8 @@ impl Default for TrainConfig {
             probe_states: 256,
             random_streams: RandomStreams::Paired,
             device: DeviceKind::Cpu,
+            checkpoint_interval: NotIdentity(0),
+            checkpoint_minutes: NotIdentity(DEFAULT_CHECKPOINT_MINUTES),
         }
     }
 }

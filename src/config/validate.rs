@@ -200,6 +200,13 @@ fn validate_train(t: &TrainConfig) -> Result<(), Problem> {
             format!("expected at most {MAX_PROBE_STATES}"),
         ));
     }
+    let minutes = t.checkpoint_minutes.0;
+    if !(minutes.is_finite() && minutes >= 0.0) {
+        return Err(Problem::at(
+            "train.checkpoint_minutes",
+            "expected a number of minutes ≥ 0 (0: not by time)",
+        ));
+    }
     Ok(())
 }
 

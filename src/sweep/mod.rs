@@ -11,17 +11,19 @@ pub mod cost;
 pub mod plan;
 pub mod shard;
 
+use crate::checkpoint;
 use crate::config::{Experiment, RunConfig};
 use crate::fingerprint::Build;
 use crate::store::lock::{remove_stale_temp_files, Claim, DirLock};
 use crate::store::{ExperimentDir, Lookup, RunInfo, RunStatus, StoreError, StoredRun};
-use crate::train::{train, RunOutcome};
+use crate::train::{train_with, RunControl, RunOutcome, TrainError};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use shard::Shard;
 use std::io::IsTerminal;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Progress-bar units per run.
 const PROGRESS_UNITS: u64 = 1000;
@@ -54,6 +56,9 @@ pub struct SweepOptions {
     pub shard: Option<Shard>,
     /// What to do after each run trained and stored successfully (see [`RunHook`]).
     pub after_run: Option<RunHook>,
+    /// Once set (by a signal: [`crate::interrupt::install`]), running runs checkpoint and
+    /// stop, no new run starts, and the sweep ends with [`SweepError::Interrupted`].
+    pub stop: Option<&'static AtomicBool>,
 }
 
 impl Default for SweepOptions {
@@ -67,6 +72,7 @@ impl Default for SweepOptions {
             reuse: true,
             shard: None,
             after_run: None,
+            stop: None,
         }
     }
 }
@@ -77,6 +83,13 @@ pub enum SweepError {
     Threads(usize, String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Stopped by a signal: `runs` runs are unfinished, `checkpointed` of them resume from a
+    /// checkpoint; finished runs are stored. Exit with [`crate::interrupt::RESUMABLE`].
+    #[error(
+        "interrupted: {runs} runs not finished ({checkpointed} checkpointed); run the same \
+         command again to resume them"
+    )]
+    Interrupted { runs: usize, checkpointed: usize },
 }
 
 /// One run of the sweep, as trained or reused.
@@ -173,6 +186,7 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
         report: &report,
         after_run: opts.after_run,
         other_builds: Default::default(),
+        stop: opts.stop,
     };
     // First every run nobody else holds; then wait for the ones another process was on.
     let first: Vec<Attempt> = pool.install(|| {
@@ -183,11 +197,25 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
     })?;
     let mut done = Vec::with_capacity(runs.len());
     let mut busy = Vec::new();
+    let (mut unfinished, mut checkpointed) = (0, 0);
     for a in first {
         match a {
             Attempt::Done(r) => done.push(*r),
             Attempt::Busy { index, holder } => busy.push((index, holder)),
+            Attempt::Stopped { checkpointed: c } => {
+                unfinished += 1;
+                checkpointed += usize::from(c);
+            }
         }
+    }
+    if unfinished > 0 {
+        if let Some(b) = &report.bar {
+            b.finish_and_clear();
+        }
+        return Err(SweepError::Interrupted {
+            runs: unfinished + busy.len(),
+            checkpointed,
+        });
     }
     // Waiting happens on this thread, never on a pool worker: a worker blocked in a lock
     // while its stack holds another run's lock (gemm's nested rayon jobs let it steal work)
@@ -232,6 +260,8 @@ enum Attempt {
     Done(Box<(usize, RunResult)>),
     /// Another process holds the run at this position; `holder` says who.
     Busy { index: usize, holder: String },
+    /// Stopped by a signal, before it started or (`checkpointed`) at a checkpoint.
+    Stopped { checkpointed: bool },
 }
 
 struct RunContext<'a> {
@@ -242,6 +272,7 @@ struct RunContext<'a> {
     after_run: Option<RunHook>,
     /// Stored runs found from other builds (and trained again), by build id.
     other_builds: std::sync::Mutex<std::collections::BTreeMap<String, usize>>,
+    stop: Option<&'static AtomicBool>,
 }
 
 impl RunContext<'_> {
@@ -266,6 +297,10 @@ impl RunContext<'_> {
         match self.attempt(*index, &runs[*index], true)? {
             Attempt::Done(r) => Ok(*r),
             Attempt::Busy { .. } => unreachable!("a waiting claim returns only once held"),
+            Attempt::Stopped { checkpointed } => Err(SweepError::Interrupted {
+                runs: 1,
+                checkpointed: usize::from(checkpointed),
+            }),
         }
     }
 
@@ -278,6 +313,11 @@ impl RunContext<'_> {
         wait: bool,
     ) -> Result<Attempt, SweepError> {
         let (point, cfg) = run;
+        if self.stopping() {
+            return Ok(Attempt::Stopped {
+                checkpointed: false,
+            });
+        }
         let slug = &self.exp.points[*point].slug;
         let run_dir = self.dir.run_dir(slug, cfg.seed);
         let _lock = if wait {
@@ -289,6 +329,7 @@ impl RunContext<'_> {
             }
         };
         remove_stale_temp_files(&run_dir)?;
+        remove_stale_temp_files(&checkpoint::dir_of(&run_dir))?;
         let label = &self.exp.points[*point].label;
         if self.reuse {
             match self.dir.lookup(slug, cfg) {
@@ -305,7 +346,10 @@ impl RunContext<'_> {
                 Lookup::Missing => {}
             }
         }
-        let run = self.train_one(label, cfg);
+        let run = match self.train_one(label, cfg, &run_dir) {
+            Ok(run) => run,
+            Err(checkpointed) => return Ok(Attempt::Stopped { checkpointed }),
+        };
         if let Err(e) = self.dir.save_run(slug, &run) {
             // Say so at once: the sweep only reports its first error when every run is done.
             self.report.say(
@@ -313,6 +357,10 @@ impl RunContext<'_> {
                 true,
             );
             return Err(e.into());
+        }
+        // Finished or failed for good: its checkpoint has served.
+        if let Err(e) = checkpoint::remove(&run_dir) {
+            self.report.say(&format!("note: {e}"), true);
         }
         let result = RunResult {
             point: *point,
@@ -360,8 +408,13 @@ impl RunContext<'_> {
         }
     }
 
-    /// Train one run, turning errors and panics into a failed run.
-    fn train_one(&self, label: &str, cfg: &RunConfig) -> StoredRun {
+    fn stopping(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+
+    /// Train one run (resuming from its checkpoint in `run_dir`), turning errors and panics
+    /// into a failed run; `Err(checkpointed)` when a signal stopped it.
+    fn train_one(&self, label: &str, cfg: &RunConfig, run_dir: &Path) -> Result<StoredRun, bool> {
         let done = std::sync::atomic::AtomicU64::new(0);
         let tick = |fraction: f64| {
             let units = (fraction.clamp(0.0, 1.0) * PROGRESS_UNITS as f64) as u64;
@@ -370,11 +423,33 @@ impl RunContext<'_> {
                 self.report.advance(units - before);
             }
         };
-        let outcome = catch_unwind(AssertUnwindSafe(|| train(cfg, &tick)));
+        let say = |m: &str| self.report.say(m, true);
+        let ctl = RunControl {
+            on_progress: &tick,
+            run_dir: Some(run_dir),
+            stop: self.stop,
+            say: &say,
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| train_with(cfg, &ctl)));
         self.report
             .advance(PROGRESS_UNITS.saturating_sub(done.into_inner()));
         let (status, outcome) = match outcome {
             Ok(Ok(o)) => (RunStatus::Ok, o),
+            Ok(Err(TrainError::Interrupted {
+                steps,
+                checkpointed,
+            })) => {
+                let how = if checkpointed {
+                    "checkpointed"
+                } else {
+                    "no checkpoint: it starts again"
+                };
+                say(&format!(
+                    "stopped {label} seed {} at step {steps} ({how})",
+                    cfg.seed
+                ));
+                return Err(checkpointed);
+            }
             Ok(Err(e)) => (
                 RunStatus::Failed {
                     reason: e.to_string(),
@@ -391,7 +466,7 @@ impl RunContext<'_> {
                 (RunStatus::Failed { reason }, RunOutcome::default())
             }
         };
-        StoredRun {
+        Ok(StoredRun {
             config: cfg.clone(),
             info: RunInfo {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -407,6 +482,6 @@ impl RunContext<'_> {
                 wall_s: outcome.wall_s,
             },
             episodes: outcome.episodes,
-        }
+        })
     }
 }

@@ -5,7 +5,7 @@
 //! combination before a run starts.
 
 use super::episode_loop::Loop;
-use super::{minatar_input, on_device, RunOutcome, TrainError};
+use super::{minatar_input, on_device, RunControl, RunOutcome, TrainError};
 use crate::agent::networks::components::{
     DuelingMlpLayers, MinAtarDuelingLayers, MinAtarInput, MinAtarLayers, MinAtarSameInput,
     MlpLayers, Net, NoisyFc, PlainFc, RevisitingDuelingLayers, RevisitingLayers, VectorInput,
@@ -186,16 +186,13 @@ macro_rules! same_padding {
 
 /// Train an agent whose variant has a C51 head or noisy layers, or with Revisiting Rainbow's
 /// MinAtar network.
-pub(super) fn train(
-    cfg: &RunConfig,
-    on_progress: &(dyn Fn(f64) + Sync),
-) -> Result<RunOutcome, TrainError> {
+pub(super) fn train(cfg: &RunConfig, ctl: &RunControl) -> Result<RunOutcome, TrainError> {
     match cfg.env.id {
         EnvId::MinAtar(_) if cfg.agent.minatar_net == MinAtarNet::RevisitingRainbow => {
-            on_device!(cfg, same_padding!(cfg, on_progress))
+            on_device!(cfg, same_padding!(cfg, ctl))
         }
-        EnvId::MinAtar(_) => on_device!(cfg, valid_padding!(cfg, on_progress)),
+        EnvId::MinAtar(_) => on_device!(cfg, valid_padding!(cfg, ctl)),
         EnvId::Atari(_) => unreachable!("checked: no component networks for the Nature CNN"),
-        _ => on_device!(cfg, classic!(cfg, on_progress)),
+        _ => on_device!(cfg, classic!(cfg, ctl)),
     }
 }

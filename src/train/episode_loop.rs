@@ -4,8 +4,9 @@
 //! evaluation) and the per-episode measurements.
 
 use super::measure::{eval_episode, mean_max_q, q_accuracy, PeriodicEval, QAccuracy};
+use super::resume::Saver;
 use super::seeds::{probe_seed, stream, RunSeeds, Stream};
-use super::{learned_reward, make_env, whole_games, RunOutcome, TrainError};
+use super::{learned_reward, make_env, whole_games, RunControl, RunOutcome, TrainError};
 use crate::agent::networks::QNetOn;
 use crate::agent::{AgentError, DqnAgent, QPolicy};
 use crate::config::{RunConfig, SyncUnit, WarmupActions};
@@ -14,40 +15,71 @@ use crate::nn::device::AgentDevice;
 use crate::store::{EpisodeRecord, EvalPoint};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// The training loop for network kind `N` (with `OUT` outputs) over observations of `E` on
-/// device `D`: the run's state between episodes.
+/// device `D`: the run's whole state between two steps (what a checkpoint saves).
 pub(super) struct Loop<'c, N, E, const IN: usize, const OUT: usize, D>
 where
     N: QNetOn<D, E, IN, OUT>,
     E: ObsElem,
     D: AgentDevice,
 {
-    cfg: &'c RunConfig,
+    pub(super) cfg: &'c RunConfig,
     seed: [u8; 32],
-    start: Instant,
-    env: Box<dyn Env<Elem = E>>,
-    agent: DqnAgent<N, E, IN, OUT, D>,
-    reset_rng: ChaCha8Rng,
-    policy_rng: ChaCha8Rng,
-    replay_rng: ChaCha8Rng,
-    q_rollout_rng: ChaCha8Rng,
+    /// When this process started on the run, less the wall time of earlier processes.
+    pub(super) start: Instant,
+    pub(super) env: Box<dyn Env<Elem = E>>,
+    pub(super) agent: DqnAgent<N, E, IN, OUT, D>,
+    pub(super) rngs: LoopRngs,
     probes: Vec<E>,
-    periodic: PeriodicEval<E>,
-    evaluations: Vec<EvalPoint>,
-    total_steps: u64,
+    pub(super) periodic: PeriodicEval<E>,
+    pub(super) evaluations: Vec<EvalPoint>,
+    pub(super) episodes: Vec<EpisodeRecord>,
+    /// Index of the episode in progress (or next to start).
+    pub(super) episode: u32,
+    pub(super) total_steps: u64,
+    /// The episode in progress, if one is.
+    pub(super) current: Option<InEpisode<E>>,
+}
+
+/// The loop's random streams (see [`Stream`]).
+#[derive(Serialize, Deserialize)]
+pub(super) struct LoopRngs {
+    reset: ChaCha8Rng,
+    policy: ChaCha8Rng,
+    replay: ChaCha8Rng,
+    q_rollout: ChaCha8Rng,
+}
+
+/// An episode in progress: the last observation, its counters and the mean max-Q measured at
+/// its start.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(deserialize = "E: ObsElem"))]
+pub(super) struct InEpisode<E> {
+    obs: Vec<E>,
+    tally: EpisodeTally,
+    mean_max_q: f64,
 }
 
 /// Counters of the episode in progress.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 struct EpisodeTally {
     ret: f64,
     length: u32,
     loss_sum: f64,
     updates: u32,
-    /// The step budget ran out before the episode ended.
-    cut: bool,
+}
+
+/// What one step ended.
+enum StepEnd {
+    /// The episode goes on.
+    Continue,
+    /// The episode ended and was recorded.
+    Episode,
+    /// The step budget ran out inside the episode (which is not recorded).
+    Budget,
 }
 
 impl<'c, N, E, const IN: usize, const OUT: usize, D> Loop<'c, N, E, IN, OUT, D>
@@ -59,30 +91,37 @@ where
     /// The env's actions (`OUT` network outputs are actions × atoms).
     const ACTIONS: usize = <DqnAgent<N, E, IN, OUT, D> as QPolicy<E>>::ACTIONS;
 
-    pub(super) fn run(
-        cfg: &RunConfig,
-        on_progress: &(dyn Fn(f64) + Sync),
-    ) -> Result<RunOutcome, TrainError> {
+    /// Train the run to its end, resuming from its checkpoint if it has one, checkpointing when
+    /// due, and stopping (checkpointed) when `ctl` asks.
+    pub(super) fn run(cfg: &RunConfig, ctl: &RunControl) -> Result<RunOutcome, TrainError> {
         let mut run = Loop::<N, E, IN, OUT, D>::new(cfg)?;
+        let mut saver = Saver::open(ctl, cfg);
+        if let Some(s) = &mut saver {
+            if !s.resume(&mut run) {
+                run = Loop::new(cfg)?; // a refused checkpoint may have left it half-restored
+            }
+        }
         let t = &cfg.train;
         let max_episodes = t.episodes.unwrap_or(u32::MAX);
         let budget = t.steps.unwrap_or(u64::MAX);
-        let mut episodes = Vec::new();
-        let mut episode = 0u32;
-        while episode < max_episodes && run.total_steps < budget {
-            let mean_max_q = mean_max_q(&run.agent, &run.probes);
-            let tally = run.episode(episode, max_episodes)?;
-            if tally.cut {
-                break; // the budget cut this episode: not recorded
+        while run.episode < max_episodes && run.total_steps < budget {
+            if run.current.is_none() {
+                run.begin_episode();
             }
-            episodes.push(run.record(episode, &tally, mean_max_q));
-            episode += 1;
-            on_progress(match t.steps {
-                Some(b) => run.total_steps as f64 / b as f64,
-                None => f64::from(episode) / f64::from(max_episodes),
-            });
+            match run.step(max_episodes)? {
+                StepEnd::Continue => {}
+                StepEnd::Budget => break,
+                StepEnd::Episode => (ctl.on_progress)(match t.steps {
+                    Some(b) => run.total_steps as f64 / b as f64,
+                    None => f64::from(run.episode) / f64::from(max_episodes),
+                }),
+            }
+            crate::fault::after_step(run.total_steps);
+            if let Some(s) = &mut saver {
+                s.after_step(&run)?;
+            }
         }
-        Ok(run.finish(episodes))
+        Ok(run.finish())
     }
 
     fn new(cfg: &'c RunConfig) -> Result<Self, TrainError> {
@@ -110,106 +149,119 @@ where
             )
             .map_err(TrainError::Setup)?,
             env,
-            reset_rng: stream(seed, Stream::EnvReset),
-            policy_rng: stream(seed, Stream::Policy),
-            replay_rng: stream(seed, Stream::Replay),
-            q_rollout_rng: stream(seed, Stream::QRollout),
+            rngs: LoopRngs {
+                reset: stream(seed, Stream::EnvReset),
+                policy: stream(seed, Stream::Policy),
+                replay: stream(seed, Stream::Replay),
+                q_rollout: stream(seed, Stream::QRollout),
+            },
             probes: Self::probe_states(cfg, &spec),
             periodic: PeriodicEval::new(cfg, &spec, seed),
             evaluations: Vec::new(),
+            episodes: Vec::new(),
+            episode: 0,
             total_steps: 0,
+            current: None,
             start: Instant::now(),
             cfg,
             seed,
         })
     }
 
-    /// One training episode: act, step, store, update every `update_period` steps after
-    /// `learning_starts`, sync on schedule, evaluate when due.
-    fn episode(&mut self, episode: u32, max_episodes: u32) -> Result<EpisodeTally, TrainError> {
-        let (a, t) = (&self.cfg.agent, &self.cfg.train);
+    /// Measure the mean max-Q, reset the env and start the episode in replay.
+    fn begin_episode(&mut self) {
+        let mean_max_q = mean_max_q(&self.agent, &self.probes);
         let mut obs = vec![E::default(); self.env.obs_shape().len()];
-        let mut next = obs.clone();
-        self.env.reset_into(&mut self.reset_rng, &mut obs);
+        self.env.reset_into(&mut self.rngs.reset, &mut obs);
         self.agent.begin_episode(&obs);
-        // β anneals from per_beta_start at the first episode (or step) to per_beta_end at the
-        // last.
-        let progress_at = |steps: u64| match t.steps {
-            Some(b) => steps as f64 / b as f64,
-            None => f64::from(episode) / f64::from(max_episodes.saturating_sub(1).max(1)),
+        self.current = Some(InEpisode {
+            obs,
+            tally: EpisodeTally::default(),
+            mean_max_q,
+        });
+    }
+
+    /// One training step: act, step, store, update every `update_period` steps after
+    /// `learning_starts`, sync on schedule, evaluate when due; at the episode's end, record it.
+    fn step(&mut self, max_episodes: u32) -> Result<StepEnd, TrainError> {
+        let (a, t) = (&self.cfg.agent, &self.cfg.train);
+        let episode = self.episode;
+        let err = |step, source| TrainError::Agent {
+            episode,
+            step,
+            source,
         };
-        let mut tally = EpisodeTally::default();
-        loop {
-            let action = if self.total_steps < a.learning_starts
-                && a.warmup_actions == WarmupActions::Uniform
-            {
-                self.policy_rng.gen_range(0..Self::ACTIONS)
+        let cur = self.current.as_mut().expect("an episode in progress");
+        let action =
+            if self.total_steps < a.learning_starts && a.warmup_actions == WarmupActions::Uniform {
+                self.rngs.policy.gen_range(0..Self::ACTIONS)
             } else {
                 let eps = a.epsilon_at(self.total_steps);
                 self.agent
-                    .act_exploring(&obs, eps, &mut self.policy_rng)
-                    .map_err(|source| TrainError::Agent {
-                        episode,
-                        step: self.total_steps,
-                        source,
-                    })?
+                    .act_exploring(&cur.obs, eps, &mut self.rngs.policy)
+                    .map_err(|e| err(self.total_steps, e))?
             };
-            let step = self.env.step_into(action, &mut next);
-            let (term, trunc) = (step.terminated, step.truncated);
-            self.agent
-                .remember(action, learned_reward(a, step.reward), &next, term, trunc);
-            self.total_steps += 1;
-            let steps = self.total_steps;
-            if steps >= a.learning_starts && steps.is_multiple_of(a.update_period) {
-                match self.agent.update(progress_at(steps), &mut self.replay_rng) {
-                    Ok(Some(l)) => {
-                        tally.loss_sum += f64::from(l);
-                        tally.updates += 1;
-                    }
-                    Ok(None) => {}
-                    Err(source) => {
-                        return Err(TrainError::Agent {
-                            episode,
-                            step: steps,
-                            source,
-                        })
-                    }
-                }
-            }
-            if self
+        let mut next = vec![E::default(); cur.obs.len()];
+        let step = self.env.step_into(action, &mut next);
+        let (term, trunc) = (step.terminated, step.truncated);
+        self.agent
+            .remember(action, learned_reward(a, step.reward), &next, term, trunc);
+        self.total_steps += 1;
+        let steps = self.total_steps;
+        if steps >= a.learning_starts && steps.is_multiple_of(a.update_period) {
+            // β anneals from per_beta_start at the first episode (or step) to per_beta_end at
+            // the last.
+            let progress = match t.steps {
+                Some(b) => steps as f64 / b as f64,
+                None => f64::from(episode) / f64::from(max_episodes.saturating_sub(1).max(1)),
+            };
+            if let Some(l) = self
                 .agent
-                .sync_due(SyncUnit::Steps, u64::from(episode), steps)
+                .update(progress, &mut self.rngs.replay)
+                .map_err(|e| err(steps, e))?
             {
-                self.agent.sync_target();
-            }
-            if let Some(point) = self.periodic.due(&self.agent, steps) {
-                self.evaluations.push(point);
-            }
-            tally.ret += step.reward;
-            tally.length += 1;
-            std::mem::swap(&mut obs, &mut next);
-            if step.done() {
-                break;
-            }
-            if t.steps.is_some_and(|b| steps >= b) {
-                tally.cut = true;
-                return Ok(tally);
+                cur.tally.loss_sum += f64::from(l);
+                cur.tally.updates += 1;
             }
         }
         if self
             .agent
-            .sync_due(SyncUnit::Episodes, u64::from(episode), self.total_steps)
+            .sync_due(SyncUnit::Steps, u64::from(episode), steps)
         {
             self.agent.sync_target();
         }
-        Ok(tally)
+        if let Some(point) = self.periodic.due(&self.agent, steps) {
+            self.evaluations.push(point);
+        }
+        cur.tally.ret += step.reward;
+        cur.tally.length += 1;
+        cur.obs = next;
+        if step.done() {
+            if self
+                .agent
+                .sync_due(SyncUnit::Episodes, u64::from(episode), steps)
+            {
+                self.agent.sync_target();
+            }
+            let done = self.current.take().expect("in progress");
+            let record = self.record(&done);
+            self.episodes.push(record);
+            self.episode += 1;
+            return Ok(StepEnd::Episode);
+        }
+        if t.steps.is_some_and(|b| steps >= b) {
+            self.current = None; // the budget cut this episode: not recorded
+            return Ok(StepEnd::Budget);
+        }
+        Ok(StepEnd::Continue)
     }
 
     /// The record of a finished episode (and its Q probe, when due).
-    fn record(&mut self, episode: u32, tally: &EpisodeTally, mean_max_q: f64) -> EpisodeRecord {
+    fn record(&mut self, done: &InEpisode<E>) -> EpisodeRecord {
+        let (episode, tally) = (self.episode, &done.tally);
         let interval = self.cfg.train.q_probe_interval;
         let q = if interval > 0 && (episode + 1).is_multiple_of(interval) {
-            q_accuracy(&self.agent, self.cfg, self.seed, &mut self.q_rollout_rng)
+            q_accuracy(&self.agent, self.cfg, self.seed, &mut self.rngs.q_rollout)
         } else {
             QAccuracy::NAN
         };
@@ -224,7 +276,7 @@ where
                 f64::NAN
             },
             epsilon: self.cfg.agent.epsilon_at(self.total_steps),
-            mean_max_q,
+            mean_max_q: done.mean_max_q,
             q_pred: q.predicted,
             q_mc: q.actual,
             q_abs_err: q.abs_err,
@@ -233,7 +285,7 @@ where
     }
 
     /// The evaluation episodes after training, and the outcome.
-    fn finish(self, episodes: Vec<EpisodeRecord>) -> RunOutcome {
+    fn finish(self) -> RunOutcome {
         let t = &self.cfg.train;
         let mut eval_env =
             make_env::<E>(&whole_games(&self.cfg.env), self.seed, Stream::EvalEnvSeed);
@@ -242,7 +294,7 @@ where
             .map(|_| eval_episode(&self.agent, &mut *eval_env, t.eval_epsilon, &mut eval_rng))
             .collect();
         RunOutcome {
-            episodes,
+            episodes: self.episodes,
             eval_returns,
             evaluations: self.evaluations,
             env_steps: self.total_steps,

@@ -6,9 +6,10 @@ use super::make_env;
 use super::seeds::{stream, Stream};
 use crate::agent::QPolicy;
 use crate::config::RunConfig;
-use crate::env::{Env, EnvSpec, ObsElem};
+use crate::env::{Env, EnvSpec, EnvStateError, ObsElem};
 use crate::store::EvalPoint;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 /// Evaluation during training: every `eval_interval` env steps, `eval_episodes` episodes with
 /// ε = `eval_epsilon` on an env and RNG of its own (so it never changes training).
@@ -38,10 +39,43 @@ impl<E: ObsElem> PeriodicEval<E> {
             return None;
         }
         let returns = (0..self.episodes)
-            .map(|_| eval_episode(agent, &mut **env, self.epsilon, &mut self.rng))
+            .map(|i| {
+                let r = eval_episode(agent, &mut **env, self.epsilon, &mut self.rng);
+                crate::fault::in_eval(i == 0);
+                r
+            })
             .collect();
         Some(EvalPoint { steps, returns })
     }
+
+    /// Its random stream and env, for a checkpoint.
+    pub(super) fn state(&self) -> Result<PeriodicState, EnvStateError> {
+        Ok(PeriodicState {
+            rng: self.rng.clone(),
+            env: self.env.as_ref().map(|e| e.save_state()).transpose()?,
+        })
+    }
+
+    pub(super) fn restore(&mut self, s: PeriodicState) -> Result<(), EnvStateError> {
+        match (&mut self.env, &s.env) {
+            (Some(env), Some(state)) => env.load_state(state)?,
+            (None, None) => {}
+            _ => {
+                return Err(EnvStateError::Corrupt(
+                    "periodic evaluation on in one, off in the other".into(),
+                ))
+            }
+        }
+        self.rng = s.rng;
+        Ok(())
+    }
+}
+
+/// A [`PeriodicEval`]'s state in a checkpoint.
+#[derive(Serialize, Deserialize)]
+pub(super) struct PeriodicState {
+    rng: ChaCha8Rng,
+    env: Option<Vec<u8>>,
 }
 
 /// Evaluation episodes of envs without a time limit are cut here (27,000 agent steps: the

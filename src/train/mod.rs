@@ -21,10 +21,13 @@ use dfdx::prelude::Cpu;
 #[cfg(feature = "cuda")]
 use dfdx::tensor::Cuda;
 use rand::RngCore;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 mod components;
 mod episode_loop;
 mod measure;
+mod resume;
 pub mod seeds;
 
 use episode_loop::Loop;
@@ -56,6 +59,10 @@ pub enum TrainError {
         step: u64,
         source: AgentError,
     },
+    /// Asked to stop (a signal): the run ended at a step boundary, checkpointed there if
+    /// `checkpointed`, and resumes from there when trained again.
+    #[error("interrupted at step {steps} ({})", if *checkpointed { "checkpointed" } else { "no checkpoint" })]
+    Interrupted { steps: u64, checkpointed: bool },
 }
 
 /// Network inputs of the MinAtar CNN: 8×8 output positions × 3×3×C patch values.
@@ -63,30 +70,62 @@ const fn minatar_input(channels: usize) -> usize {
     64 * 9 * channels
 }
 
+/// What a run may do besides training: report progress, checkpoint (and resume), stop.
+#[derive(Clone, Copy)]
+pub struct RunControl<'a> {
+    /// Gets the fraction of the run done (0–1) after every training episode.
+    pub on_progress: &'a (dyn Fn(f64) + Sync),
+    /// The run's folder: checkpoints go to its `checkpoint/`, and a run that finds one there
+    /// resumes from it. `None`: no checkpoints.
+    pub run_dir: Option<&'a Path>,
+    /// Once set, the run checkpoints at its next step boundary and ends with
+    /// [`TrainError::Interrupted`].
+    pub stop: Option<&'a AtomicBool>,
+    /// Notes for the user (a refused checkpoint, a failed write).
+    pub say: &'a (dyn Fn(&str) + Sync),
+}
+
+impl<'a> RunControl<'a> {
+    /// Progress only: no checkpoints, no stopping.
+    pub fn progress(on_progress: &'a (dyn Fn(f64) + Sync)) -> Self {
+        RunControl {
+            on_progress,
+            run_dir: None,
+            stop: None,
+            say: &|m| eprintln!("{m}"),
+        }
+    }
+}
+
 /// Train one agent as configured. `on_progress` gets the fraction of the run done (0–1) after
-/// every training episode.
+/// every training episode. No checkpoints: see [`train_with`].
 pub fn train(
     cfg: &RunConfig,
     on_progress: &(dyn Fn(f64) + Sync),
 ) -> Result<RunOutcome, TrainError> {
+    train_with(cfg, &RunControl::progress(on_progress))
+}
+
+/// Train one agent as configured, checkpointing, resuming and stopping as `ctl` says.
+pub fn train_with(cfg: &RunConfig, ctl: &RunControl) -> Result<RunOutcome, TrainError> {
     if let Err(m) = crate::compiled::check_supported(&cfg.env, &cfg.agent) {
         panic!("unsupported configuration reached training: {m}");
     }
     let v = cfg.agent.variant;
     if v.distributional || v.noisy || !cfg.agent.minatar_net.is_default() {
-        return components::train(cfg, on_progress);
+        return components::train(cfg, ctl);
     }
     let dueling = cfg.agent.variant.dueling;
     macro_rules! mlp {
         ($d:ty; $($n:literal)*) => {
             match cfg.env.observe_len() {
                 4 if cfg.agent.mlp_hidden == MlpHidden::W120x84 => {
-                    Loop::<QNetMlpOf<4, 2, 120, 84>, f32, 4, 2, $d>::run(cfg, on_progress)
+                    Loop::<QNetMlpOf<4, 2, 120, 84>, f32, 4, 2, $d>::run(cfg, ctl)
                 }
                 $($n => if dueling {
-                    Loop::<DuelingQNet<$n, 2>, f32, $n, 2, $d>::run(cfg, on_progress)
+                    Loop::<DuelingQNet<$n, 2>, f32, $n, 2, $d>::run(cfg, ctl)
                 } else {
-                    Loop::<QNetMlp<$n, 2>, f32, $n, 2, $d>::run(cfg, on_progress)
+                    Loop::<QNetMlp<$n, 2>, f32, $n, 2, $d>::run(cfg, ctl)
                 },)*
                 n => unreachable!("checked: {n}"),
             }
@@ -97,9 +136,9 @@ pub fn train(
         ($d:ty; $($n:literal)*) => {
             match cfg.env.observe_len() {
                 $($n => if dueling {
-                    Loop::<DuelingQNet<$n, 3>, f32, $n, 3, $d>::run(cfg, on_progress)
+                    Loop::<DuelingQNet<$n, 3>, f32, $n, 3, $d>::run(cfg, ctl)
                 } else {
-                    Loop::<QNetMlp<$n, 3>, f32, $n, 3, $d>::run(cfg, on_progress)
+                    Loop::<QNetMlp<$n, 3>, f32, $n, 3, $d>::run(cfg, ctl)
                 },)*
                 n => unreachable!("checked: {n}"),
             }
@@ -109,9 +148,9 @@ pub fn train(
         ($d:ty; $($c:literal)*) => {
             match cfg.env.observe_len() / 100 {
                 $($c => if dueling {
-                    Loop::<MinAtarDuelingQNet<$c, {9 * $c}, {minatar_input($c)}, 6>, u8, {minatar_input($c)}, 6, $d>::run(cfg, on_progress)
+                    Loop::<MinAtarDuelingQNet<$c, {9 * $c}, {minatar_input($c)}, 6>, u8, {minatar_input($c)}, 6, $d>::run(cfg, ctl)
                 } else {
-                    Loop::<MinAtarQNet<$c, {9 * $c}, {minatar_input($c)}, 6>, u8, {minatar_input($c)}, 6, $d>::run(cfg, on_progress)
+                    Loop::<MinAtarQNet<$c, {9 * $c}, {minatar_input($c)}, 6>, u8, {minatar_input($c)}, 6, $d>::run(cfg, ctl)
                 },)*
                 c => unreachable!("MinAtar games have 4, 6, 7 or 10 channels, not {c}"),
             }
@@ -121,7 +160,7 @@ pub fn train(
         EnvId::CartPole(_) => on_device!(cfg, mlp!(2 4 6 8 12 16)),
         EnvId::Acrobot | EnvId::MountainCar => on_device!(cfg, mlp3!(2 6)),
         EnvId::MinAtar(_) => on_device!(cfg, minatar!(4 6 7 10)),
-        EnvId::Atari(_) => train_atari(cfg, on_progress),
+        EnvId::Atari(_) => train_atari(cfg, ctl),
     }
 }
 
@@ -176,10 +215,7 @@ pub use crate::compiled::ATARI_ACTIONS;
 
 /// The Nature CNN for the game's minimal action set, on 1 or 4 stacked 84×84 frames.
 #[cfg(feature = "atari")]
-fn train_atari(
-    cfg: &RunConfig,
-    on_progress: &(dyn Fn(f64) + Sync),
-) -> Result<RunOutcome, TrainError> {
+fn train_atari(cfg: &RunConfig, ctl: &RunControl) -> Result<RunOutcome, TrainError> {
     use crate::agent::networks::cnn::{NatureDuelingQNet, NatureQNet};
     let actions = match env::make(&cfg.env.spec(), 0) {
         AnyEnv::Pixels(e) => e.num_actions(),
@@ -190,9 +226,9 @@ fn train_atari(
         ($d:ty; $c:literal, $patch:literal, $in:literal; $($a:literal)*) => {
             match actions {
                 $($a => if dueling {
-                    Loop::<NatureDuelingQNet<$c, $patch, $in, $a>, u8, $in, $a, $d>::run(cfg, on_progress)
+                    Loop::<NatureDuelingQNet<$c, $patch, $in, $a>, u8, $in, $a, $d>::run(cfg, ctl)
                 } else {
-                    Loop::<NatureQNet<$c, $patch, $in, $a>, u8, $in, $a, $d>::run(cfg, on_progress)
+                    Loop::<NatureQNet<$c, $patch, $in, $a>, u8, $in, $a, $d>::run(cfg, ctl)
                 },)*
                 a => panic!("{} has {a} actions; the Nature CNN is compiled for {ATARI_ACTIONS:?}", cfg.env.id),
             }
@@ -205,7 +241,7 @@ fn train_atari(
 }
 
 #[cfg(not(feature = "atari"))]
-fn train_atari(cfg: &RunConfig, _: &(dyn Fn(f64) + Sync)) -> Result<RunOutcome, TrainError> {
+fn train_atari(cfg: &RunConfig, _: &RunControl) -> Result<RunOutcome, TrainError> {
     panic!(
         "{} needs the `atari` feature (validation rejects it without)",
         cfg.env.id

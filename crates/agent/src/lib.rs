@@ -15,6 +15,7 @@ pub mod config;
 pub mod distributional;
 pub mod networks;
 pub mod replay;
+mod state;
 
 use config::{AgentConfig, BootstrapMask, C51Priority, LossKind, OptimizerKind, SyncUnit};
 use dfdx::prelude::*;
@@ -51,6 +52,8 @@ pub enum AgentError {
     Optimizer(#[from] optim::StepError),
     #[error("{0}")]
     Device(String),
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 fn tensor_err<E: std::fmt::Debug>(e: E) -> AgentError {

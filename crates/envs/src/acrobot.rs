@@ -6,8 +6,10 @@
 //! to `f32`. Reward −1 per step, 0 on the step that reaches the goal (the free end above the
 //! bar by one link length).
 
-use super::{Env, ObsShape, Step};
+use super::state::{decode, encode, same};
+use super::{Env, EnvStateError, ObsShape, Step};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
 const DT: f64 = 0.2;
@@ -24,7 +26,7 @@ const AVAIL_TORQUE: [f64; 3] = [-1.0, 0.0, 1.0];
 pub const ACROBOT_TIME_LIMIT: u32 = 500;
 
 /// Acrobot-v1.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Acrobot {
     state: [f64; 4],
     elapsed_steps: u32,
@@ -176,5 +178,17 @@ impl Env for Acrobot {
 
     fn time_limit(&self) -> Option<u32> {
         self.time_limit
+    }
+
+    /// The whole struct: state, step count and (checked on load) time limit.
+    fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        encode("Acrobot", self)
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+        let saved: Acrobot = decode("Acrobot", state)?;
+        same("Acrobot", "time limit", saved.time_limit, self.time_limit)?;
+        *self = saved;
+        Ok(())
     }
 }

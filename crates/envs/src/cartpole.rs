@@ -4,7 +4,8 @@
 //! The internal state is kept in `f64` exactly as Gym keeps it; observations handed to the
 //! agent are cast to `f32` as Gym's `np.array(state, dtype=np.float32)` does.
 
-use super::{Env, ObsShape, Step};
+use super::state::{decode, encode, same};
+use super::{Env, EnvStateError, ObsShape, Step};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -55,8 +56,9 @@ impl CartPoleVersion {
     }
 }
 
-/// The cart-pole system plus its time limit.
-#[derive(Debug, Clone)]
+/// The cart-pole system plus its time limit. Its saved state is the whole struct (postcard keeps
+/// the `f64`s bit for bit).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CartPole {
     version: CartPoleVersion,
     /// `(x, x_dot, theta, theta_dot)`, float64 as in Gym.
@@ -197,6 +199,18 @@ impl Env for CartPole {
 
     fn time_limit(&self) -> Option<u32> {
         self.time_limit
+    }
+
+    fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        encode("CartPole", self)
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+        let saved: CartPole = decode("CartPole", state)?;
+        same("CartPole", "version", saved.version, self.version)?;
+        same("CartPole", "time limit", saved.time_limit, self.time_limit)?;
+        *self = saved;
+        Ok(())
     }
 }
 

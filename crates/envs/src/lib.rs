@@ -39,12 +39,14 @@ pub mod atari;
 pub mod cartpole;
 pub mod minatar;
 pub mod mountain_car;
+mod state;
 pub mod wrappers;
 
 pub use acrobot::Acrobot;
 pub use cartpole::{CartPole, CartPoleVersion};
 pub use mountain_car::MountainCar;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -83,19 +85,52 @@ impl<E: Copy, const N: usize> Step<[E; N]> {
 
 /// The scalar type of observations: `f32` for state vectors, `u8` for pixels and MinAtar's
 /// 0/1 channels (stored compactly in replay, converted to `f32` only for the network).
-pub trait ObsElem: Copy + Default + PartialEq + fmt::Debug + Send + Sync + 'static {
+/// Serializable, so that wrappers holding observations (frame stacks) can save them.
+pub trait ObsElem:
+    Copy + Default + PartialEq + fmt::Debug + Send + Sync + Serialize + DeserializeOwned + 'static
+{
     fn to_f32(self) -> f32;
+    /// Append `values` as little-endian bytes (checkpoints' frame logs).
+    fn write_le(values: &[Self], out: &mut Vec<u8>);
+    /// Fill `out` from `bytes` as [`ObsElem::write_le`] wrote them; `false` (and `out` left
+    /// as it was) when the length does not match.
+    fn read_le(bytes: &[u8], out: &mut [Self]) -> bool;
 }
 
 impl ObsElem for f32 {
     fn to_f32(self) -> f32 {
         self
     }
+    fn write_le(values: &[Self], out: &mut Vec<u8>) {
+        out.reserve(values.len() * 4);
+        for v in values {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    fn read_le(bytes: &[u8], out: &mut [Self]) -> bool {
+        if bytes.len() != out.len() * 4 {
+            return false;
+        }
+        for (v, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        true
+    }
 }
 
 impl ObsElem for u8 {
     fn to_f32(self) -> f32 {
         f32::from(self)
+    }
+    fn write_le(values: &[Self], out: &mut Vec<u8>) {
+        out.extend_from_slice(values);
+    }
+    fn read_le(bytes: &[u8], out: &mut [Self]) -> bool {
+        if bytes.len() != out.len() {
+            return false;
+        }
+        out.copy_from_slice(bytes);
+        true
     }
 }
 

@@ -2,8 +2,10 @@
 //! `TimeLimit`: position and velocity in `f64` as Gymnasium keeps them, observations cast to
 //! `f32`; reward −1 per step; the episode ends when the car reaches the flag (position ≥ 0.5).
 
-use super::{Env, ObsShape, Step};
+use super::state::{decode, encode, same};
+use super::{Env, EnvStateError, ObsShape, Step};
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 const MIN_POSITION: f64 = -1.2;
 const MAX_POSITION: f64 = 0.6;
@@ -16,7 +18,7 @@ const GRAVITY: f64 = 0.0025;
 pub const MOUNTAIN_CAR_TIME_LIMIT: u32 = 200;
 
 /// MountainCar-v0.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MountainCar {
     /// `[position, velocity]`.
     state: [f64; 2],
@@ -116,5 +118,22 @@ impl Env for MountainCar {
 
     fn time_limit(&self) -> Option<u32> {
         self.time_limit
+    }
+
+    /// The whole struct: state, step count and (checked on load) time limit.
+    fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        encode("MountainCar", self)
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+        let saved: MountainCar = decode("MountainCar", state)?;
+        same(
+            "MountainCar",
+            "time limit",
+            saved.time_limit,
+            self.time_limit,
+        )?;
+        *self = saved;
+        Ok(())
     }
 }

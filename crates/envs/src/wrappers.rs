@@ -2,7 +2,42 @@
 //! hiding state components (a partially observable CartPole), and a step limit
 //! (Gymnasium's `TimeLimit`).
 
-use super::{Env, ObsElem, ObsShape, Step};
+use super::state::{decode, encode, same};
+use super::{Env, EnvStateError, ObsElem, ObsShape, Step};
+use serde::{Deserialize, Serialize};
+
+/// A wrapper's saved state: its own part, then its inner env's saved state (bytes in the
+/// inner env's own envelope).
+#[derive(Serialize, Deserialize)]
+struct Wrapped<T> {
+    own: T,
+    inner: Vec<u8>,
+}
+
+/// `own` and the inner env's state, in the wrapper's envelope.
+pub(crate) fn save_wrapped<T: Serialize>(
+    kind: &str,
+    own: T,
+    inner: &impl Env,
+) -> Result<Vec<u8>, EnvStateError> {
+    let inner = inner.save_state()?;
+    encode(kind, &Wrapped { own, inner })
+}
+
+/// Decode a wrapper's state, `check` its own part, and load the inner env's; `Ok(own)` only
+/// when all of it is good (the inner env is untouched otherwise, and the caller then sets its
+/// own part).
+pub(crate) fn load_wrapped<T: serde::de::DeserializeOwned>(
+    kind: &str,
+    state: &[u8],
+    inner: &mut impl Env,
+    check: impl FnOnce(&T) -> Result<(), EnvStateError>,
+) -> Result<T, EnvStateError> {
+    let saved: Wrapped<T> = decode(kind, state)?;
+    check(&saved.own)?;
+    inner.load_state(&saved.inner)?;
+    Ok(saved.own)
+}
 
 /// The last `k` observations, oldest first, concatenated along the channel axis. After a reset
 /// the stack is the first observation repeated `k` times (Gymnasium's default
@@ -60,6 +95,30 @@ impl<E: Env> Env for FrameStack<E> {
         obs.copy_from_slice(&self.frames);
         step
     }
+
+    fn saves_mid_episode(&self) -> bool {
+        self.inner.saves_mid_episode()
+    }
+
+    /// The stacked frames and the inner env.
+    fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        save_wrapped("FrameStack", (self.k, &self.frames), &self.inner)
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+        let check = |(k, frames): &(usize, Vec<E::Elem>)| {
+            same("FrameStack", "frame count", *k, self.k)?;
+            same(
+                "FrameStack",
+                "stack length",
+                frames.len(),
+                self.frames.len(),
+            )
+        };
+        let (_, frames) = load_wrapped("FrameStack", state, &mut self.inner, check)?;
+        self.frames = frames;
+        Ok(())
+    }
 }
 
 /// Only the listed components of a state-vector observation are seen (in the given order).
@@ -108,6 +167,22 @@ impl<E: Env> Env for KeepComponents<E> {
         self.project(obs);
         step
     }
+
+    fn saves_mid_episode(&self) -> bool {
+        self.inner.saves_mid_episode()
+    }
+
+    /// The inner env, and the kept components to check on load (`full` is scratch, written
+    /// whole by every reset and step before it is read).
+    fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        save_wrapped("KeepComponents", &self.keep, &self.inner)
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+        let check = |keep: &Vec<usize>| same("KeepComponents", "components", keep, &self.keep);
+        load_wrapped("KeepComponents", state, &mut self.inner, check)?;
+        Ok(())
+    }
 }
 
 /// Truncates an episode after `limit` steps (Gymnasium's `TimeLimit`).
@@ -149,6 +224,22 @@ impl<E: Env> Env for TimeLimit<E> {
                 .time_limit()
                 .map_or(self.limit, |l| l.min(self.limit)),
         )
+    }
+
+    fn saves_mid_episode(&self) -> bool {
+        self.inner.saves_mid_episode()
+    }
+
+    /// The step count (and the limit, checked on load) and the inner env.
+    fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        save_wrapped("TimeLimit", (self.limit, self.elapsed), &self.inner)
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+        let check = |&(limit, _): &(u32, u32)| same("TimeLimit", "limit", limit, self.limit);
+        let (_, elapsed) = load_wrapped("TimeLimit", state, &mut self.inner, check)?;
+        self.elapsed = elapsed;
+        Ok(())
     }
 }
 

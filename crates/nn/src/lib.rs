@@ -62,6 +62,7 @@ mod noisy;
 pub mod optim;
 pub mod params;
 mod pinned;
+pub mod snapshot;
 // The layers spelled with dfdx's stock ops, for devices other than the CPU (`Cuda`); the tests
 // check them against the fused kernels on the CPU.
 #[cfg(any(feature = "cuda", test))]

@@ -21,9 +21,10 @@ use super::prioritized::{PerConfig, PerError, PrioritizedReplay};
 use super::uniform::ReplayBuffer;
 use dqn_envs::ObsElem;
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 /// One stored transition: frame ids plus `(a, r, terminated, truncated)` and its span.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct FrameTransition {
     /// Id of the newest frame of the state `s`; `s'` ends at `frame + span`.
     pub frame: u64,
@@ -39,7 +40,7 @@ pub struct FrameTransition {
 }
 
 /// A step waiting in the n-step window: its state's newest frame, action and reward.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Pending {
     frame: u64,
     action: u32,
@@ -47,6 +48,10 @@ struct Pending {
 }
 
 /// Frames by id in a ring that grows when live transitions still need its oldest frame.
+///
+/// Serialised without its frames (a checkpoint writes those apart, as a log of the frames
+/// pushed since the last one: [`FrameStore::frames_from`]); a deserialised store is refilled
+/// with [`FrameStore::restore_frame`].
 #[derive(Debug, Clone)]
 pub struct FrameStore<E> {
     data: Vec<E>,
@@ -138,7 +143,91 @@ impl<E: ObsElem> FrameStore<E> {
     }
 }
 
+/// A [`FrameStore`] without its frames, as a checkpoint holds it.
+#[derive(Serialize, Deserialize)]
+struct StoreLayout {
+    data_len: usize,
+    frame_len: usize,
+    capacity: usize,
+    head: usize,
+    len: usize,
+    first_id: u64,
+}
+
+impl<E> Serialize for FrameStore<E> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        StoreLayout {
+            data_len: self.data.len(),
+            frame_len: self.frame_len,
+            capacity: self.capacity,
+            head: self.head,
+            len: self.len,
+            first_id: self.first_id,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de, E: ObsElem> Deserialize<'de> for FrameStore<E> {
+    /// The layout, with every slot at the default value until [`FrameStore::restore_frame`].
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let l = StoreLayout::deserialize(d)?;
+        let fits = l.frame_len > 0
+            && l.len <= l.capacity
+            && l.head < l.capacity.max(1)
+            && l.data_len <= l.capacity.saturating_mul(l.frame_len)
+            && l.data_len.is_multiple_of(l.frame_len);
+        if !fits {
+            return Err(serde::de::Error::custom("inconsistent frame store layout"));
+        }
+        Ok(FrameStore {
+            data: vec![E::default(); l.data_len],
+            frame_len: l.frame_len,
+            capacity: l.capacity,
+            head: l.head,
+            len: l.len,
+            first_id: l.first_id,
+        })
+    }
+}
+
+impl<E: ObsElem> FrameStore<E> {
+    /// Values per frame.
+    pub fn frame_len(&self) -> usize {
+        self.frame_len
+    }
+
+    /// Ids of the frames stored: `first..end`.
+    pub fn ids(&self) -> std::ops::Range<u64> {
+        self.first_id..self.first_id + self.len as u64
+    }
+
+    /// The stored frames from id `from` on (from the oldest when `from` is older), in id order.
+    pub fn frames_from(&self, from: u64) -> impl Iterator<Item = (u64, &[E])> + '_ {
+        let ids = self.ids();
+        (from.max(ids.start)..ids.end).map(|id| (id, self.get(id)))
+    }
+
+    /// Put back frame `id` into a deserialised store; `false` (and nothing written) when the
+    /// store does not hold that id or the frame's length differs.
+    pub fn restore_frame(&mut self, id: u64, frame: &[E]) -> bool {
+        if !self.ids().contains(&id) || frame.len() != self.frame_len {
+            return false;
+        }
+        let slot = (self.head + (id - self.first_id) as usize) % self.capacity;
+        let at = slot * self.frame_len;
+        match self.data.get_mut(at..at + self.frame_len) {
+            Some(dst) => {
+                dst.copy_from_slice(frame);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Uniform or prioritized ring of [`FrameTransition`]s.
+#[derive(Serialize, Deserialize)]
 enum Ring {
     Uniform(ReplayBuffer<FrameTransition>),
     Prioritized(PrioritizedReplay<FrameTransition>),
@@ -151,7 +240,10 @@ pub struct Sampled {
     pub weights: Vec<f32>,
 }
 
-/// Experience replay over stacked observations with each frame stored once.
+/// Experience replay over stacked observations with each frame stored once. Serialised (for a
+/// checkpoint) without the frames themselves: see [`FrameStore`].
+#[derive(Serialize, Deserialize)]
+#[serde(bound(deserialize = "E: ObsElem"))]
 pub struct FrameReplay<E> {
     frames: FrameStore<E>,
     ring: Ring,
@@ -351,6 +443,15 @@ impl<E: ObsElem> FrameReplay<E> {
     /// Frames currently stored (for tests and memory reports).
     pub fn frames_stored(&self) -> usize {
         self.frames.len()
+    }
+
+    /// The frames, for checkpoints (written apart from the rest of the replay).
+    pub fn frames(&self) -> &FrameStore<E> {
+        &self.frames
+    }
+
+    pub fn frames_mut(&mut self) -> &mut FrameStore<E> {
+        &mut self.frames
     }
 }
 

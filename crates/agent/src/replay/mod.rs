@@ -8,7 +8,7 @@ pub mod prioritized;
 pub mod sum_tree;
 pub mod uniform;
 
-pub use frames::{FrameReplay, FrameTransition, Sampled};
+pub use frames::{FrameReplay, FrameStore, FrameTransition, Sampled};
 pub use prioritized::{PerConfig, PerError, PrioritizedReplay};
 pub use sum_tree::SumTree;
 pub use uniform::ReplayBuffer;

@@ -30,7 +30,7 @@ pub enum PerError {
 
 /// Hyper-parameters of proportional PER (defaults: the paper's proportional variant,
 /// α = 0.6, β₀ = 0.4 → 1).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PerConfig {
     /// Priority exponent α: `P(i) ∝ p_i^α`; α = 0 is uniform replay.
     pub alpha: f64,
@@ -86,7 +86,7 @@ pub struct PrioritizedBatch<T> {
 /// raised to α). Once full, each push overwrites the oldest slot. Slot indices handed out by
 /// [`PrioritizedReplay::sample`] refer to slots, so updating a slot that was overwritten since
 /// it was sampled sets the priority of its new occupant (as the reference implementations do).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PrioritizedReplay<T> {
     items: Vec<T>,
     capacity: usize,

@@ -9,7 +9,7 @@
 /// update (never by adding deltas), so [`SumTree::total`] equals `Σ_i p_i` up to the rounding of
 /// one balanced summation, however many updates came before. A parallel max tree gives
 /// [`SumTree::max`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SumTree {
     capacity: usize,
     base: usize,

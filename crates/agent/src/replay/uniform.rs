@@ -15,7 +15,7 @@ pub struct Transition<const OBS: usize> {
 }
 
 /// A FIFO ring buffer of fixed capacity: once full, each push overwrites the oldest entry.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ReplayBuffer<T> {
     items: Vec<T>,
     capacity: usize,

@@ -4,7 +4,9 @@
 //! cap as truncation. Preprocessing lives in [`super::preprocess`].
 
 use super::{AtariGame, AtariOptions};
-use crate::{Env, ObsShape, Step};
+use crate::state::{decode, encode, same};
+use crate::{Env, EnvStateError, ObsShape, Step};
+use serde::{Deserialize, Serialize};
 use std::ffi::CString;
 use std::ptr::NonNull;
 use std::sync::Mutex;
@@ -123,6 +125,47 @@ impl Emulator {
         unsafe { ale_sys::getScreenGrayscale(self.ptr.as_ptr(), out.as_mut_ptr()) }
     }
 
+    /// ALE's serialized system state (`cloneSystemState` then `encodeState`): CPU, RAM, TIA and
+    /// cartridge, the generator behind sticky actions and start-up randomness, the frame
+    /// counters and the game's score, lives and terminal flag. Not in it: the action sticky
+    /// actions repeat (`m_player_a_action`), which `reset` sets to NOOP.
+    pub fn system_state(&self) -> Vec<u8> {
+        // SAFETY: a live instance; the state is read, encoded into a buffer of exactly its
+        // length, and deleted once.
+        unsafe {
+            let state = ale_sys::cloneSystemState(self.ptr.as_ptr());
+            let len = ale_sys::encodeStateLen(state);
+            let mut buf = vec![0u8; len.max(0) as usize];
+            ale_sys::encodeState(state, buf.as_mut_ptr().cast(), len);
+            ale_sys::deleteState(state);
+            buf
+        }
+    }
+
+    /// Put back a state from [`Emulator::system_state`] of the same cartridge. ALE aborts the
+    /// process on a malformed state and silently misreads one of another cartridge, so the
+    /// layout and the cartridge's md5 are checked first.
+    pub fn restore_system_state(&mut self, state: &[u8]) -> Result<(), String> {
+        let current = self.system_state();
+        let (saved_md5, md5) = (cartridge_md5(state)?, cartridge_md5(&current)?);
+        if saved_md5 != md5 {
+            return Err(format!(
+                "saved for the cartridge with md5 {}, this one is {}",
+                String::from_utf8_lossy(saved_md5),
+                String::from_utf8_lossy(md5)
+            ));
+        }
+        let len = i32::try_from(state.len()).map_err(|_| "too long".to_owned())?;
+        // SAFETY: a live instance used through &mut self; `state` has the layout ALE wrote
+        // (checked above); the decoded state is deleted once.
+        unsafe {
+            let decoded = ale_sys::decodeState(state.as_ptr().cast(), len);
+            ale_sys::restoreSystemState(self.ptr.as_ptr(), decoded);
+            ale_sys::deleteState(decoded);
+        }
+        Ok(())
+    }
+
     /// The 210×160×3 RGB screen.
     pub fn rgb_into(&self, out: &mut [u8]) {
         assert_eq!(out.len(), SCREEN.0 * SCREEN.1 * 3);
@@ -135,6 +178,26 @@ impl Drop for Emulator {
         let _lifecycle = ALE_LIFECYCLE.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: created by ALE_new, deleted once, outside any load (`ALE_LIFECYCLE`).
         unsafe { ale_sys::ALE_del(self.ptr.as_ptr()) }
+    }
+}
+
+/// The md5 of the cartridge an encoded ALE 0.6 system state belongs to, once its layout is
+/// checked: six 4-byte ints, the system part as a string (its 4-byte length, then
+/// `putBool(true)` and the md5 as a string, then the devices), two more ints.
+fn cartridge_md5(state: &[u8]) -> Result<&[u8], String> {
+    let int = |at: usize| -> Option<u32> {
+        let b = state.get(at..at + 4)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let malformed = || format!("not an ALE system state ({} bytes)", state.len());
+    let system_len = int(24).ok_or_else(malformed)? as usize;
+    if state.len() != 24 + 4 + system_len + 8 || int(28) != Some(0xfab1_fab2) {
+        return Err(malformed());
+    }
+    let md5_len = int(32).ok_or_else(malformed)? as usize;
+    match state.get(36..36 + md5_len) {
+        Some(md5) if 36 + md5_len <= 28 + system_len => Ok(md5),
+        _ => Err(malformed()),
     }
 }
 
@@ -161,7 +224,18 @@ pub fn rom_file(
 /// One emulator frame per step; observation = the grayscale screen.
 pub struct AleEnv {
     emu: Emulator,
+    game: AtariGame,
+    repeat_action_probability: f32,
     max_frames: u64,
+}
+
+/// What an [`AleEnv`] saves: its settings (checked on load) and the emulator's system state.
+#[derive(Serialize, Deserialize)]
+struct AleSaved {
+    game: String,
+    repeat_action_probability: u32,
+    max_frames: u64,
+    system: Vec<u8>,
 }
 
 impl AleEnv {
@@ -170,9 +244,12 @@ impl AleEnv {
         let (path, _dir) = rom_file(game, opts.rom_path.as_deref())?;
         // ALE takes a signed seed; keep it non-negative as ale-py does.
         let seed = (seed & 0x7fff_ffff) as i32;
-        let emu = Emulator::load(&path, seed, opts.repeat_action_probability as f32)?;
+        let repeat_action_probability = opts.repeat_action_probability as f32;
+        let emu = Emulator::load(&path, seed, repeat_action_probability)?;
         Ok(AleEnv {
             emu,
+            game,
+            repeat_action_probability,
             max_frames: opts.max_episode_frames,
         })
     }
@@ -223,5 +300,38 @@ impl Env for AleEnv {
 
     fn lives(&self) -> Option<u32> {
         Some(self.emu.lives())
+    }
+
+    /// `false`: ALE 0.6's state leaves out the action sticky actions repeat
+    /// (`m_player_a_action`) and the last screen, so a mid-episode state loaded into another
+    /// emulator may repeat another action on its first frame. The reset after an episode sets
+    /// that action to NOOP and redraws the screen, so a state saved once an episode has ended
+    /// (before the reset) is exact.
+    fn saves_mid_episode(&self) -> bool {
+        false
+    }
+
+    /// The emulator's system state ([`Emulator::system_state`]); exact at episode boundaries
+    /// only (see [`AleEnv::saves_mid_episode`]).
+    fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        let saved = AleSaved {
+            game: self.game.name().to_owned(),
+            repeat_action_probability: self.repeat_action_probability.to_bits(),
+            max_frames: self.max_frames,
+            system: self.emu.system_state(),
+        };
+        encode("AleEnv", &saved)
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+        let saved: AleSaved = decode("AleEnv", state)?;
+        same("AleEnv", "game", saved.game.as_str(), self.game.name())?;
+        let sticky = self.repeat_action_probability.to_bits();
+        let what = "repeat_action_probability (bits)";
+        same("AleEnv", what, saved.repeat_action_probability, sticky)?;
+        same("AleEnv", "frame cap", saved.max_frames, self.max_frames)?;
+        self.emu
+            .restore_system_state(&saved.system)
+            .map_err(|e| EnvStateError::Corrupt(format!("AleEnv: {e}")))
     }
 }

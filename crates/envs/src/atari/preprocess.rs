@@ -3,9 +3,33 @@
 //! INTER_AREA resize) and Stable-Baselines3's `FireResetEnv` / `EpisodicLifeEnv`. Stacking is
 //! the generic [`crate::wrappers::FrameStack`]; reward clipping is the agent's
 //! (`agent.clip_rewards`), so reported returns stay game scores.
+//!
+//! Saved states: each wrapper saves its settings (checked on load) and its own state with its
+//! inner env's. ALE saves only at episode boundaries (see [`super::ale::AleEnv`]), where the
+//! reset that follows rewrites the wrappers' frame buffers, so those are not saved.
 
 use super::resize::AreaResize;
-use crate::{Env, ObsShape, Step};
+use crate::state::same;
+use crate::wrappers::{load_wrapped, save_wrapped};
+use crate::{Env, EnvStateError, ObsShape, Step};
+
+/// The [`Env`] methods for saving a wrapper whose own state is only its `$setting`s (compared
+/// on load): `saves_mid_episode` from the inner env, `save_state`, `load_state`.
+macro_rules! save_settings_and_inner {
+    ($kind:literal $(, $setting:ident)*) => {
+        fn saves_mid_episode(&self) -> bool {
+            self.inner.saves_mid_episode()
+        }
+        fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+            save_wrapped($kind, ($(&self.$setting,)*), &self.inner)
+        }
+        fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+            let here = ($(self.$setting.clone(),)*);
+            let check = |saved: &_| same($kind, "settings", saved, &here);
+            load_wrapped($kind, state, &mut self.inner, check).map(drop)
+        }
+    };
+}
 
 /// On reset, a random number of no-op steps in `1..=noop_max` (action 0, the NOOP of every
 /// minimal action set), drawn from the reset RNG; a game that ends meanwhile is reset again.
@@ -40,6 +64,7 @@ impl<E: Env> Env for NoopReset<E> {
     fn step_into(&mut self, action: usize, obs: &mut [E::Elem]) -> Step<()> {
         self.inner.step_into(action, obs)
     }
+    save_settings_and_inner!("NoopReset", noop_max);
 }
 
 /// On reset, press FIRE (action 1) then action 2, for games that wait for FIRE to start
@@ -68,6 +93,7 @@ impl<E: Env> Env for FireReset<E> {
     fn step_into(&mut self, action: usize, obs: &mut [E::Elem]) -> Step<()> {
         self.inner.step_into(action, obs)
     }
+    save_settings_and_inner!("FireReset");
 }
 
 /// Repeat each action `skip` times, summing rewards; the observation is the element-wise max
@@ -132,11 +158,20 @@ impl<E: Env<Elem = u8>> Env for MaxAndSkip<E> {
         self.write_max(obs);
         total
     }
+    // The two frames are rewritten by the reset after the episode boundary of every save.
+    save_settings_and_inner!("MaxAndSkip", skip);
 }
 
 /// A life lost ends the episode for learning, while the game goes on (Stable-Baselines3's
 /// `EpisodicLifeEnv`): the next reset takes one no-op step instead of restarting, unless the
 /// game is really over. Episodes, and their returns, are then lives.
+///
+/// Its state saves only after a real game over (or before the first reset): at the end of an
+/// episode cut by a life loss (or by a time limit above it) the game goes on, and the next
+/// reset steps it, so its first frame may repeat, through sticky actions, the last action
+/// taken — which ALE 0.6 does not save (`m_player_a_action`, see
+/// [`super::ale::AleEnv::saves_mid_episode`]). There [`Env::save_state`] is `Unsupported`,
+/// and a checkpoint waits for the game to end.
 pub struct EpisodicLife<E> {
     inner: E,
     lives: u32,
@@ -173,6 +208,28 @@ impl<E: Env> Env for EpisodicLife<E> {
         }
         self.lives = lives;
         step
+    }
+
+    fn saves_mid_episode(&self) -> bool {
+        false
+    }
+
+    fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        if !self.game_over {
+            return Err(EnvStateError::Unsupported(
+                "EpisodicLife: the game goes on after this episode (a life was lost); ALE \
+                 does not save the action its sticky actions would repeat, so the state is \
+                 saved only once the game is over"
+                    .into(),
+            ));
+        }
+        save_wrapped("EpisodicLife", (self.lives, self.game_over), &self.inner)
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+        let check = |&(_, over): &(u32, bool)| same("EpisodicLife", "game over", over, true);
+        (self.lives, self.game_over) = load_wrapped("EpisodicLife", state, &mut self.inner, check)?;
+        Ok(())
     }
 }
 
@@ -216,4 +273,6 @@ impl<E: Env<Elem = u8>> Env for Resize<E> {
         self.area.apply(&self.frame, obs);
         step
     }
+    // `frame` is scratch, written whole by every reset and step.
+    save_settings_and_inner!("Resize", shape);
 }

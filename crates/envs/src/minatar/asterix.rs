@@ -3,6 +3,8 @@
 //! gives each entity's direction. With difficulty ramping, entities spawn and move faster every
 //! 100 frames or so. Port of MinAtar 1.0.15's `minatar/environments/asterix.py`.
 
+use serde::{Deserialize, Serialize};
+
 use super::{Action, Frame, GameLogic, NumpyRandomState};
 
 // Channels, in the order of the Python `channels` dict.
@@ -18,7 +20,7 @@ const INIT_MOVE_INTERVAL: i32 = 5;
 const NUM_SLOTS: usize = 8;
 
 /// Python's `[x, y, lr, is_gold]`; `lr` is true when moving right.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Entity {
     x: i32,
     y: i32,
@@ -26,7 +28,7 @@ struct Entity {
     is_gold: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Asterix {
     ramping: bool,
     player_x: i32,

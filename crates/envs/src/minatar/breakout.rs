@@ -3,6 +3,8 @@
 //! when the ball reaches the bottom row past the paddle. A trail channel shows the ball's last
 //! cell. Port of MinAtar 1.0.15's `minatar/environments/breakout.py`.
 
+use serde::{Deserialize, Serialize};
+
 use super::{Action, Frame, GameLogic, NumpyRandomState, SIZE};
 
 // Channels, in the order of the Python `channels` dict.
@@ -20,7 +22,7 @@ const FLIP_Y: [usize; 4] = [3, 2, 1, 0];
 /// Direction after hitting the paddle with its corner (both components reversed).
 const FLIP_XY: [usize; 4] = [2, 3, 0, 1];
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Breakout {
     ball_x: i32,
     ball_y: i32,

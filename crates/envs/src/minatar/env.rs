@@ -2,7 +2,7 @@
 //! full action set of 6, its own numpy-compatible RNG seeded once at construction.
 
 use super::{Game, MinAtar};
-use crate::{Env, ObsShape, Step};
+use crate::{Env, EnvStateError, ObsShape, Step};
 
 /// A MinAtar game as a training environment.
 pub struct MinAtarEnv {
@@ -53,6 +53,15 @@ impl Env for MinAtarEnv {
 
     fn time_limit(&self) -> Option<u32> {
         None
+    }
+
+    /// The game and its generator: [`MinAtar::save_state`].
+    fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        self.game.save_state()
+    }
+
+    fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+        self.game.load_state(state)
     }
 }
 

@@ -5,6 +5,8 @@
 //! frames). The episode ends after 2500 frames. Port of MinAtar 1.0.15's
 //! `minatar/environments/freeway.py`.
 
+use serde::{Deserialize, Serialize};
+
 use super::{Action, Frame, GameLogic, NumpyRandomState};
 
 // Channels, in the order of the Python `channels` dict; `SPEED1 + k - 1` is the trail channel of
@@ -19,7 +21,7 @@ const NUM_CARS: usize = 8;
 
 /// Python's `[x, y, timer, speed]`: `speed`'s sign is the direction, its size the frames
 /// between moves.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 struct Car {
     x: i32,
     y: i32,
@@ -27,7 +29,7 @@ struct Car {
     speed: i32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Freeway {
     cars: [Car; NUM_CARS],
     /// Chicken row (column 4).

@@ -17,6 +17,8 @@ mod space_invaders;
 pub use env::MinAtarEnv;
 pub use rng::NumpyRandomState;
 
+use crate::state::{decode, encode, same};
+use crate::EnvStateError;
 use asterix::Asterix;
 use breakout::Breakout;
 use freeway::Freeway;
@@ -142,7 +144,7 @@ trait GameLogic {
 }
 
 /// The running game.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 enum Engine {
     Breakout(Breakout),
     SpaceInvaders(SpaceInvaders),
@@ -160,6 +162,17 @@ impl Engine {
             Game::Freeway => Engine::Freeway(Freeway::new(rng)),
             Game::Asterix => Engine::Asterix(Asterix::new(ramping, rng)),
             Game::Seaquest => Engine::Seaquest(Seaquest::new(ramping, rng)),
+        }
+    }
+
+    /// Which game this is.
+    fn game(&self) -> Game {
+        match self {
+            Engine::Breakout(_) => Game::Breakout,
+            Engine::SpaceInvaders(_) => Game::SpaceInvaders,
+            Engine::Freeway(_) => Game::Freeway,
+            Engine::Asterix(_) => Game::Asterix,
+            Engine::Seaquest(_) => Game::Seaquest,
         }
     }
 
@@ -185,12 +198,17 @@ impl Engine {
 }
 
 /// `minatar.Environment(game, sticky_action_prob, difficulty_ramping)` after `env.seed(seed)`.
-#[derive(Debug, Clone)]
+///
+/// Its saved state ([`MinAtar::save_state`]) is the whole struct: the game's every field and
+/// the generator's position in its stream; the settings are checked on load.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MinAtar {
     game: Game,
     engine: Engine,
     rng: NumpyRandomState,
     sticky_action_prob: f64,
+    /// The game ramps (Space Invaders, Asterix, Seaquest; kept for the check on load).
+    difficulty_ramping: bool,
     last_action: usize,
 }
 
@@ -213,8 +231,42 @@ impl MinAtar {
             engine,
             rng,
             sticky_action_prob,
+            difficulty_ramping,
             last_action: 0,
         }
+    }
+
+    /// Everything later resets and steps depend on (see [`crate::Env::save_state`]).
+    pub fn save_state(&self) -> Result<Vec<u8>, EnvStateError> {
+        encode("MinAtar", self)
+    }
+
+    /// Put back a state from [`MinAtar::save_state`] of the same game and settings.
+    pub fn load_state(&mut self, state: &[u8]) -> Result<(), EnvStateError> {
+        let saved: MinAtar = decode("MinAtar", state)?;
+        same("MinAtar", "game", saved.game, self.game)?;
+        same("MinAtar", "game", saved.engine.game(), self.game)?;
+        let prob = |p: f64| p.to_bits();
+        same(
+            "MinAtar",
+            "sticky action probability (bits)",
+            prob(saved.sticky_action_prob),
+            prob(self.sticky_action_prob),
+        )?;
+        same(
+            "MinAtar",
+            "difficulty ramping",
+            saved.difficulty_ramping,
+            self.difficulty_ramping,
+        )?;
+        if saved.last_action >= Self::NUM_ACTIONS {
+            return Err(EnvStateError::Corrupt(format!(
+                "MinAtar: last action {} out of range",
+                saved.last_action
+            )));
+        }
+        *self = saved;
+        Ok(())
     }
 
     /// `env.reset()`: a new episode, drawing from the shared generator. The sticky action

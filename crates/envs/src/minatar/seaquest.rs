@@ -11,6 +11,8 @@
 //! `reversed()`, removing elements with `list.remove(value)`; [`ObjectList`] keeps exactly those
 //! semantics (see there).
 
+use serde::{Deserialize, Serialize};
+
 use super::{Action, Frame, GameLogic, NumpyRandomState};
 
 // Channels, in the order of the Python `channels` dict.
@@ -39,7 +41,7 @@ trait OnGrid {
 }
 
 /// A bullet, friendly or enemy: Python's `[x, y, direction]` (true: moving right).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Bullet {
     x: i32,
     y: i32,
@@ -47,7 +49,7 @@ struct Bullet {
 }
 
 /// Python's `[x, y, lr, move_timer]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Fish {
     x: i32,
     y: i32,
@@ -56,7 +58,7 @@ struct Fish {
 }
 
 /// Python's `[x, y, lr, move_timer, shot_timer]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Sub {
     x: i32,
     y: i32,
@@ -66,7 +68,7 @@ struct Sub {
 }
 
 /// Python's `[x, y, lr, move_timer]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Diver {
     x: i32,
     y: i32,
@@ -98,7 +100,7 @@ type ObjectId = u64;
 /// - The loop variable is a reference: changes to it show in the list wherever the object sits
 ///   now, and an object already removed can still be read and changed. Each element therefore
 ///   carries an id, and [`ObjectList::set`] writes the changed value back by id.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct ObjectList<T> {
     items: Vec<(ObjectId, T)>,
     next_id: ObjectId,
@@ -190,7 +192,7 @@ fn off_screen(x: i32) -> bool {
     !(0..=9).contains(&x)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Seaquest {
     ramping: bool,
     oxygen: i32,

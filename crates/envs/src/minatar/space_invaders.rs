@@ -5,6 +5,8 @@
 //! give the aliens' current direction. Port of MinAtar 1.0.15's
 //! `minatar/environments/space_invaders.py`.
 
+use serde::{Deserialize, Serialize};
+
 use super::{Action, Frame, GameLogic, NumpyRandomState, SIZE};
 
 // Channels, in the order of the Python `channels` dict.
@@ -22,7 +24,7 @@ const ENEMY_SHOT_INTERVAL: i32 = 10;
 /// A 10×10 occupancy map, `map[y][x]` (the Python float arrays hold only 0 and 1).
 type Map = [[bool; SIZE]; SIZE];
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct SpaceInvaders {
     ramping: bool,
     /// Cannon column (row 9).

@@ -40,6 +40,29 @@ pub trait StepOptimizer<M, D: Storage<f32>> {
     /// Update every parameter of `net` from `grads` (all parameters must have one), and leave
     /// those gradients zeroed for the next backward pass.
     fn step(&mut self, net: &mut M, grads: &mut Gradients<f32, D>) -> Result<(), StepError>;
+
+    /// The optimizer's state, for a checkpoint (devices whose optimizer keeps it out of reach
+    /// cannot be checkpointed).
+    fn save(&self) -> Result<OptimizerState, StepError> {
+        Err(StepError(
+            "this device's optimizer cannot be checkpointed (only the CPU's)".into(),
+        ))
+    }
+
+    /// Put back a state from [`StepOptimizer::save`] of the same rule and network.
+    fn load(&mut self, _state: OptimizerState) -> Result<(), StepError> {
+        Err(StepError(
+            "this device's optimizer cannot be checkpointed (only the CPU's)".into(),
+        ))
+    }
+}
+
+/// An [`Optimizer`]'s state: its step count and each parameter tensor's moments.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OptimizerState {
+    pub steps: i32,
+    /// Per parameter tensor: Adam `[m, v, []]`, RMSprop `[square_avg, grad_avg, momentum]`.
+    pub moments: Vec<[Vec<f32>; 3]>,
 }
 
 /// An optimizer step failed on the device.
@@ -50,6 +73,29 @@ pub struct StepError(pub(crate) String);
 impl<M: TensorCollection<f32, Cpu>> StepOptimizer<M, Cpu> for Optimizer {
     fn step(&mut self, net: &mut M, grads: &mut Gradients<f32, Cpu>) -> Result<(), StepError> {
         Optimizer::step(self, net, grads).map_err(|e| StepError(format!("{e:?}")))
+    }
+
+    fn save(&self) -> Result<OptimizerState, StepError> {
+        Ok(OptimizerState {
+            steps: self.steps,
+            moments: self.params.iter().map(|p| p.state.clone()).collect(),
+        })
+    }
+
+    /// The parameters' host copies are not saved: with no pin, the next step reads them from
+    /// the (restored) tensors.
+    fn load(&mut self, state: OptimizerState) -> Result<(), StepError> {
+        self.steps = state.steps;
+        self.params = state
+            .moments
+            .into_iter()
+            .map(|state| Param {
+                values: vec![0.0; state[0].len()],
+                state,
+                pin: None,
+            })
+            .collect();
+        Ok(())
     }
 }
 
