@@ -4,13 +4,17 @@
 //!
 //! - `step:N` — right after a run's env step `N`;
 //! - `eval:N` — inside the `N`-th periodic evaluation of a run (after its first episode);
-//! - `checkpoint-bytes:N` — once checkpoint writes have written `N` bytes in this process
-//!   (the file being written is left cut there).
+//! - `checkpoint-bytes:N` — once a run's checkpoint writes have written `N` bytes (the file
+//!   being written is left cut there).
 //!
-//! Unset (always, outside tests), every hook is one load of a cached value.
+//! Only runs that start with no checkpoint folder are cut ([`arm`]): a resumed run (or one
+//! whose first checkpoint write was cut) goes on, so running the same sweep again and again
+//! (one thread) kills each run exactly once. Unset (always, outside
+//! tests), every hook is one load of a cached value.
 
+use std::cell::Cell;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::sync::OnceLock;
 
 /// The environment variable read once per process.
@@ -43,6 +47,20 @@ fn fault() -> Fault {
     })
 }
 
+thread_local! {
+    /// Whether the run on this thread may be cut, and its counts so far.
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+    static EVALS: Cell<u64> = const { Cell::new(0) };
+    static WRITTEN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A run starts on this thread; it can be cut when `fresh`.
+pub fn arm(fresh: bool) {
+    ARMED.set(fresh && fault() != Fault::None);
+    EVALS.set(0);
+    WRITTEN.set(0);
+}
+
 fn abort(at: &str) -> ! {
     eprintln!("{VAR}: aborting {at}");
     std::process::abort()
@@ -50,38 +68,38 @@ fn abort(at: &str) -> ! {
 
 /// After env step `steps` of a run.
 pub fn after_step(steps: u64) {
-    if fault() == Fault::Step(steps) {
+    if ARMED.get() && fault() == Fault::Step(steps) {
         abort(&format!("after step {steps}"));
     }
 }
 
 /// Between the episodes of a periodic evaluation; `first` after its first one.
 pub fn in_eval(first: bool) {
-    static EVALS: AtomicU64 = AtomicU64::new(0);
-    if let Fault::Eval(n) = fault() {
-        if first && EVALS.fetch_add(1, Ordering::Relaxed) + 1 == n {
+    if let (true, true, Fault::Eval(n)) = (ARMED.get(), first, fault()) {
+        EVALS.set(EVALS.get() + 1);
+        if EVALS.get() == n {
             abort(&format!("inside periodic evaluation {n}"));
         }
     }
 }
 
-/// A writer that aborts the process once checkpoint writes reach the configured byte count,
-/// after writing exactly up to it.
-pub struct Faulty<W>(pub W);
+/// A checkpoint writer of the file `.1`: aborts the process once the run's checkpoint writes
+/// reach the configured byte count, after writing exactly up to it.
+pub struct Faulty<'a, W>(pub W, pub &'a Path);
 
-static WRITTEN: AtomicU64 = AtomicU64::new(0);
-
-impl<W: Write> Write for Faulty<W> {
+impl<W: Write> Write for Faulty<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Fault::CheckpointBytes(limit) = fault() {
-            let done = WRITTEN.load(Ordering::Relaxed);
-            let room = limit.saturating_sub(done);
+        if let (true, Fault::CheckpointBytes(limit)) = (ARMED.get(), fault()) {
+            let room = limit.saturating_sub(WRITTEN.get());
             if (buf.len() as u64) >= room {
                 self.0.write_all(&buf[..room as usize])?;
                 self.0.flush()?;
-                abort(&format!("after {limit} bytes of checkpoint writes"));
+                let name = self.1.file_name().unwrap_or_default().to_string_lossy();
+                abort(&format!(
+                    "after {limit} bytes of checkpoint writes, in {name}"
+                ));
             }
-            WRITTEN.fetch_add(buf.len() as u64, Ordering::Relaxed);
+            WRITTEN.set(WRITTEN.get() + buf.len() as u64);
         }
         self.0.write_all(buf).map(|()| buf.len())
     }

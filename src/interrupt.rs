@@ -39,3 +39,17 @@ pub fn install() -> &'static AtomicBool {
         flag
     })
 }
+
+/// Whether `e` says a sweep was interrupted (exit with [`RESUMABLE`], not as a failure).
+pub fn is_interrupted(e: &anyhow::Error) -> bool {
+    use crate::sweep::SweepError;
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<SweepError>(),
+            Some(SweepError::Interrupted { .. })
+        ) || matches!(
+            c.downcast_ref::<crate::Error>(),
+            Some(crate::Error::Sweep(SweepError::Interrupted { .. }))
+        )
+    })
+}

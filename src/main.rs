@@ -111,13 +111,7 @@ fn main() -> ExitCode {
     match result {
         Ok(status) => ExitCode::from(status.exit_code()),
         Err(e) => {
-            let interrupted = e.chain().any(|c| {
-                matches!(
-                    c.downcast_ref::<dqn_sweep::sweep::SweepError>(),
-                    Some(dqn_sweep::sweep::SweepError::Interrupted { .. })
-                )
-            });
-            if interrupted {
+            if dqn_sweep::interrupt::is_interrupted(&e) {
                 // Not a failure: the same command resumes (see `interrupt`).
                 eprintln!("{e:#}");
                 return ExitCode::from(dqn_sweep::interrupt::RESUMABLE);

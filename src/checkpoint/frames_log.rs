@@ -148,7 +148,7 @@ fn write_records<E: ObsElem>(
     store: &FrameStore<E>,
 ) -> Result<LogRef, StoreError> {
     let per_record = (RECORD_BYTES / store_frame_bytes(store).max(1)).max(1);
-    let mut out = Faulty(BufWriter::with_capacity(1 << 20, &file));
+    let mut out = Faulty(BufWriter::with_capacity(1 << 20, &file), p);
     let mut data = Vec::with_capacity(RECORD_BYTES.min(per_record * store_frame_bytes(store)));
     let ids = at.next_id.max(store.ids().start)..store.ids().end;
     let mut first = ids.start;

@@ -77,7 +77,7 @@ pub fn write_state(dir: &Path, saved: &Saved) -> Result<u64, StoreError> {
     let payload = postcard::to_allocvec(saved).map_err(|e| StoreError::format(&path, e))?;
     let digest = Sha256::digest(&payload);
     write_atomic_with(&path, |w| {
-        let mut w = Faulty(w);
+        let mut w = Faulty(w, &path);
         w.write_all(MAGIC)?;
         w.write_all(&FORMAT.to_le_bytes())?;
         w.write_all(&(payload.len() as u64).to_le_bytes())?;

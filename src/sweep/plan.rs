@@ -8,6 +8,7 @@
 
 use super::cost::{self, Work};
 use super::shard;
+use crate::checkpoint::{self, Progress};
 use crate::config::{Experiment, RunConfig};
 use crate::fingerprint::{run_id, Build};
 use crate::store::lock::DirLock;
@@ -27,6 +28,8 @@ pub enum RunState {
     OtherBuild,
     /// A sweep holds its lock now.
     Running,
+    /// Stopped with a checkpoint: the next sweep resumes it.
+    Interrupted,
     /// Stored as failed.
     Failed,
     /// Not stored, or stored incompletely (a killed writer).
@@ -39,6 +42,7 @@ impl RunState {
             RunState::Finished => "finished",
             RunState::OtherBuild => "other build",
             RunState::Running => "running",
+            RunState::Interrupted => "interrupted",
             RunState::Failed => "failed",
             RunState::ToRun => "to run",
         }
@@ -82,8 +86,11 @@ pub struct PlannedRun {
     /// grid point, or an upper bound (`env_steps_basis` says which).
     pub env_steps: u64,
     pub env_steps_basis: StepsBasis,
-    /// Seconds on one core: measured for finished runs of this build, estimated otherwise.
+    /// Seconds on one core: measured for finished runs of this build, estimated otherwise
+    /// (for a running or interrupted run: what is left of it).
     pub core_seconds: f64,
+    /// How far a running or interrupted run got (its checkpoint's `progress.json`).
+    pub progress: Option<Progress>,
     #[serde(skip)]
     pub work: Work,
 }
@@ -154,7 +161,16 @@ pub fn plan(exp: &Experiment, results_root: &Path, shards: Option<usize>) -> Pla
                     (steps, basis, speeds.seconds(*p, &work))
                 }
             };
+            let run_dir = dir.run_dir(&exp.points[*p].slug, cfg.seed);
+            let progress = matches!(state, RunState::Running | RunState::Interrupted)
+                .then(|| checkpoint::read_progress(&run_dir))
+                .flatten();
+            let core_seconds = match &progress {
+                Some(pr) => core_seconds * (1.0 - pr.fraction().clamp(0.0, 1.0)),
+                None => core_seconds,
+            };
             PlannedRun {
+                progress,
                 grid_point: exp.points[*p].label.clone(),
                 seed: cfg.seed,
                 run_id: run_id(cfg),
@@ -186,6 +202,9 @@ fn state_of(dir: &ExperimentDir, slug: &str, cfg: &RunConfig) -> (RunState, Opti
     }
     if DirLock::is_held(&run_dir) {
         return (RunState::Running, None);
+    }
+    if checkpoint::dir_of(&run_dir).join("state.bin").exists() {
+        return (RunState::Interrupted, None);
     }
     let info: Option<RunInfo> = std::fs::read(run_dir.join("run.json"))
         .ok()
@@ -326,11 +345,28 @@ fn core_time(hours: f64) -> String {
     }
 }
 
+/// A run's status, with its progress and time left when it is running or interrupted.
+fn status(r: &PlannedRun) -> String {
+    let Some(p) = &r.progress else {
+        return r.state.label().to_owned();
+    };
+    let eta = p.eta_s().map_or(String::new(), |s| {
+        format!(", ~{} left", core_time(s / 3600.0))
+    });
+    format!(
+        "{} at {:.0}% ({} steps, {} episodes{eta})",
+        r.state.label(),
+        100.0 * p.fraction(),
+        p.steps,
+        p.episodes
+    )
+}
+
 /// The plan as a Markdown table with a header saying what it adds up to.
 pub fn markdown(plan: &Plan) -> String {
     let count = |s: RunState| plan.runs.iter().filter(|r| r.state == s).count();
     let mut md = format!(
-        "# plan: {} — {} runs\n\n{} finished, {} to run ({} other build, {} running, {} failed).\n\
+        "# plan: {} — {} runs\n\n{} finished, {} to run ({} other build, {} running, {} interrupted, {} failed).\n\
          Estimated {} to go, {} in all, on one core each (build {}, kernels `{}`).\n",
         plan.experiment,
         plan.runs.len(),
@@ -338,6 +374,7 @@ pub fn markdown(plan: &Plan) -> String {
         plan.runs.len() - count(RunState::Finished),
         count(RunState::OtherBuild),
         count(RunState::Running),
+        count(RunState::Interrupted),
         count(RunState::Failed),
         core_time(plan.core_hours_to_go()),
         core_time(plan.core_hours_total()),
@@ -360,7 +397,7 @@ pub fn markdown(plan: &Plan) -> String {
             r.grid_point,
             r.seed,
             r.run_id,
-            r.state.label(),
+            status(r),
             r.shard.map_or("-".into(), |s| s.to_string()),
             r.env_steps_basis.prefix(),
             r.env_steps,

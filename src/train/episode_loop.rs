@@ -101,6 +101,8 @@ where
                 run = Loop::new(cfg)?; // a refused checkpoint may have left it half-restored
             }
         }
+        // Resume tests cut only runs that start with no checkpoint folder (see `fault`).
+        crate::fault::arm(saver.as_ref().is_none_or(|s| !s.found));
         let t = &cfg.train;
         let max_episodes = t.episodes.unwrap_or(u32::MAX);
         let budget = t.steps.unwrap_or(u64::MAX);

@@ -59,7 +59,14 @@ pub(super) struct Saver<'a> {
     last_time: Instant,
     stop: Option<&'a AtomicBool>,
     say: &'a (dyn Fn(&str) + Sync),
+    /// When `progress.json` was last written (it is kept fresh between checkpoints).
+    last_progress: Instant,
+    /// The run's checkpoint folder existed when it started (whether or not it was usable).
+    pub(super) found: bool,
 }
+
+/// Seconds between `progress.json` updates of a running run (`sweep plan` reads them).
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
 
 impl<'a> Saver<'a> {
     /// The run's saver, when `ctl` gives it a folder.
@@ -77,6 +84,8 @@ impl<'a> Saver<'a> {
             last_time: Instant::now(),
             stop: ctl.stop,
             say: ctl.say,
+            last_progress: Instant::now(),
+            found: false,
         })
     }
 
@@ -91,6 +100,7 @@ impl<'a> Saver<'a> {
         E: ObsElem,
         D: AgentDevice,
     {
+        self.found = self.dir.exists();
         let outcome = checkpoint::read_state(&self.dir, &self.build, &self.run_id)
             .map_err(|e| e.to_string())
             .and_then(|saved| match saved {
@@ -170,6 +180,17 @@ impl<'a> Saver<'a> {
         let due = stop
             || (self.every_steps > 0 && run.total_steps - self.last_steps >= self.every_steps)
             || self.every.is_some_and(|d| self.last_time.elapsed() >= d);
+        if !due && self.last_progress.elapsed() >= PROGRESS_EVERY {
+            self.last_progress = Instant::now();
+            if let Err(e) = std::fs::create_dir_all(&self.dir)
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    checkpoint::write_progress(&self.dir, &progress(run)).map_err(|e| e.to_string())
+                })
+            {
+                (self.say)(&format!("note: {e}"));
+            }
+        }
         if !due || (run.current.is_some() && !run.env.saves_mid_episode()) {
             return Ok(());
         }
@@ -241,18 +262,30 @@ impl<'a> Saver<'a> {
         };
         checkpoint::write_state(&self.dir, &saved).map_err(|e| e.to_string())?;
         self.log.remove_others().map_err(|e| e.to_string())?;
-        let t = &run.cfg.train;
-        let progress = Progress {
-            steps: run.total_steps,
-            budget: t.steps,
-            episodes: run.episode,
-            max_episodes: t.episodes,
-            wall_s,
-        };
-        checkpoint::write_progress(&self.dir, &progress).map_err(|e| e.to_string())?;
+        checkpoint::write_progress(&self.dir, &progress(run)).map_err(|e| e.to_string())?;
+        self.last_progress = Instant::now();
         let mut df = crate::store::episodes_frame(&run.episodes).map_err(|e| e.to_string())?;
         crate::store::write_csv(&self.dir.join(checkpoint::EPISODES), &mut df)
             .map_err(|e| e.to_string())?;
         Ok(true)
+    }
+}
+
+/// How far `run` got.
+fn progress<N, E, const IN: usize, const OUT: usize, D>(
+    run: &Loop<'_, N, E, IN, OUT, D>,
+) -> Progress
+where
+    N: QNetOn<D, E, IN, OUT>,
+    E: ObsElem,
+    D: AgentDevice,
+{
+    let t = &run.cfg.train;
+    Progress {
+        steps: run.total_steps,
+        budget: t.steps,
+        episodes: run.episode,
+        max_episodes: t.episodes,
+        wall_s: run.start.elapsed().as_secs_f64(),
     }
 }

@@ -1,0 +1,382 @@
+//! Checkpoints and resume, driven through the real binary: a run cut anywhere — after a step,
+//! inside an evaluation, inside a checkpoint write (`DQN_SWEEP_FAULT`, see `src/fault.rs`),
+//! by `kill -9`, or stopped by a signal — and trained again gives the same `episodes.csv` and
+//! `run.json` (timing aside) as the run never cut. Checkpoints of another config or damaged
+//! ones are refused and the run starts again.
+
+mod common;
+
+use common::{deterministic_contents, files_under};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary on `exp` into `out` with one thread (so a fault cuts the first unfinished run),
+/// the fault `fault` armed, and `extra` arguments.
+fn sweep_with(exp: &Path, out: &Path, fault: Option<&str>, extra: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sweep"));
+    cmd.args(["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args(["--threads", "1", "--quiet"])
+        .args(extra)
+        .env_remove("DQN_SWEEP_FAULT");
+    if let Some(f) = fault {
+        cmd.env("DQN_SWEEP_FAULT", f);
+    }
+    cmd.output().expect("the sweep binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// What must not change when a run is cut and resumed: every run's `episodes.csv`,
+/// `run.json` and `config.json`, timing removed.
+fn run_files(out: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let runs = files_under(out)
+        .into_iter()
+        .find_map(|p| {
+            p.ancestors()
+                .find(|a| a.file_name().is_some_and(|n| n == "runs"))
+                .map(Path::to_owned)
+        })
+        .expect("a runs folder");
+    let kept: BTreeMap<_, _> = deterministic_contents(&runs)
+        .into_iter()
+        .filter(|(p, _)| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            ["episodes.csv", "run.json", "config.json"].contains(&name.as_str())
+        })
+        .collect();
+    assert!(!kept.is_empty());
+    kept
+}
+
+fn assert_same_runs(reference: &Path, resumed: &Path) {
+    let (a, b) = (run_files(reference), run_files(resumed));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (k, v) in &a {
+        assert!(v == &b[k], "{} differs after resuming", k.display());
+    }
+    let left: Vec<_> = files_under(resumed)
+        .into_iter()
+        .filter(|p| p.components().any(|c| c.as_os_str() == "checkpoint"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "finished runs keep no checkpoint: {left:?}"
+    );
+}
+
+/// Run the sweep with `fault` again and again until it finishes: every run that starts from
+/// step 0 is cut once (a resumed one is not), so `runs` runs take `runs` cuts. Returns the
+/// stderr of every cut process.
+fn cut_every_run(exp: &Path, out: &Path, fault: &str, runs: usize) -> Vec<String> {
+    let mut cuts = Vec::new();
+    loop {
+        let o = sweep_with(exp, out, Some(fault), &[]);
+        if o.status.success() {
+            break;
+        }
+        let err = stderr(&o);
+        assert!(
+            err.contains("DQN_SWEEP_FAULT: aborting"),
+            "{fault}: the process died otherwise: {:?}\n{err}",
+            o.status
+        );
+        cuts.push(err);
+        assert!(cuts.len() <= runs, "{fault}: more cuts than runs");
+    }
+    cuts
+}
+
+fn write_experiment(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(format!("{name}.toml"));
+    std::fs::write(&p, format!("name = \"{name}\"\n{body}")).unwrap();
+    p
+}
+
+/// MinAtar Breakout, every component: DQN, Double, PER, Dueling and Rainbow (C51, noisy,
+/// 3-step, PER, Dueling, Double); a small ring so frames are released and the frame log is
+/// rewritten; evaluations every 400 steps. (MinAtar takes no frame stacking; the CartPole and
+/// Atari tests stack frames.)
+const MINATAR: &str = r#"
+seeds = 1
+[env]
+id = "MinAtar/Breakout"
+[agent]
+variant = ["dqn", "double", "per", "dueling", "rainbow"]
+buffer_size = 300
+learning_starts = 100
+batch_size = 8
+[train]
+steps = 1200
+eval_interval = 400
+eval_episodes = 2
+q_probe_interval = 4
+probe_states = 16
+checkpoint_interval = 150
+[report]
+resamples = 100
+"#;
+
+fn minatar_experiment(dir: &Path) -> (PathBuf, usize) {
+    (write_experiment(dir, "resume-minatar", MINATAR), 5)
+}
+
+#[test]
+fn minatar_runs_cut_after_a_step_or_inside_an_evaluation_resume_bit_for_bit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (exp, runs) = minatar_experiment(tmp.path());
+    let reference = tmp.path().join("reference");
+    let o = sweep_with(&exp, &reference, None, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Mid-episode, between checkpoints (step 1000: the last checkpoint was at 900).
+    let cut = tmp.path().join("cut-step");
+    let cuts = cut_every_run(&exp, &cut, "step:1000", runs);
+    assert_eq!(cuts.len(), runs, "every run cut once");
+    assert_same_runs(&reference, &cut);
+    // Inside the second periodic evaluation (at step 800).
+    let cut = tmp.path().join("cut-eval");
+    let cuts = cut_every_run(&exp, &cut, "eval:2", runs);
+    assert_eq!(cuts.len(), runs);
+    assert!(cuts
+        .iter()
+        .all(|e| e.contains("inside periodic evaluation 2")));
+    assert_same_runs(&reference, &cut);
+}
+
+#[test]
+fn runs_cut_inside_a_checkpoint_write_resume_from_the_last_whole_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body = MINATAR.replace(
+        "variant = [\"dqn\", \"double\", \"per\", \"dueling\", \"rainbow\"]",
+        "variant = [\"per\", \"rainbow\"]",
+    );
+    let exp = write_experiment(tmp.path(), "resume-write", &body);
+    let reference = tmp.path().join("reference");
+    assert!(sweep_with(&exp, &reference, None, &[]).status.success());
+    // From the first record's header to several checkpoints in: cuts inside the frame log
+    // and inside state.bin, in the first checkpoint and in later ones.
+    let mut files = Vec::new();
+    for bytes in [10, 5_000, 60_000, 200_000, 600_000, 1_500_000] {
+        let cut = tmp.path().join(format!("cut-{bytes}"));
+        let cuts = cut_every_run(&exp, &cut, &format!("checkpoint-bytes:{bytes}"), 2);
+        for c in &cuts {
+            let at = c
+                .split(", in ")
+                .nth(1)
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("");
+            files.push(at.to_owned());
+        }
+        assert_same_runs(&reference, &cut);
+    }
+    assert!(
+        files.iter().any(|f| f.starts_with("frames-")) && files.iter().any(|f| f == "state.bin"),
+        "cuts in the frame log and in state.bin: {files:?}"
+    );
+}
+
+#[test]
+fn cartpole_runs_resume_bit_for_bit_and_after_kill_9() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = write_experiment(
+        tmp.path(),
+        "resume-cartpole",
+        r#"
+seeds = 2
+[env]
+id = "CartPole-v0"
+frame_stack = [1, 2]
+[agent]
+variant = ["dqn", "double+per+dueling"]
+[train]
+episodes = 40
+eval_episodes = 2
+q_probe_interval = 5
+probe_states = 32
+checkpoint_interval = 100
+[report]
+resamples = 100
+"#,
+    );
+    let reference = tmp.path().join("reference");
+    assert!(sweep_with(&exp, &reference, None, &[]).status.success());
+    let cut = tmp.path().join("cut");
+    assert_eq!(cut_every_run(&exp, &cut, "step:250", 8).len(), 8);
+    assert_same_runs(&reference, &cut);
+
+    // A real SIGKILL once the first checkpoint is on disk, wherever the run is then.
+    let killed = tmp.path().join("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sweep"))
+        .args([
+            "run",
+            exp.to_str().unwrap(),
+            "--out",
+            killed.to_str().unwrap(),
+        ])
+        .args(["--threads", "1", "--quiet"])
+        .env_remove("DQN_SWEEP_FAULT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_checkpoint(&killed, &mut child);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let o = sweep_with(&exp, &killed, None, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_same_runs(&reference, &killed);
+}
+
+/// Wait (at most a minute) until some run under `out` has a checkpoint.
+fn wait_for_checkpoint(out: &Path, child: &mut std::process::Child) {
+    let start = Instant::now();
+    loop {
+        let found = out.exists()
+            && files_under(out)
+                .iter()
+                .any(|p| p.ends_with("checkpoint/progress.json"));
+        if found {
+            return;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the sweep ended first");
+        assert!(start.elapsed() < Duration::from_secs(60), "no checkpoint");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+#[test]
+fn a_signal_checkpoints_and_exits_resumable_and_plan_shows_the_run_interrupted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body = MINATAR
+        .replace(
+            "variant = [\"dqn\", \"double\", \"per\", \"dueling\", \"rainbow\"]",
+            "variant = [\"per\", \"dueling\"]",
+        )
+        .replace("steps = 1200", "steps = 6000");
+    let exp = write_experiment(tmp.path(), "resume-signal", &body);
+    let reference = tmp.path().join("reference");
+    assert!(sweep_with(&exp, &reference, None, &[]).status.success());
+    for (sig, twice) in [
+        ("-TERM", false),
+        ("-INT", false),
+        ("-USR1", false),
+        ("-TERM", true),
+    ] {
+        let out = tmp.path().join(format!("stopped{sig}{twice}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sweep"))
+            .args(["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()])
+            .args(["--threads", "1", "--quiet"])
+            .env_remove("DQN_SWEEP_FAULT")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for_checkpoint(&out, &mut child);
+        signal(&child, sig);
+        if twice {
+            signal(&child, sig); // stops at once: the last checkpoint stands
+        }
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(75), "{sig}: {}", stderr(&o));
+        if !twice {
+            let err = stderr(&o);
+            assert!(err.contains("(checkpointed)"), "{sig}: {err}");
+            assert!(err.contains("run the same command again"), "{err}");
+            let plan = common::sweep(&[
+                "plan",
+                exp.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            let text = String::from_utf8_lossy(&plan.stdout);
+            assert!(text.contains("interrupted"), "{text}");
+            assert!(!text.contains("| failed"), "{text}");
+        }
+        let o = sweep_with(&exp, &out, None, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stderr(&o).contains("resumed"), "{}", stderr(&o));
+        assert_same_runs(&reference, &out);
+    }
+}
+
+#[test]
+fn damaged_or_foreign_checkpoints_are_refused_and_the_run_starts_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body = MINATAR.replace(
+        "variant = [\"dqn\", \"double\", \"per\", \"dueling\", \"rainbow\"]",
+        "variant = \"per\"",
+    );
+    let exp = write_experiment(tmp.path(), "resume-refused", &body);
+    let reference = tmp.path().join("reference");
+    assert!(sweep_with(&exp, &reference, None, &[]).status.success());
+    let cut_at = |out: &Path| {
+        let o = sweep_with(&exp, out, Some("step:1000"), &[]);
+        assert!(!o.status.success());
+        let state = files_under(out)
+            .into_iter()
+            .find(|p| p.ends_with("checkpoint/state.bin"))
+            .expect("a checkpoint");
+        state
+    };
+    type Damage = fn(&Path);
+    let damages: [(&str, Damage, &str); 4] = [
+        ("flipped byte", |p| flip(p, 200), "checksum mismatch"),
+        ("truncated", |p| truncate(p, 100), "truncated"),
+        (
+            "not a checkpoint",
+            |p| std::fs::write(p, b"hello").unwrap(),
+            "no checkpoint header",
+        ),
+        (
+            "damaged frame log",
+            |p| flip(&p.with_file_name("frames-0.log"), 80),
+            "checksum mismatch in the record",
+        ),
+    ];
+    for (what, damage, why) in damages {
+        let out = tmp.path().join(what.replace(' ', "-"));
+        damage(&cut_at(&out));
+        let o = sweep_with(&exp, &out, None, &[]);
+        let err = stderr(&o);
+        assert!(o.status.success(), "{what}: {err}");
+        assert!(
+            err.contains("refused") && err.contains(why),
+            "{what}: {err}"
+        );
+        assert!(!err.contains("resumed"), "{what}: {err}");
+        assert_same_runs(&reference, &out);
+    }
+    // Another config in the same run folder (lr is not in the folder's name).
+    let out = tmp.path().join("other-config");
+    cut_at(&out);
+    let lr = ["--set", "agent.lr=0.001", "--set", "name=resume-refused"];
+    let o = sweep_with(&exp, &out, None, &lr);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("another config"), "{err}");
+}
+
+fn flip(p: &Path, at: usize) {
+    let mut b = std::fs::read(p).unwrap();
+    b[at] ^= 0x40;
+    std::fs::write(p, b).unwrap();
+}
+
+fn truncate(p: &Path, by: usize) {
+    let b = std::fs::read(p).unwrap();
+    std::fs::write(p, &b[..b.len() - by]).unwrap();
+}
