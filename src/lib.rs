@@ -62,6 +62,8 @@ pub struct StoredReport {
     pub report: report::Report,
     /// Runs of the grid with no finished result (`grid point label`, seed).
     pub missing: Vec<(String, u64)>,
+    /// Runs reported from their checkpoints (`--partial`).
+    pub in_progress: usize,
     /// Finished runs trained by other builds than this one: (build id, what differs, runs).
     pub other_builds: Vec<(String, String, usize)>,
 }
@@ -88,7 +90,12 @@ pub fn report_experiment(
 ) -> Result<StoredReport, ReportOnlyError> {
     let started = std::time::Instant::now();
     let dir = ExperimentDir::new(results_root, &exp.name);
-    let (found, missing) = load_finished(exp, &dir);
+    let (mut found, mut missing) = load_finished(exp, &dir);
+    if partial {
+        let (in_progress, still) = load_in_progress(exp, &dir, missing);
+        (missing, found) = (still, [found, in_progress].concat());
+        found.sort_by_key(|r| r.point);
+    }
     if !missing.is_empty() && (!partial || found.is_empty()) {
         let total = exp.runs().len();
         return Err(ReportOnlyError::Missing { missing, total });
@@ -108,6 +115,7 @@ pub fn report_experiment(
     }
     let report = write_report_locked(exp, &found, &dir, started)?;
     Ok(StoredReport {
+        in_progress: found.iter().filter(|r| r.in_progress.is_some()).count(),
         report,
         missing,
         other_builds,
@@ -127,6 +135,67 @@ fn write_report_locked(
     report::write_report(exp, results, dir, started)
 }
 
+/// Of the `missing` runs, those with a checkpoint: their episodes so far, as results marked
+/// in progress; and the runs still missing.
+fn load_in_progress(
+    exp: &Experiment,
+    dir: &ExperimentDir,
+    missing: Vec<(String, u64)>,
+) -> (Vec<sweep::RunResult>, Vec<(String, u64)>) {
+    let mut found = Vec::new();
+    let mut still = Vec::new();
+    let runs = exp.runs();
+    for (label, seed) in missing {
+        let run = runs
+            .iter()
+            .find(|(p, c)| exp.points[*p].label == label && c.seed == seed);
+        match run.and_then(|(p, cfg)| in_progress(exp, dir, *p, cfg)) {
+            Some(r) => found.push(r),
+            None => still.push((label, seed)),
+        }
+    }
+    (found, still)
+}
+
+/// A run's episodes so far from its checkpoint (`checkpoint/episodes.csv`), if any.
+fn in_progress(
+    exp: &Experiment,
+    dir: &ExperimentDir,
+    point: usize,
+    cfg: &config::RunConfig,
+) -> Option<sweep::RunResult> {
+    let run_dir = dir.run_dir(&exp.points[point].slug, cfg.seed);
+    let progress = checkpoint::read_progress(&run_dir)?;
+    let df = store::read_csv(&checkpoint::dir_of(&run_dir).join(checkpoint::EPISODES)).ok()?;
+    let episodes = store::episodes_from_frame(&df).ok()?;
+    if episodes.is_empty() {
+        return None;
+    }
+    let info = store::RunInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        run_id: fingerprint::run_id(cfg),
+        build: fingerprint::Build::current(),
+        grid_point: exp.points[point].label.clone(),
+        seed: cfg.seed,
+        status: store::RunStatus::Ok,
+        eval_returns: Vec::new(),
+        evaluations: Vec::new(),
+        env_steps: progress.steps,
+        replay_bytes_per_transition: 0.0,
+        wall_s: progress.wall_s,
+    };
+    Some(sweep::RunResult {
+        point,
+        run: store::StoredRun {
+            config: cfg.clone(),
+            info,
+            episodes,
+        },
+        reused: true,
+        in_progress: Some(progress),
+    })
+}
+
 /// The experiment's finished runs on disk, and the (grid point label, seed) of those missing.
 /// Runs are read in parallel (10,000 runs: see the README's "Running on a cluster").
 fn load_finished(
@@ -144,6 +213,7 @@ fn load_finished(
                     point,
                     run,
                     reused: true,
+                    in_progress: None,
                 }),
                 None => Err((p.label.clone(), cfg.seed)),
             }

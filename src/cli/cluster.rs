@@ -98,6 +98,11 @@ pub struct SlurmArgs {
     pub partition: Option<String>,
     #[arg(long)]
     pub account: Option<String>,
+    /// The partition's time limit (D-HH:MM:SS, HH:MM:SS, MM…): each array task runs this long
+    /// at a time, checkpoints when SLURM warns it (USR1) and requeues itself until its runs
+    /// are done. Default: the slowest task's estimate × 2 + 10 minutes, in one job.
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -118,7 +123,23 @@ pub struct K8sArgs {
 /// `sweep slurm`: a job array and its report job.
 pub fn slurm(args: &SlurmArgs) -> Result<Status> {
     use crate::launch::slurm::{files, SlurmOptions};
-    let (exp, spec) = launch_spec(&args.launch)?;
+    let (exp, mut spec) = launch_spec(&args.launch)?;
+    if let Some(t) = &args.time {
+        let limit = crate::launch::parse_slurm_time(t).map_err(anyhow::Error::msg)?;
+        spec = spec
+            .with_time_limit(limit)
+            .map_err(anyhow::Error::msg)
+            .context("--time")?;
+    }
+    println!(
+        "{}: the slowest task needs about {} in all: {} job length(s) of {} (each checkpoints \
+         {} s before its end and requeues itself)",
+        exp.name,
+        crate::launch::slurm_time(spec.needed_s),
+        spec.job_lengths(),
+        crate::launch::slurm_time(spec.time_limit_s),
+        spec.stop_margin_s
+    );
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     let opts = SlurmOptions {
         bin: match &args.bin {

@@ -16,7 +16,8 @@ pub struct ReportArgs {
     /// Results root (the experiment's runs are under <out>/<name>/runs/).
     #[arg(short, long, default_value = "results")]
     pub out: PathBuf,
-    /// Report the finished runs even when some are missing.
+    /// Report the finished runs even when some are missing, and draw runs in progress from
+    /// their checkpoints (episodes so far; marked in index.html).
     #[arg(long)]
     pub partial: bool,
 }
@@ -38,6 +39,13 @@ pub fn report(args: &ReportArgs) -> Result<Status> {
         eprintln!(
             "note: {} runs missing; reported the others",
             r.missing.len()
+        );
+    }
+    if r.in_progress > 0 {
+        eprintln!(
+            "note: {} runs in progress are drawn from their checkpoints (episodes so far, no \
+             final evaluation), marked \"in progress\" in index.html",
+            r.in_progress
         );
     }
     println!("results written to {}", r.report.dir.display());

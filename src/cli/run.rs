@@ -30,6 +30,11 @@ pub struct RunArgs {
     /// from JOB_COMPLETION_INDEX.
     #[arg(long, value_name = "N")]
     pub shards: Option<usize>,
+    /// Inside a SLURM job: when SIGUSR1 (the time-limit warning of `--signal`) stops the
+    /// sweep, requeue this job or array task with `scontrol requeue` once every run has
+    /// checkpointed (`sweep slurm` scripts pass it).
+    #[arg(long)]
+    pub slurm_requeue: bool,
 }
 
 /// Train the experiment and write its report; exit 1 when a run failed.
@@ -70,8 +75,15 @@ fn run_shard(
         shard: Some(shard),
         ..args.sweep.options(!args.fresh)
     };
-    let results =
-        run_sweep(exp, &opts).with_context(|| format!("experiment {}", path.display()))?;
+    let results = match run_sweep(exp, &opts) {
+        Err(e @ crate::sweep::SweepError::Interrupted { .. }) => {
+            if args.slurm_requeue && crate::interrupt::usr1_received() {
+                crate::interrupt::slurm_requeue();
+            }
+            return Err(e).with_context(|| format!("experiment {}", path.display()));
+        }
+        r => r.with_context(|| format!("experiment {}", path.display()))?,
+    };
     let reused = results.iter().filter(|r| r.reused).count();
     let failed = results.iter().filter(|r| !r.ok()).count();
     println!(

@@ -48,6 +48,8 @@ fn pod(spec: &LaunchSpec, opts: &K8sOptions, job: &str, args: &[String], cpus: u
         dqn-sweep/experiment: {job_q}
     spec:
       restartPolicy: Never
+      # Time for every run to checkpoint after SIGTERM (eviction, preemption).
+      terminationGracePeriodSeconds: {grace}
       containers:
         - name: sweep
           image: {image}
@@ -70,6 +72,7 @@ fn pod(spec: &LaunchSpec, opts: &K8sOptions, job: &str, args: &[String], cpus: u
         results = q(RESULTS),
         exp_dir = q(EXPERIMENT_DIR),
         pvc = q(&opts.pvc),
+        grace = spec.stop_margin_s,
     )
 }
 
@@ -117,6 +120,21 @@ spec:
   parallelism: {parallelism}
   backoffLimit: {backoff}
   activeDeadlineSeconds: {deadline}
+  # A pod evicted or preempted (DisruptionTarget), or stopped by SIGTERM after checkpointing
+  # (exit 75: interrupted, resumable), is replaced without spending the backoff limit; the
+  # replacement resumes the runs from their checkpoints, and starts only once the old pod has
+  # fully terminated (its checkpoint written).
+  podReplacementPolicy: Failed
+  podFailurePolicy:
+    rules:
+      - action: Ignore
+        onPodConditions:
+          - type: DisruptionTarget
+      - action: Ignore
+        onExitCodes:
+          containerName: sweep
+          operator: In
+          values: [75]
 {pod}",
         name = spec.name,
         shards = spec.shards,

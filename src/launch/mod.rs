@@ -22,10 +22,38 @@ pub struct LaunchSpec {
     pub shards: usize,
     /// Cores per task (the sweep's worker threads).
     pub cpus: usize,
-    /// Wall-clock limit per task, in seconds.
+    /// Wall-clock limit per task (per job length), in seconds.
     pub time_limit_s: u64,
+    /// What the slowest task needs in all, in seconds (its estimate × 2 + 10 minutes): more
+    /// than `time_limit_s` when a limit was imposed (`--time`).
+    pub needed_s: u64,
+    /// Seconds a task is warned before its limit (or given after SIGTERM) to checkpoint: the
+    /// time to write every run's whole replay at 100 MB/s, plus 2 minutes, at least 5.
+    pub stop_margin_s: u64,
     /// Memory per task, in MiB.
     pub memory_mib: u64,
+}
+
+impl LaunchSpec {
+    /// Impose the partition's time limit: tasks run `limit_s` at a time, checkpoint
+    /// `stop_margin_s` before it and are requeued until done.
+    pub fn with_time_limit(mut self, limit_s: u64) -> Result<Self, String> {
+        if limit_s <= self.stop_margin_s + 60 {
+            return Err(format!(
+                "--time {} leaves no time to train: each job length keeps {} for checkpointing",
+                slurm_time(limit_s),
+                slurm_time(self.stop_margin_s)
+            ));
+        }
+        self.time_limit_s = limit_s;
+        Ok(self)
+    }
+
+    /// Job lengths (`time_limit_s` each, less the stop margin) the slowest task needs.
+    pub fn job_lengths(&self) -> u64 {
+        let usable = self.time_limit_s.saturating_sub(self.stop_margin_s).max(1);
+        self.needed_s.div_ceil(usable).max(1)
+    }
 }
 
 impl LaunchSpec {
@@ -61,7 +89,10 @@ impl LaunchSpec {
             .max()
             .unwrap_or(0);
         let memory_mib = ((per_run * cpus as u64) >> 20) + 512;
+        let stop_margin_s = (per_run * cpus as u64 / 100_000_000 + 120).max(300);
         Ok(LaunchSpec {
+            needed_s: time_limit_s,
+            stop_margin_s,
             name: exp.name.clone(),
             experiment: file.to_owned(),
             experiment_text: std::fs::read_to_string(file)?,
@@ -107,6 +138,33 @@ pub fn job_name(experiment: &str) -> String {
 }
 
 /// `D-HH:MM:SS`, SLURM's time format.
+/// A SLURM time (`MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS`) in seconds.
+pub fn parse_slurm_time(text: &str) -> Result<u64, String> {
+    let bad = || format!("{text:?} is not a SLURM time (D-HH:MM:SS, HH:MM:SS, MM:SS or MM)");
+    let num = |s: &str| s.parse::<u64>().map_err(|_| bad());
+    let (days, rest) = match text.split_once('-') {
+        Some((d, r)) => (Some(num(d)?), r),
+        None => (None, text),
+    };
+    let parts = rest
+        .split(':')
+        .map(num)
+        .collect::<Result<Vec<u64>, String>>()?;
+    let seconds = match (days, parts.as_slice()) {
+        (None, [m]) => m * 60,
+        (None, [m, s]) => m * 60 + s,
+        (None, [h, m, s]) => h * 3600 + m * 60 + s,
+        (Some(d), [h]) => d * 86_400 + h * 3600,
+        (Some(d), [h, m]) => d * 86_400 + h * 3600 + m * 60,
+        (Some(d), [h, m, s]) => d * 86_400 + h * 3600 + m * 60 + s,
+        _ => return Err(bad()),
+    };
+    if seconds == 0 {
+        return Err(bad());
+    }
+    Ok(seconds)
+}
+
 pub fn slurm_time(seconds: u64) -> String {
     let (d, rest) = (seconds / 86_400, seconds % 86_400);
     format!(
@@ -127,6 +185,23 @@ mod tests {
         assert_eq!(job_name("Chapter8_v2"), "chapter8-v2");
         assert_eq!(job_name("8 seeds"), "sweep-8-seeds");
         assert!(job_name(&"x".repeat(100)).len() <= 40);
+    }
+
+    #[test]
+    fn slurm_times_parse_in_every_form_sbatch_takes() {
+        for (text, s) in [
+            ("90", 5400),
+            ("10:30", 630),
+            ("2:00:00", 7200),
+            ("1-12", 129_600),
+            ("1-00:30", 88_200),
+            ("1-00:00:00", 86_400),
+        ] {
+            assert_eq!(parse_slurm_time(text), Ok(s), "{text}");
+        }
+        for bad in ["", "0", "1-", "a:b", "1:2:3:4", "-5"] {
+            assert!(parse_slurm_time(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

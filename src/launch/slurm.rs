@@ -57,19 +57,29 @@ pub fn files(spec: &LaunchSpec, opts: &SlurmOptions) -> Vec<LaunchFile> {
     let (bin, exp, out) = (path(&opts.bin), path(&spec.experiment), path(&opts.results));
     let train = format!(
         "{}#SBATCH --array=0-{last}\n#SBATCH --cpus-per-task={cpus}\n#SBATCH --mem={mem}M\n\
-         #SBATCH --time={time}\n\
+         #SBATCH --time={time}\n#SBATCH --signal=B:USR1@{margin}\n#SBATCH --requeue\n\
+         #SBATCH --open-mode=append\n\
          # {name}: {shards} shards of the sweep, one per array task (written by `sweep slurm`).\n\
          # Each task trains shard SLURM_ARRAY_TASK_ID of {shards} (0-based), a fixed share of the\n\
          # grid; finished runs are reused, so submitting again after a failure (all of the\n\
          # array, or only some tasks, e.g. sbatch --array=1 train.sbatch) trains what is missing.\n\
+         # Runs longer than one job: {margin} s before the time limit SLURM sends USR1; the sweep\n\
+         # checkpoints every run, requeues this task (scontrol requeue) and exits 75, and the\n\
+         # requeued task resumes from the checkpoints. A preempted task (SIGTERM) checkpoints too\n\
+         # and SLURM requeues it (--requeue). Estimated: {lengths} job length(s) of {time} for the\n\
+         # slowest task ({needed} in all).\n\
          set -euo pipefail\n\
+         echo \"$(date -Is) task ${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}} starts (restart ${{SLURM_RESTART_COUNT:-0}})\"\n\
          exec {bin} run {exp} --out {out} --threads \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\" \\\n\
-         \x20   --shard \"$SLURM_ARRAY_TASK_ID/{shards}\"\n",
+         \x20   --shard \"$SLURM_ARRAY_TASK_ID/{shards}\" --slurm-requeue\n",
         header(&job, "%A_%a", opts),
         last = spec.shards - 1,
         cpus = spec.cpus,
         mem = spec.memory_mib,
         time = slurm_time(spec.time_limit_s),
+        margin = spec.stop_margin_s,
+        lengths = spec.job_lengths(),
+        needed = slurm_time(spec.needed_s),
         name = spec.name,
         shards = spec.shards,
     );

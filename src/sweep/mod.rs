@@ -100,6 +100,8 @@ pub struct RunResult {
     pub run: StoredRun,
     /// Loaded from an earlier sweep (or another process) rather than trained now.
     pub reused: bool,
+    /// Not finished: its episodes so far, from its checkpoint (`sweep report --partial`).
+    pub in_progress: Option<crate::checkpoint::Progress>,
 }
 
 impl RunResult {
@@ -339,6 +341,7 @@ impl RunContext<'_> {
                         point: *point,
                         run,
                         reused: true,
+                        in_progress: None,
                     };
                     return Ok(Attempt::Done(Box::new((index, result))));
                 }
@@ -366,6 +369,7 @@ impl RunContext<'_> {
             point: *point,
             run,
             reused: false,
+            in_progress: None,
         };
         if let Some(hook) = self.after_run.filter(|_| result.ok()) {
             // A run the hook fails on is still a finished run.

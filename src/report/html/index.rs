@@ -241,6 +241,20 @@ fn problems(model: &ReportModel, dir: &ExperimentDir) -> Vec<Problem> {
             status: format!("failed: {}", s.failure.as_deref().unwrap_or("")),
         })
         .collect();
+    out.extend(model.results.iter().filter_map(|r| {
+        let p = r.in_progress.as_ref()?;
+        Some(Problem {
+            point: exp.points[r.point].label.clone(),
+            href: point_href(model, r.point),
+            seed: r.run.config.seed,
+            status: format!(
+                "in progress: {:.0}% ({} steps, {} episodes), drawn from its checkpoint",
+                100.0 * p.fraction(),
+                p.steps,
+                p.episodes
+            ),
+        })
+    }));
     out.extend(model.missing.iter().map(|&(p, seed)| Problem {
         point: exp.points[p].label.clone(),
         href: point_href(model, p),
