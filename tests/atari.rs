@@ -192,3 +192,59 @@ fn a_game_without_a_compiled_network_is_rejected_by_validation() {
         .to_string();
     assert!(err.contains("never finishes loading"), "{err}");
 }
+
+/// ALE runs resume bit for bit. ALE saves only at an episode boundary (`saves_mid_episode`),
+/// so a run cut mid-game resumes from the checkpoint its last finished game allowed; with
+/// `terminal_on_life_loss` a lost life is an episode end but not a place to save (the game goes
+/// on and ALE's repeated sticky action is not in its state), so checkpoints wait for a game
+/// over. Pong with 4 stacked frames (DQN) and Breakout with lives (Double+PER+Dueling).
+#[test]
+fn atari_runs_resume_bit_for_bit_from_episode_boundaries() {
+    use common::{assert_same_runs, cut_every_run, stderr, sweep_with};
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = tmp.path().join("resume-atari.toml");
+    std::fs::write(
+        &exp,
+        r#"name = "resume-atari"
+seeds = 1
+[env]
+id = ["ALE/Pong", "ALE/Breakout"]
+frame_stack = 4
+max_episode_frames = 3000
+terminal_on_life_loss = true
+[agent]
+variant = ["dqn", "double+per+dueling"]
+optimizer = "adam-torch"
+lr = 0.0001
+loss = "huber"
+batch_size = 8
+buffer_size = 600
+learning_starts = 200
+update_period = 4
+sync_interval = 100
+sync_unit = "steps"
+epsilon_start = 1.0
+epsilon = 0.1
+epsilon_decay_steps = 500
+clip_rewards = true
+[train]
+steps = 2000
+eval_episodes = 1
+eval_epsilon = 0.05
+q_probe_interval = 0
+probe_states = 8
+checkpoint_interval = 100
+[report]
+resamples = 100
+"#,
+    )
+    .unwrap();
+    let reference = tmp.path().join("reference");
+    let o = sweep_with(&exp, &reference, None, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cut = tmp.path().join("cut");
+    let cuts = cut_every_run(&exp, &cut, "step:1800", 4);
+    assert_eq!(cuts.cut.len(), 4);
+    assert_eq!(cuts.resumed, 4, "every run resumed from a game boundary");
+    assert_same_runs(&reference, &cut);
+}

@@ -6,89 +6,10 @@
 
 mod common;
 
-use common::{deterministic_contents, files_under};
-use std::collections::BTreeMap;
+use common::{assert_same_runs, cut_every_run, files_under, stderr, sweep_with};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The binary on `exp` into `out` with one thread (so a fault cuts the first unfinished run),
-/// the fault `fault` armed, and `extra` arguments.
-fn sweep_with(exp: &Path, out: &Path, fault: Option<&str>, extra: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sweep"));
-    cmd.args(["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()])
-        .args(["--threads", "1", "--quiet"])
-        .args(extra)
-        .env_remove("DQN_SWEEP_FAULT");
-    if let Some(f) = fault {
-        cmd.env("DQN_SWEEP_FAULT", f);
-    }
-    cmd.output().expect("the sweep binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// What must not change when a run is cut and resumed: every run's `episodes.csv`,
-/// `run.json` and `config.json`, timing removed.
-fn run_files(out: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let runs = files_under(out)
-        .into_iter()
-        .find_map(|p| {
-            p.ancestors()
-                .find(|a| a.file_name().is_some_and(|n| n == "runs"))
-                .map(Path::to_owned)
-        })
-        .expect("a runs folder");
-    let kept: BTreeMap<_, _> = deterministic_contents(&runs)
-        .into_iter()
-        .filter(|(p, _)| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            ["episodes.csv", "run.json", "config.json"].contains(&name.as_str())
-        })
-        .collect();
-    assert!(!kept.is_empty());
-    kept
-}
-
-fn assert_same_runs(reference: &Path, resumed: &Path) {
-    let (a, b) = (run_files(reference), run_files(resumed));
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    for (k, v) in &a {
-        assert!(v == &b[k], "{} differs after resuming", k.display());
-    }
-    let left: Vec<_> = files_under(resumed)
-        .into_iter()
-        .filter(|p| p.components().any(|c| c.as_os_str() == "checkpoint"))
-        .collect();
-    assert!(
-        left.is_empty(),
-        "finished runs keep no checkpoint: {left:?}"
-    );
-}
-
-/// Run the sweep with `fault` again and again until it finishes: every run that starts from
-/// step 0 is cut once (a resumed one is not), so `runs` runs take `runs` cuts. Returns the
-/// stderr of every cut process.
-fn cut_every_run(exp: &Path, out: &Path, fault: &str, runs: usize) -> Vec<String> {
-    let mut cuts = Vec::new();
-    loop {
-        let o = sweep_with(exp, out, Some(fault), &[]);
-        if o.status.success() {
-            break;
-        }
-        let err = stderr(&o);
-        assert!(
-            err.contains("DQN_SWEEP_FAULT: aborting"),
-            "{fault}: the process died otherwise: {:?}\n{err}",
-            o.status
-        );
-        cuts.push(err);
-        assert!(cuts.len() <= runs, "{fault}: more cuts than runs");
-    }
-    cuts
-}
 
 fn write_experiment(dir: &Path, name: &str, body: &str) -> PathBuf {
     let p = dir.join(format!("{name}.toml"));
@@ -134,15 +55,15 @@ fn minatar_runs_cut_after_a_step_or_inside_an_evaluation_resume_bit_for_bit() {
     // Mid-episode, between checkpoints (step 1000: the last checkpoint was at 900).
     let cut = tmp.path().join("cut-step");
     let cuts = cut_every_run(&exp, &cut, "step:1000", runs);
-    assert_eq!(cuts.len(), runs, "every run cut once");
+    assert_eq!(cuts.cut.len(), runs, "every run cut once");
+    assert_eq!(cuts.resumed, runs, "every run resumed from its checkpoint");
     assert_same_runs(&reference, &cut);
     // Inside the second periodic evaluation (at step 800).
     let cut = tmp.path().join("cut-eval");
     let cuts = cut_every_run(&exp, &cut, "eval:2", runs);
-    assert_eq!(cuts.len(), runs);
-    assert!(cuts
-        .iter()
-        .all(|e| e.contains("inside periodic evaluation 2")));
+    assert_eq!((cuts.cut.len(), cuts.resumed), (runs, runs));
+    let inside = |e: &String| e.contains("inside periodic evaluation 2");
+    assert!(cuts.cut.iter().all(inside));
     assert_same_runs(&reference, &cut);
 }
 
@@ -156,13 +77,14 @@ fn runs_cut_inside_a_checkpoint_write_resume_from_the_last_whole_one() {
     let exp = write_experiment(tmp.path(), "resume-write", &body);
     let reference = tmp.path().join("reference");
     assert!(sweep_with(&exp, &reference, None, &[]).status.success());
-    // From the first record's header to several checkpoints in: cuts inside the frame log
-    // and inside state.bin, in the first checkpoint and in later ones.
-    let mut files = Vec::new();
-    for bytes in [10, 5_000, 60_000, 200_000, 600_000, 1_500_000] {
+    // From the first record's header to four checkpoints in: cuts inside the frame log and
+    // inside state.bin, in the first checkpoint and in later ones.
+    let (mut files, mut resumed) = (Vec::new(), 0);
+    for bytes in [10, 30_000, 1_000_000, 3_000_000, 4_560_000, 15_000_000] {
         let cut = tmp.path().join(format!("cut-{bytes}"));
         let cuts = cut_every_run(&exp, &cut, &format!("checkpoint-bytes:{bytes}"), 2);
-        for c in &cuts {
+        resumed += cuts.resumed;
+        for c in &cuts.cut {
             let at = c
                 .split(", in ")
                 .nth(1)
@@ -178,6 +100,9 @@ fn runs_cut_inside_a_checkpoint_write_resume_from_the_last_whole_one() {
         files.iter().any(|f| f.starts_with("frames-")) && files.iter().any(|f| f == "state.bin"),
         "cuts in the frame log and in state.bin: {files:?}"
     );
+    // A cut in a run's first checkpoint (about 2.2 MB for PER here, more for Rainbow) leaves
+    // nothing to resume from; the later cuts do.
+    assert!(resumed >= 4, "{resumed} resumes");
 }
 
 #[test]
@@ -206,7 +131,8 @@ resamples = 100
     let reference = tmp.path().join("reference");
     assert!(sweep_with(&exp, &reference, None, &[]).status.success());
     let cut = tmp.path().join("cut");
-    assert_eq!(cut_every_run(&exp, &cut, "step:250", 8).len(), 8);
+    let cuts = cut_every_run(&exp, &cut, "step:250", 8);
+    assert_eq!((cuts.cut.len(), cuts.resumed), (8, 8));
     assert_same_runs(&reference, &cut);
 
     // A real SIGKILL once the first checkpoint is on disk, wherever the run is then.

@@ -6,6 +6,7 @@
 //! Figures, not assertions: speed is never checked by unit tests.
 
 mod ceiling;
+mod checkpoint;
 mod components;
 mod kernels;
 mod pixels;
@@ -71,10 +72,15 @@ impl Repeated {
 
 /// [`run_benchmarks`] `repeat` times (at least once), figures gathered per benchmark: on a
 /// shared or noisy machine one run's figure can be off by a quarter.
-pub fn run_repeated(scale: f64, repeat: usize) -> Vec<Repeated> {
+pub fn run_repeated(scale: f64, repeat: usize, checkpoints_only: bool) -> Vec<Repeated> {
     let mut rows: Vec<Repeated> = Vec::new();
     for _ in 0..repeat.max(1) {
-        for (i, m) in run_benchmarks(scale).into_iter().enumerate() {
+        let figures = if checkpoints_only {
+            checkpoint::checkpoint_rows(scale)
+        } else {
+            run_benchmarks(scale)
+        };
+        for (i, m) in figures.into_iter().enumerate() {
             match rows.get_mut(i) {
                 Some(row) if row.what == m.what => row.values.push(m.value),
                 _ => rows.insert(
@@ -126,6 +132,7 @@ pub fn run_benchmarks(scale: f64) -> Vec<Measurement> {
     out.extend(ceiling::ceilings(scale, pixel_agent("dqn")));
     out.extend(pixels(scale));
     out.extend(components::component_updates(scale));
+    out.extend(checkpoint::checkpoint_rows(scale));
     #[cfg(feature = "atari")]
     out.extend(atari(scale));
     #[cfg(feature = "cuda")]

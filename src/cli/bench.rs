@@ -12,10 +12,18 @@ pub struct BenchArgs {
     /// Run the whole set this many times and print each figure's median and range.
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
+    /// Only the checkpoint rows (size, write time, share of run time), e.g. with --scale 10
+    /// for a 1M-frame Atari replay (7 GB in memory and on disk).
+    #[arg(long)]
+    pub checkpoints_only: bool,
 }
 
 pub fn bench(args: &BenchArgs) -> Result<Status> {
-    let BenchArgs { scale, repeat } = *args;
+    let BenchArgs {
+        scale,
+        repeat,
+        checkpoints_only,
+    } = *args;
     anyhow::ensure!(
         scale > 0.0 && scale.is_finite(),
         "--scale must be a positive number"
@@ -30,7 +38,7 @@ pub fn bench(args: &BenchArgs) -> Result<Status> {
     } else {
         println!("| benchmark | median of {repeat} runs | min – max |\n|---|---|---|");
     }
-    for row in crate::bench::run_repeated(scale, repeat) {
+    for row in crate::bench::run_repeated(scale, repeat, checkpoints_only) {
         let (lo, hi) = row.range();
         let spread = format!(" {} – {} |", figure(lo), figure(hi));
         let spread = if repeat == 1 { "" } else { &spread };

@@ -28,6 +28,7 @@ pub use dqn_agent::config::{
 };
 pub use grid::{point_label, slugify};
 pub use overrides::{Override, OverrideError};
+pub use schema::DEFAULT_CHECKPOINT_MINUTES;
 pub use schema::{
     CheckConfig, DeviceKind, EnvConfig, Exact, RandomStreams, ReportConfig, ScoreReference,
     TrainConfig, DEFAULT_EPISODES,

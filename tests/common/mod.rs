@@ -8,6 +8,7 @@ use dqn_sweep::store::{csv_bytes, read_csv};
 use dqn_sweep::sweep::{run_sweep, Progress, SweepOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// The real `sweep` binary with `args`, run from the repository root.
 pub fn sweep(args: &[&str]) -> std::process::Output {
@@ -134,4 +135,93 @@ pub fn committed_gate_passes(file: &str) {
     assert!(report.dropped_points.is_empty(), "{}", report.terminal);
     assert_ne!(report.exact, ExactLevel::Off, "{file} is an exact gate");
     assert!(report.passed(), "{}", report.terminal);
+}
+
+// Resuming runs (tests/resume.rs, tests/atari.rs).
+
+/// The binary on `exp` into `out` with one thread (so a fault cuts the first unfinished run),
+/// the fault `fault` armed, and `extra` arguments.
+pub fn sweep_with(exp: &Path, out: &Path, fault: Option<&str>, extra: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sweep"));
+    cmd.args(["run", exp.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args(["--threads", "1", "--quiet"])
+        .args(extra)
+        .env_remove("DQN_SWEEP_FAULT");
+    if let Some(f) = fault {
+        cmd.env("DQN_SWEEP_FAULT", f);
+    }
+    cmd.output().expect("the sweep binary runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// What must not change when a run is cut and resumed: every run's `episodes.csv`,
+/// `run.json` and `config.json`, timing removed.
+pub fn run_files(out: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let runs = files_under(out)
+        .into_iter()
+        .find_map(|p| {
+            p.ancestors()
+                .find(|a| a.file_name().is_some_and(|n| n == "runs"))
+                .map(Path::to_owned)
+        })
+        .expect("a runs folder");
+    let kept: BTreeMap<_, _> = deterministic_contents(&runs)
+        .into_iter()
+        .filter(|(p, _)| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            ["episodes.csv", "run.json", "config.json"].contains(&name.as_str())
+        })
+        .collect();
+    assert!(!kept.is_empty());
+    kept
+}
+
+pub fn assert_same_runs(reference: &Path, resumed: &Path) {
+    let (a, b) = (run_files(reference), run_files(resumed));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (k, v) in &a {
+        assert!(v == &b[k], "{} differs after resuming", k.display());
+    }
+    let left: Vec<_> = files_under(resumed)
+        .into_iter()
+        .filter(|p| p.components().any(|c| c.as_os_str() == "checkpoint"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "finished runs keep no checkpoint: {left:?}"
+    );
+}
+
+/// What [`cut_every_run`] saw.
+pub struct Cuts {
+    /// The stderr of every process a fault cut.
+    pub cut: Vec<String>,
+    /// Runs that resumed from a checkpoint (rather than starting again).
+    pub resumed: usize,
+}
+
+/// Run the sweep with `fault` again and again until it finishes: every run that starts with
+/// no checkpoint folder is cut once (a resumed one is not), so `runs` runs take `runs` cuts.
+pub fn cut_every_run(exp: &Path, out: &Path, fault: &str, runs: usize) -> Cuts {
+    let mut cuts = Vec::new();
+    let mut resumed = 0;
+    loop {
+        let o = sweep_with(exp, out, Some(fault), &[]);
+        resumed += stderr(&o).matches("from its checkpoint at step").count();
+        if o.status.success() {
+            break;
+        }
+        let err = stderr(&o);
+        assert!(
+            err.contains("DQN_SWEEP_FAULT: aborting"),
+            "{fault}: the process died otherwise: {:?}\n{err}",
+            o.status
+        );
+        cuts.push(err);
+        assert!(cuts.len() <= runs, "{fault}: more cuts than runs");
+    }
+    Cuts { cut: cuts, resumed }
 }
