@@ -9,8 +9,10 @@ mod fnv;
 #[path = "src/fingerprint/lockfile.rs"]
 mod lockfile;
 
-const TRAINING_CODE: [&str; 8] = [
+const TRAINING_CODE: [&str; 9] = [
     "src/train",
+    // What a resumed run reads back: a checkpoint is trusted only by the build that wrote it.
+    "src/checkpoint",
     "src/compiled.rs",
     "src/config",
     "src/store/mod.rs",

@@ -175,6 +175,14 @@ fn wait_for_checkpoint(out: &Path, child: &mut std::process::Child) {
     }
 }
 
+/// `sweep plan`'s table for `exp` under `out`.
+fn plan(exp: &Path, out: &Path) -> String {
+    let (e, o) = (exp.to_str().unwrap(), out.to_str().unwrap());
+    let plan = common::sweep(&["plan", e, "--out", o]);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    String::from_utf8_lossy(&plan.stdout).into_owned()
+}
+
 fn signal(child: &std::process::Child, sig: &str) {
     let ok = Command::new("kill")
         .args([sig, &child.id().to_string()])
@@ -212,6 +220,14 @@ fn a_signal_checkpoints_and_exits_resumable_and_plan_shows_the_run_interrupted()
             .spawn()
             .unwrap();
         wait_for_checkpoint(&out, &mut child);
+        if sig == "-TERM" && !twice {
+            // While it trains: its steps so far and the time left.
+            let text = plan(&exp, &out);
+            assert!(
+                text.contains("running at ") && text.contains(" left)"),
+                "{text}"
+            );
+        }
         signal(&child, sig);
         if twice {
             signal(&child, sig); // stops at once: the last checkpoint stands
@@ -222,15 +238,18 @@ fn a_signal_checkpoints_and_exits_resumable_and_plan_shows_the_run_interrupted()
             let err = stderr(&o);
             assert!(err.contains("(checkpointed)"), "{sig}: {err}");
             assert!(err.contains("run the same command again"), "{err}");
-            let plan = common::sweep(&[
-                "plan",
-                exp.to_str().unwrap(),
-                "--out",
-                out.to_str().unwrap(),
-            ]);
-            let text = String::from_utf8_lossy(&plan.stdout);
-            assert!(text.contains("interrupted"), "{text}");
+            let text = plan(&exp, &out);
+            assert!(text.contains("| interrupted at "), "{text}");
             assert!(!text.contains("| failed"), "{text}");
+            // The interrupted run is drawn from its checkpoint, marked as such.
+            let (e, o) = (exp.to_str().unwrap(), out.to_str().unwrap());
+            let report = common::sweep(&["report", e, "--out", o, "--partial"]);
+            assert!(report.status.success(), "{}", stderr(&report));
+            let page = std::fs::read_to_string(out.join("resume-signal/index.html")).unwrap();
+            assert!(
+                page.contains("in progress: "),
+                "index.html marks the run in progress"
+            );
         }
         let o = sweep_with(&exp, &out, None, &[]);
         assert!(o.status.success(), "{}", stderr(&o));

@@ -130,6 +130,23 @@ mod tests {
         }
     }
 
+    /// How often a run checkpoints changes how it is carried out, not what it computes: not
+    /// its run id, and a finished run is still the same config (reused).
+    #[test]
+    fn checkpoint_settings_change_no_run_id_and_no_config() {
+        let a = crate::config::RunConfig::default();
+        let mut b = a.clone();
+        b.train.checkpoint_interval.0 = 500;
+        b.train.checkpoint_minutes.0 = 1.5;
+        assert_eq!(a, b);
+        assert_eq!(
+            crate::fingerprint::run_id(&a),
+            crate::fingerprint::run_id(&b)
+        );
+        let json = serde_json::to_string(&b).unwrap();
+        assert!(!json.contains("checkpoint"), "{json}");
+    }
+
     /// The fields a default run's JSON leaves out (their `skip_serializing_if`): a field added
     /// to this list keeps old run ids; one taken off it would change every run id.
     #[test]
@@ -144,7 +161,11 @@ mod tests {
                 .collect()
         }
         assert_eq!(omitted::<EnvConfig>(), Vec::<&str>::new());
-        assert_eq!(omitted::<TrainConfig>(), ["device"]);
+        // The checkpoint settings are never written (`NotIdentity`), whatever their value.
+        assert_eq!(
+            omitted::<TrainConfig>(),
+            ["device", "checkpoint_interval", "checkpoint_minutes"]
+        );
         assert_eq!(
             omitted::<AgentConfig>(),
             [

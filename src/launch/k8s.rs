@@ -19,6 +19,27 @@ pub struct K8sOptions {
 }
 
 const RESULTS: &str = "/results";
+
+/// The training Job's failure policy: a pod evicted or preempted (`DisruptionTarget`), or
+/// stopped by SIGTERM after checkpointing (exit 75, `crate::interrupt::RESUMABLE`), is replaced
+/// without spending the backoff limit, and only once it has fully terminated.
+const FAILURE_POLICY: &str =
+    "  # A pod evicted or preempted (DisruptionTarget), or stopped by SIGTERM after checkpointing
+  # (exit 75: interrupted, resumable), is replaced without spending the backoff limit; the
+  # replacement resumes the runs from their checkpoints, and starts only once the old pod has
+  # fully terminated (its checkpoint written).
+  podReplacementPolicy: Failed
+  podFailurePolicy:
+    rules:
+      - action: Ignore
+        onPodConditions:
+          - type: DisruptionTarget
+      - action: Ignore
+        onExitCodes:
+          containerName: sweep
+          operator: In
+          values: [75]
+";
 const EXPERIMENT_DIR: &str = "/experiment";
 
 fn q(s: &str) -> String {
@@ -120,22 +141,7 @@ spec:
   parallelism: {parallelism}
   backoffLimit: {backoff}
   activeDeadlineSeconds: {deadline}
-  # A pod evicted or preempted (DisruptionTarget), or stopped by SIGTERM after checkpointing
-  # (exit 75: interrupted, resumable), is replaced without spending the backoff limit; the
-  # replacement resumes the runs from their checkpoints, and starts only once the old pod has
-  # fully terminated (its checkpoint written).
-  podReplacementPolicy: Failed
-  podFailurePolicy:
-    rules:
-      - action: Ignore
-        onPodConditions:
-          - type: DisruptionTarget
-      - action: Ignore
-        onExitCodes:
-          containerName: sweep
-          operator: In
-          values: [75]
-{pod}",
+{FAILURE_POLICY}{pod}",
         name = spec.name,
         shards = spec.shards,
         key = q(&file),

@@ -28,7 +28,9 @@ pub struct LaunchSpec {
     /// than `time_limit_s` when a limit was imposed (`--time`).
     pub needed_s: u64,
     /// Seconds a task is warned before its limit (or given after SIGTERM) to checkpoint: the
-    /// time to write every run's whole replay at 100 MB/s, plus 2 minutes, at least 5.
+    /// time to write every run's whole replay at 100 MB/s plus 2 minutes, at least 5 minutes,
+    /// and for Atari the longest game at the run's estimated speed (it checkpoints between
+    /// games).
     pub stop_margin_s: u64,
     /// Memory per task, in MiB.
     pub memory_mib: u64,
@@ -89,7 +91,9 @@ impl LaunchSpec {
             .max()
             .unwrap_or(0);
         let memory_mib = ((per_run * cpus as u64) >> 20) + 512;
-        let stop_margin_s = (per_run * cpus as u64 / 100_000_000 + 120).max(300);
+        let stop_margin_s = (per_run * cpus as u64 / 100_000_000 + 120)
+            .max(300)
+            .max(longest_atari_game_s(exp, plan));
         Ok(LaunchSpec {
             needed_s: time_limit_s,
             stop_margin_s,
@@ -138,6 +142,23 @@ pub fn job_name(experiment: &str) -> String {
 }
 
 /// `D-HH:MM:SS`, SLURM's time format.
+/// Seconds the slowest Atari run may need to reach a game over at its estimated speed (its
+/// episode cap, 1.5× for margin, plus 2 minutes): Atari runs checkpoint only between games, so
+/// a stop warning must leave that long. 0 without Atari runs.
+fn longest_atari_game_s(exp: &Experiment, plan: &Plan) -> u64 {
+    exp.runs()
+        .iter()
+        .zip(&plan.runs)
+        .filter(|((_, cfg), _)| matches!(cfg.env.id, crate::env::EnvId::Atari(_)))
+        .map(|((_, cfg), r)| {
+            let cap = cfg.env.max_episode_frames.max(1) / u64::from(cfg.env.frame_skip.max(1));
+            let steps_per_s = r.env_steps as f64 / r.core_seconds.max(1e-9);
+            (1.5 * cap as f64 / steps_per_s.max(1e-9)) as u64 + 120
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// A SLURM time (`MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS`) in seconds.
 pub fn parse_slurm_time(text: &str) -> Result<u64, String> {
     let bad = || format!("{text:?} is not a SLURM time (D-HH:MM:SS, HH:MM:SS, MM:SS or MM)");

@@ -197,19 +197,12 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
             .map(|(index, r)| ctx.attempt(index, r, false))
             .collect::<Result<_, _>>()
     })?;
-    let mut done = Vec::with_capacity(runs.len());
-    let mut busy = Vec::new();
-    let (mut unfinished, mut checkpointed) = (0, 0);
-    for a in first {
-        match a {
-            Attempt::Done(r) => done.push(*r),
-            Attempt::Busy { index, holder } => busy.push((index, holder)),
-            Attempt::Stopped { checkpointed: c } => {
-                unfinished += 1;
-                checkpointed += usize::from(c);
-            }
-        }
-    }
+    let Sorted {
+        mut done,
+        busy,
+        unfinished,
+        checkpointed,
+    } = Sorted::of(first);
     if unfinished > 0 {
         if let Some(b) = &report.bar {
             b.finish_and_clear();
@@ -241,6 +234,38 @@ pub fn run_sweep(exp: &Experiment, opts: &SweepOptions) -> Result<Vec<RunResult>
     }
     done.sort_by_key(|(i, _)| *i);
     Ok(done.into_iter().map(|(_, r)| r).collect())
+}
+
+/// A sweep's first pass, sorted by outcome.
+struct Sorted {
+    done: Vec<(usize, RunResult)>,
+    /// Runs another process holds: (position, holder).
+    busy: Vec<(usize, String)>,
+    /// Runs a signal stopped, and how many of them checkpointed.
+    unfinished: usize,
+    checkpointed: usize,
+}
+
+impl Sorted {
+    fn of(attempts: Vec<Attempt>) -> Sorted {
+        let mut s = Sorted {
+            done: Vec::with_capacity(attempts.len()),
+            busy: Vec::new(),
+            unfinished: 0,
+            checkpointed: 0,
+        };
+        for a in attempts {
+            match a {
+                Attempt::Done(r) => s.done.push(*r),
+                Attempt::Busy { index, holder } => s.busy.push((index, holder)),
+                Attempt::Stopped { checkpointed } => {
+                    s.unfinished += 1;
+                    s.checkpointed += usize::from(checkpointed);
+                }
+            }
+        }
+        s
+    }
 }
 
 /// Every run of `exp`, or only those of `shard` (in grid order either way).
@@ -378,18 +403,7 @@ impl RunContext<'_> {
                     .say(&format!("note: {label} seed {}: {e}", cfg.seed), true);
             }
         }
-        let run = &result.run;
-        let msg = match &run.info.status {
-            RunStatus::Ok => format!(
-                "done   {label} seed {}: last return {:.0}, {:.1}s, {:.0} steps/s",
-                cfg.seed,
-                run.episodes.last().map_or(f64::NAN, |e| e.ret),
-                run.info.wall_s,
-                run.info.env_steps as f64 / run.info.wall_s.max(1e-9)
-            ),
-            RunStatus::Failed { reason } => format!("FAILED {label} seed {}: {reason}", cfg.seed),
-        };
-        self.report.say(&msg, false);
+        self.report.say(&finished_line(label, &result.run), false);
         Ok(Attempt::Done(Box::new((index, result))))
     }
 
@@ -487,5 +501,19 @@ impl RunContext<'_> {
             },
             episodes: outcome.episodes,
         })
+    }
+}
+
+/// The line said when a run is stored.
+fn finished_line(label: &str, run: &StoredRun) -> String {
+    let seed = run.config.seed;
+    match &run.info.status {
+        RunStatus::Ok => format!(
+            "done   {label} seed {seed}: last return {:.0}, {:.1}s, {:.0} steps/s",
+            run.episodes.last().map_or(f64::NAN, |e| e.ret),
+            run.info.wall_s,
+            run.info.env_steps as f64 / run.info.wall_s.max(1e-9)
+        ),
+        RunStatus::Failed { reason } => format!("FAILED {label} seed {seed}: {reason}"),
     }
 }
