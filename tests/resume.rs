@@ -271,11 +271,10 @@ fn damaged_or_foreign_checkpoints_are_refused_and_the_run_starts_again() {
     let cut_at = |out: &Path| {
         let o = sweep_with(&exp, out, Some("step:1000"), &[]);
         assert!(!o.status.success());
-        let state = files_under(out)
+        files_under(out)
             .into_iter()
             .find(|p| p.ends_with("checkpoint/state.bin"))
-            .expect("a checkpoint");
-        state
+            .expect("a checkpoint")
     };
     type Damage = fn(&Path);
     let damages: [(&str, Damage, &str); 4] = [

@@ -176,3 +176,66 @@ pub fn remove(run_dir: &Path) -> Result<(), StoreError> {
         Err(e) => Err(StoreError::io(&dir, e)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saved(build: &str, run_id: &str) -> Saved {
+        Saved {
+            build: build.into(),
+            run_id: run_id.into(),
+            steps: 7,
+            frames: LogRef::default(),
+            run: vec![1, 2, 3],
+            agent: vec![4; 1000],
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_is_read_back_only_by_its_build_and_run() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read_state(dir.path(), "b", "r").unwrap().is_none());
+        let bytes = write_state(dir.path(), &saved("b", "r")).unwrap();
+        assert_eq!(
+            bytes,
+            std::fs::metadata(dir.path().join(STATE)).unwrap().len()
+        );
+        let back = read_state(dir.path(), "b", "r").unwrap().expect("there");
+        assert_eq!(
+            (back.steps, back.run, back.agent),
+            (7, vec![1, 2, 3], vec![4; 1000])
+        );
+        let other_build = read_state(dir.path(), "other", "r").unwrap_err();
+        assert!(
+            other_build.to_string().contains("another build (b)"),
+            "{other_build}"
+        );
+        let other_run = read_state(dir.path(), "b", "x").unwrap_err();
+        assert!(
+            other_run.to_string().contains("another config"),
+            "{other_run}"
+        );
+    }
+
+    #[test]
+    fn every_truncation_and_every_flipped_byte_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        write_state(dir.path(), &saved("b", "r")).unwrap();
+        let path = dir.path().join(STATE);
+        let good = std::fs::read(&path).unwrap();
+        for cut in 0..good.len() {
+            std::fs::write(&path, &good[..cut]).unwrap();
+            assert!(read_state(dir.path(), "b", "r").is_err(), "cut at {cut}");
+        }
+        for at in 0..good.len() {
+            let mut bad = good.clone();
+            bad[at] ^= 1;
+            std::fs::write(&path, &bad).unwrap();
+            assert!(
+                read_state(dir.path(), "b", "r").is_err(),
+                "byte {at} flipped"
+            );
+        }
+    }
+}
