@@ -374,21 +374,30 @@ fn launch_files_for_slurm_and_kubernetes() {
             "2",
             "--partition",
             "cpu",
+            "--time",
+            "0-02:00:00",
         ])
         .args(out_arg(&dir.path().join("results")))
         .arg("--dir")
         .arg(&launch)
         .output()
         .unwrap());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("submit.sh"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("submit.sh"));
+    assert!(said.contains("job lengths per task: 1, 1, 1"), "{said}");
     let read = |f: &str| std::fs::read_to_string(launch.join("smoke").join(f)).unwrap();
     let train = read("train.sbatch");
     for needle in [
         "#SBATCH --array=0-2",
         "#SBATCH --cpus-per-task=2",
         "#SBATCH --partition=cpu",
+        "#SBATCH --time=0-02:00:00",
+        "#SBATCH --signal=B:USR1@300",
+        "#SBATCH --requeue",
+        "#SBATCH --open-mode=append",
         " run ",
         "--threads",
+        "--slurm-requeue",
     ] {
         assert!(
             train.contains(needle),
@@ -431,6 +440,10 @@ fn launch_files_for_slurm_and_kubernetes() {
         "\"--shards\", \"3\"",
         "image: \"registry.example/dqn-sweep:1\"",
         "    name = \"smoke\"",
+        "podReplacementPolicy: Failed",
+        "- type: DisruptionTarget",
+        "values: [75]",
+        "terminationGracePeriodSeconds: 300",
     ] {
         assert!(
             job.contains(needle),
@@ -438,4 +451,14 @@ fn launch_files_for_slurm_and_kubernetes() {
         );
     }
     assert!(read("report-job.yaml").contains("\"report\", \"/experiment/smoke.toml\""));
+
+    // A limit that leaves no time to train past the checkpoint margin is refused.
+    let short = sweep()
+        .args(["slurm", SMOKE, "--shards", "3", "--time", "5"])
+        .arg("--dir")
+        .arg(&launch)
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("leaves no time to train"));
 }

@@ -131,14 +131,20 @@ pub fn slurm(args: &SlurmArgs) -> Result<Status> {
             .map_err(anyhow::Error::msg)
             .context("--time")?;
     }
+    let per_shard: Vec<String> = spec
+        .shard_job_lengths()
+        .iter()
+        .map(u64::to_string)
+        .collect();
     println!(
         "{}: the slowest task needs about {} in all: {} job length(s) of {} (each checkpoints \
-         {} s before its end and requeues itself)",
+         {} s before its end and requeues itself); job lengths per task: {}",
         exp.name,
         crate::launch::slurm_time(spec.needed_s),
         spec.job_lengths(),
         crate::launch::slurm_time(spec.time_limit_s),
-        spec.stop_margin_s
+        spec.stop_margin_s,
+        per_shard.join(", ")
     );
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     let opts = SlurmOptions {

@@ -27,6 +27,8 @@ pub struct LaunchSpec {
     /// What the slowest task needs in all, in seconds (its estimate × 2 + 10 minutes): more
     /// than `time_limit_s` when a limit was imposed (`--time`).
     pub needed_s: u64,
+    /// The same for each task (shard), in shard order.
+    pub shard_needed_s: Vec<u64>,
     /// Seconds a task is warned before its limit (or given after SIGTERM) to checkpoint: the
     /// time to write every run's whole replay at 100 MB/s plus 2 minutes, at least 5 minutes,
     /// and for Atari the longest game at the run's estimated speed (it checkpoints between
@@ -53,8 +55,20 @@ impl LaunchSpec {
 
     /// Job lengths (`time_limit_s` each, less the stop margin) the slowest task needs.
     pub fn job_lengths(&self) -> u64 {
+        self.lengths_for(self.needed_s)
+    }
+
+    /// Job lengths each task needs, in shard order.
+    pub fn shard_job_lengths(&self) -> Vec<u64> {
+        self.shard_needed_s
+            .iter()
+            .map(|s| self.lengths_for(*s))
+            .collect()
+    }
+
+    fn lengths_for(&self, needed_s: u64) -> u64 {
         let usable = self.time_limit_s.saturating_sub(self.stop_margin_s).max(1);
-        self.needed_s.div_ceil(usable).max(1)
+        needed_s.div_ceil(usable).max(1)
     }
 }
 
@@ -83,7 +97,13 @@ impl LaunchSpec {
             .zip(&longest)
             .map(|(w, l)| w.max(*l))
             .fold(0.0, f64::max);
-        let time_limit_s = ((slowest * 2.0 + 600.0) / 300.0).ceil() as u64 * 300;
+        let limit = |s: f64| ((s * 2.0 + 600.0) / 300.0).ceil() as u64 * 300;
+        let time_limit_s = limit(slowest);
+        let shard_needed_s = wall
+            .iter()
+            .zip(&longest)
+            .map(|(w, l)| limit(w.max(*l)))
+            .collect();
         let per_run = exp
             .runs()
             .iter()
@@ -96,6 +116,7 @@ impl LaunchSpec {
             .max(longest_atari_game_s(exp, plan));
         Ok(LaunchSpec {
             needed_s: time_limit_s,
+            shard_needed_s,
             stop_margin_s,
             name: exp.name.clone(),
             experiment: file.to_owned(),
@@ -206,6 +227,27 @@ mod tests {
         assert_eq!(job_name("Chapter8_v2"), "chapter8-v2");
         assert_eq!(job_name("8 seeds"), "sweep-8-seeds");
         assert!(job_name(&"x".repeat(100)).len() <= 40);
+    }
+
+    #[test]
+    fn a_time_limit_splits_the_work_into_job_lengths() {
+        let spec = LaunchSpec {
+            name: "x".into(),
+            experiment: PathBuf::from("x.toml"),
+            experiment_text: String::new(),
+            shards: 2,
+            cpus: 1,
+            time_limit_s: 90_000,
+            needed_s: 313_500,
+            shard_needed_s: vec![313_500, 80_000],
+            stop_margin_s: 753,
+            memory_mib: 1,
+        };
+        let day = spec.with_time_limit(86_400).unwrap();
+        // 86,400 − 753 usable seconds per job.
+        assert_eq!(day.job_lengths(), 4);
+        assert_eq!(day.shard_job_lengths(), [4, 1]);
+        assert!(day.clone().with_time_limit(800).is_err());
     }
 
     #[test]

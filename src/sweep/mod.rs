@@ -361,6 +361,8 @@ impl RunContext<'_> {
         if self.reuse {
             match self.dir.lookup(slug, cfg) {
                 Lookup::Finished(run) => {
+                    // A checkpoint left by a process killed after storing the run is spent.
+                    checkpoint::remove(&run_dir)?;
                     self.report.advance(PROGRESS_UNITS);
                     let result = RunResult {
                         point: *point,
