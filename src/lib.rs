@@ -144,11 +144,13 @@ fn load_in_progress(
 ) -> (Vec<sweep::RunResult>, Vec<(String, u64)>) {
     let mut found = Vec::new();
     let mut still = Vec::new();
-    let runs = exp.runs();
+    let runs: std::collections::HashMap<(&str, u64), (usize, config::RunConfig)> = exp
+        .runs()
+        .into_iter()
+        .map(|(p, cfg)| ((exp.points[p].label.as_str(), cfg.seed), (p, cfg)))
+        .collect();
     for (label, seed) in missing {
-        let run = runs
-            .iter()
-            .find(|(p, c)| exp.points[*p].label == label && c.seed == seed);
+        let run = runs.get(&(label.as_str(), seed));
         match run.and_then(|(p, cfg)| in_progress(exp, dir, *p, cfg)) {
             Some(r) => found.push(r),
             None => still.push((label, seed)),

@@ -8,7 +8,7 @@
 
 use super::*;
 use crate::agent::networks::cnn::NatureQNet;
-use crate::checkpoint::{write_state, FramesLog, LogRef, Saved};
+use crate::checkpoint::{write_state, FramesLog, Saved};
 use crate::config::DEFAULT_CHECKPOINT_MINUTES;
 
 pub(super) fn checkpoint_rows(scale: f64) -> Vec<Measurement> {
@@ -106,11 +106,11 @@ where
         let state_bytes = write_state(dir.path(), &state).expect("state.bin writes");
         log.remove_others().expect("old logs go");
         let s = start.elapsed().as_secs_f64();
-        (s, state_bytes, log_bytes(dir.path()) - before, frames)
+        (s, state_bytes, log_bytes(dir.path()) - before)
     };
-    let (first_s, state_bytes, first_log, _): (f64, u64, u64, LogRef) = write(&agent);
+    let (first_s, state_bytes, first_log) = write(&agent);
     push(&mut agent, delta);
-    let (delta_s, _, delta_log, _) = write(&agent);
+    let (delta_s, _, delta_log) = write(&agent);
     let mb = |b: u64| b as f64 / 1e6;
     let row = |what: String, value: f64, unit| Measurement { what, value, unit };
     vec![

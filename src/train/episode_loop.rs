@@ -42,6 +42,8 @@ where
     pub(super) total_steps: u64,
     /// The episode in progress, if one is.
     pub(super) current: Option<InEpisode<E>>,
+    /// Where each step writes its next observation (swapped with the episode's; not state).
+    next: Vec<E>,
 }
 
 /// The loop's random streams (see [`Stream`]).
@@ -164,6 +166,7 @@ where
             episode: 0,
             total_steps: 0,
             current: None,
+            next: Vec::new(),
             start: Instant::now(),
             cfg,
             seed,
@@ -203,7 +206,8 @@ where
                     .act_exploring(&cur.obs, eps, &mut self.rngs.policy)
                     .map_err(|e| err(self.total_steps, e))?
             };
-        let mut next = vec![E::default(); cur.obs.len()];
+        let mut next = std::mem::take(&mut self.next);
+        next.resize(cur.obs.len(), E::default());
         let step = self.env.step_into(action, &mut next);
         let (term, trunc) = (step.terminated, step.truncated);
         self.agent
@@ -237,7 +241,8 @@ where
         }
         cur.tally.ret += step.reward;
         cur.tally.length += 1;
-        cur.obs = next;
+        std::mem::swap(&mut cur.obs, &mut next);
+        self.next = next;
         if step.done() {
             if self
                 .agent

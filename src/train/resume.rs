@@ -177,11 +177,14 @@ impl<'a> Saver<'a> {
         D: AgentDevice,
     {
         let stop = self.stop.is_some_and(|s| s.load(Ordering::Relaxed));
+        let now = Instant::now();
         let due = stop
             || (self.every_steps > 0 && run.total_steps - self.last_steps >= self.every_steps)
-            || self.every.is_some_and(|d| self.last_time.elapsed() >= d);
-        if !due && self.last_progress.elapsed() >= PROGRESS_EVERY {
-            self.last_progress = Instant::now();
+            || self
+                .every
+                .is_some_and(|d| now.duration_since(self.last_time) >= d);
+        if !due && now.duration_since(self.last_progress) >= PROGRESS_EVERY {
+            self.last_progress = now;
             if let Err(e) = std::fs::create_dir_all(&self.dir)
                 .map_err(|e| e.to_string())
                 .and_then(|()| {
